@@ -1,0 +1,226 @@
+// Package segmatch compiles marketing segments into predicates and
+// evaluates contacts against them in memory.
+//
+// A segment (package filter) is compiled once into a Program: a tree of
+// small nodes over field slots, every operator's value prepared in
+// advance. A Program then answers Match for a decoded contact or MatchJSON
+// for raw JSON bytes, from any number of goroutines, without allocating.
+// Package engine evaluates many segments at once.
+//
+// What a segment means is fixed by SEMANTICS.md and summarised in the
+// README's semantics section.
+package segmatch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/operators"
+)
+
+// Program is a compiled segment. It is immutable and safe for concurrent
+// use by many goroutines.
+type Program struct {
+	id, name string
+	root     *node
+	fields   fieldSet
+	readsNow bool
+	now      func() time.Time
+}
+
+// Compile compiles a segment, reporting every problem at once: the result
+// of errors.Join over *CompileError values, each with the JSON Pointer of
+// its place in the segment document.
+func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
+	cfg := newConfig(opts)
+	c := &compiler{cfg: &cfg}
+	root := c.group(seg.Match, seg.Filters, "", 1, false)
+	if err := errors.Join(c.errs...); err != nil {
+		return nil, err
+	}
+	return &Program{
+		id: seg.ID, name: seg.Name,
+		root: root, fields: c.fields, readsNow: c.readsNow, now: cfg.now,
+	}, nil
+}
+
+// Fields lists the field paths the segment reads, as written, each once,
+// in the order they first appear.
+func (p *Program) Fields() []string { return append([]string(nil), p.fields.names...) }
+
+// Key is how results know the segment: its ID, or its name without one.
+func (p *Program) Key() string {
+	if p.id != "" {
+		return p.id
+	}
+	return p.name
+}
+
+// nodeKind is what a node of the predicate tree does.
+type nodeKind uint8
+
+const (
+	leafNode nodeKind = iota // test one field slot
+	allNode                  // every child (and true when there are none)
+	anyNode                  // some child (and true when there are none)
+)
+
+// node is one predicate of the tree.
+type node struct {
+	kind   nodeKind
+	negate bool
+	slot   int // leafNode: the field slot it reads
+	test   operators.Test
+	kids   []*node
+}
+
+// eval decides the node for one contact.
+func (n *node) eval(r *reader, c operators.Context) bool {
+	var res bool
+	switch n.kind {
+	case leafNode:
+		res = n.test(r.value(n.slot), c)
+	case allNode:
+		res = true
+		for _, k := range n.kids {
+			if !k.eval(r, c) {
+				res = false
+				break
+			}
+		}
+	case anyNode:
+		res = len(n.kids) == 0
+		for _, k := range n.kids {
+			if k.eval(r, c) {
+				res = true
+				break
+			}
+		}
+	}
+	return res != n.negate
+}
+
+// compiler turns filters into nodes, collecting every problem.
+type compiler struct {
+	cfg      *config
+	fields   fieldSet
+	readsNow bool
+	errs     []error
+}
+
+func (c *compiler) fail(path string, sentinel error, detail string) {
+	c.errs = append(c.errs, filter.Errorf(path, sentinel, detail))
+}
+
+// group compiles a filter list combined by match, sitting at depth.
+func (c *compiler) group(match filter.Match, fs []filter.Filter, ptr string, depth int, negate bool) *node {
+	n := &node{kind: allNode, negate: negate}
+	switch match {
+	case filter.All, "":
+	case filter.Any:
+		n.kind = anyNode
+	default:
+		c.fail(ptr+"/match", filter.ErrBadMatch, fmt.Sprintf(`%q: want "all" or "any"`, string(match)))
+	}
+	if depth > filter.MaxDepth {
+		c.fail(ptr+"/filters", filter.ErrTooDeep, fmt.Sprintf("at most %d levels", filter.MaxDepth))
+		return n
+	}
+	for i := range fs {
+		n.kids = append(n.kids, c.filter(&fs[i], ptr+"/filters/"+strconv.Itoa(i), depth))
+	}
+	return n
+}
+
+// filter compiles one condition or group.
+func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
+	if f.IsGroup() {
+		if f.Field != "" || len(f.Value) > 0 || f.IgnoreCase {
+			c.fail(ptr+"/operator", filter.ErrUnknownOperator, "a condition needs an operator")
+			return &node{kind: allNode}
+		}
+		return c.group(f.Match, f.Filters, ptr, depth+1, f.Negate)
+	}
+	if len(f.Filters) > 0 || f.Match != "" {
+		c.fail(ptr, filter.ErrBadShape, "a filter is a condition or a group, not both")
+	}
+	n := &node{kind: leafNode, negate: f.Negate}
+	path, err := filter.ParsePath(f.Field)
+	if err != nil {
+		c.fail(ptr+"/field", filter.ErrBadField, fmt.Sprintf("%q: %v", f.Field, err))
+	}
+	op, ok := operators.Lookup(f.Operator)
+	if !ok {
+		c.fail(ptr+"/operator", filter.ErrUnknownOperator, fmt.Sprintf("%q", f.Operator))
+		return n
+	}
+	if len(f.Value) > 0 && !json.Valid(f.Value) {
+		c.fail(ptr+"/value", filter.ErrBadValue, "not valid JSON")
+		return n
+	}
+	arg := &operators.Arg{
+		Value: f.Value, IgnoreCase: f.IgnoreCase, Pointer: ptr, Depth: depth,
+		Group: c.subgroup,
+	}
+	test, err := op.Prepare(arg)
+	if err != nil {
+		var fe *filter.Error
+		if errors.As(err, &fe) {
+			c.errs = append(c.errs, err)
+		} else {
+			c.fail(ptr+"/value", filter.ErrBadValue, err.Error())
+		}
+		return n
+	}
+	n.test = test
+	n.negate = f.Negate != (op.Negates != nil)
+	c.readsNow = c.readsNow || op.ReadsNow
+	if path != nil {
+		n.slot = c.fields.add(f.Field, path)
+	}
+	return n
+}
+
+// subgroup compiles the group of an elem_match: fields relative to one
+// element, evaluated with the element as the root.
+func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operators.Test, error) {
+	g, err := filter.DecodeGroup(raw, ptr, depth)
+	if err != nil {
+		return nil, err
+	}
+	sub := &compiler{cfg: c.cfg}
+	root := sub.group(g.Match, g.Filters, ptr, depth, g.Negate)
+	if len(sub.errs) > 0 {
+		return nil, errors.Join(sub.errs...)
+	}
+	c.readsNow = c.readsNow || sub.readsNow
+	fields := sub.fields
+	return func(elem operators.Value, ctx operators.Context) bool {
+		r := reader{root: elem, fields: &fields}
+		return root.eval(&r, ctx)
+	}, nil
+}
+
+// fieldSet numbers the distinct field paths a program reads: its slots.
+type fieldSet struct {
+	names []string
+	paths []filter.Path
+	index map[string]int
+}
+
+func (s *fieldSet) add(name string, p filter.Path) int {
+	if i, ok := s.index[name]; ok {
+		return i
+	}
+	if s.index == nil {
+		s.index = map[string]int{}
+	}
+	s.index[name] = len(s.names)
+	s.names = append(s.names, name)
+	s.paths = append(s.paths, p)
+	return len(s.names) - 1
+}

@@ -1,0 +1,478 @@
+package filter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// TimeLayout is how timestamps are written (Tiledesk's ISO strings).
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalJSON writes the wire format: both "_id" and "id", then the
+// Tiledesk keys. Timestamps are omitted when zero.
+func (s Segment) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	if s.ID != "" {
+		writeKV(&b, "_id", s.ID)
+		writeKV(&b, "id", s.ID)
+	}
+	writeKV(&b, "name", s.Name)
+	m := s.Match
+	if m == "" {
+		m = All
+	}
+	writeKV(&b, "match", string(m))
+	if err := writeFilters(&b, s.Filters); err != nil {
+		return nil, err
+	}
+	if s.IDProject != "" {
+		writeKV(&b, "id_project", s.IDProject)
+	}
+	if s.CreatedBy != "" {
+		writeKV(&b, "createdBy", s.CreatedBy)
+	}
+	if !s.CreatedAt.IsZero() {
+		writeKV(&b, "createdAt", s.CreatedAt.UTC().Format(TimeLayout))
+	}
+	if !s.UpdatedAt.IsZero() {
+		writeKV(&b, "updatedAt", s.UpdatedAt.UTC().Format(TimeLayout))
+	}
+	writeKey(&b, "status")
+	b.WriteString(strconv.Itoa(s.Status))
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// MarshalJSON writes a condition or a group.
+func (f Filter) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeFilter(&b, &f); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func writeFilter(b *bytes.Buffer, f *Filter) error {
+	b.WriteByte('{')
+	if f.IsGroup() {
+		m := f.Match
+		if m == "" {
+			m = All
+		}
+		writeKV(b, "match", string(m))
+		if err := writeFilters(b, f.Filters); err != nil {
+			return err
+		}
+	} else {
+		writeKV(b, "field", f.Field)
+		writeKV(b, "operator", f.Operator)
+		if len(f.Value) > 0 {
+			writeKey(b, "value")
+			if err := json.Compact(b, f.Value); err != nil {
+				return fmt.Errorf("filter value: %w", err)
+			}
+		}
+		if f.IgnoreCase {
+			writeKey(b, "ignore_case")
+			b.WriteString("true")
+		}
+	}
+	if f.Negate {
+		writeKey(b, "negate")
+		b.WriteString("true")
+	}
+	b.WriteByte('}')
+	return nil
+}
+
+func writeFilters(b *bytes.Buffer, fs []Filter) error {
+	writeKey(b, "filters")
+	b.WriteByte('[')
+	for i := range fs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := writeFilter(b, &fs[i]); err != nil {
+			return err
+		}
+	}
+	b.WriteByte(']')
+	return nil
+}
+
+func writeKey(b *bytes.Buffer, k string) {
+	if b.Len() > 1 {
+		last := b.Bytes()[b.Len()-1]
+		if last != '{' && last != '[' {
+			b.WriteByte(',')
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(k)
+	b.WriteString(`":`)
+}
+
+func writeKV(b *bytes.Buffer, k, v string) {
+	writeKey(b, k)
+	writeString(b, v)
+}
+
+// UnmarshalJSON reads the wire format strictly (see the package doc).
+// Every problem found is returned at once (errors.Join of *Error).
+func (s *Segment) UnmarshalJSON(data []byte) error {
+	seg, err := DecodeSegment(data)
+	if err != nil {
+		return err
+	}
+	*s = seg
+	return nil
+}
+
+// UnmarshalJSON reads one filter (condition or group) strictly.
+func (f *Filter) UnmarshalJSON(data []byte) error {
+	root, perr := parseDoc(data)
+	if perr != nil {
+		return perr
+	}
+	d := &decoder{}
+	out := d.filter(root, "", 1)
+	if err := d.err(); err != nil {
+		return err
+	}
+	*f = out
+	return nil
+}
+
+// DecodeSegment decodes one segment document.
+func DecodeSegment(data []byte) (Segment, error) {
+	root, perr := parseDoc(data)
+	if perr != nil {
+		return Segment{}, perr
+	}
+	d := &decoder{}
+	seg := d.segment(root)
+	return seg, d.err()
+}
+
+// DecodeGroup decodes a group document ({match, filters}) such as the value
+// of elem_match; base is the JSON Pointer of data in its enclosing
+// document, depth the nesting depth data sits at.
+func DecodeGroup(data []byte, base string, depth int) (Filter, error) {
+	root, perr := parseDoc(data)
+	if perr != nil {
+		perr.Path = base
+		return Filter{}, perr
+	}
+	d := &decoder{}
+	if !root.IsObject() {
+		d.add(base, ErrBadShape, "want a group object {match, filters}")
+		return Filter{}, d.err()
+	}
+	if !root.Get("filters").Exists() || root.Get("operator").Exists() {
+		d.add(base, ErrBadShape, "want a group object {match, filters}")
+		return Filter{}, d.err()
+	}
+	f := d.filter(root, base, depth)
+	return f, d.err()
+}
+
+// parseDoc checks well-formedness (encoding/json's grammar, its nesting
+// limit) and locates a syntax error by line and column.
+func parseDoc(data []byte) (gjson.Result, *Error) {
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		msg := "invalid JSON"
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(data, se.Offset)
+			msg = fmt.Sprintf("line %d, column %d: %v", line, col, se)
+		} else if err != nil {
+			msg = err.Error()
+		}
+		return gjson.Result{}, Errorf("", ErrSyntax, msg)
+	}
+	return gjson.ParseBytes(data), nil
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, c := range data[:off] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+type decoder struct{ errs []error }
+
+func (d *decoder) add(path string, sentinel error, detail string) {
+	d.errs = append(d.errs, Errorf(path, sentinel, detail))
+}
+
+func (d *decoder) err() error { return errors.Join(d.errs...) }
+
+// members lists an object's members in order, reporting duplicates.
+type member struct {
+	key string
+	val gjson.Result
+}
+
+func (d *decoder) members(obj gjson.Result, path string) []member {
+	var ms []member
+	var seen map[string]bool
+	obj.ForEach(func(k, v gjson.Result) bool {
+		key := k.String()
+		if !utf8.ValidString(key) {
+			d.add(path, ErrBadShape, "key is not valid UTF-8")
+			return true
+		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		if seen[key] {
+			d.add(Pointer(path, key), ErrDuplicateKey, "")
+			return true
+		}
+		seen[key] = true
+		ms = append(ms, member{key, v})
+		return true
+	})
+	return ms
+}
+
+func (d *decoder) segment(root gjson.Result) Segment {
+	var s Segment
+	if !root.IsObject() {
+		d.add("", ErrBadShape, "a segment is a JSON object")
+		return s
+	}
+	var id, uid string
+	var hasID, hasUID bool
+	for _, m := range d.members(root, "") {
+		p := Pointer("", m.key)
+		switch m.key {
+		case "_id":
+			uid, hasUID = d.idString(m.val, p), true
+		case "id":
+			id, hasID = d.idString(m.val, p), true
+		case "name":
+			s.Name = d.str(m.val, p)
+		case "match":
+			s.Match = d.match(m.val, p)
+		case "filters":
+			s.Filters = d.filters(m.val, p, 1)
+		case "id_project":
+			s.IDProject = d.idString(m.val, p)
+		case "createdBy":
+			s.CreatedBy = d.idString(m.val, p)
+		case "createdAt":
+			s.CreatedAt = d.time(m.val, p)
+		case "updatedAt":
+			s.UpdatedAt = d.time(m.val, p)
+		case "status":
+			if m.val.Type != gjson.Number || m.val.Num != math.Trunc(m.val.Num) || math.Abs(m.val.Num) > 1e9 {
+				d.add(p, ErrBadShape, "status is an integer")
+			} else {
+				s.Status = int(m.val.Num)
+			}
+		default:
+			// Unknown top-level keys (__v, ...) are ignored by design.
+		}
+	}
+	switch {
+	case hasUID && hasID && uid != id:
+		d.add("/id", ErrBadShape, fmt.Sprintf("%q differs from _id %q", id, uid))
+	case hasUID:
+		s.ID = uid
+	default:
+		s.ID = id
+	}
+	return s
+}
+
+func (d *decoder) str(v gjson.Result, path string) string {
+	if v.Type != gjson.String {
+		d.add(path, ErrBadShape, "want a string")
+		return ""
+	}
+	if !utf8.ValidString(v.Str) {
+		d.add(path, ErrBadShape, "string is not valid UTF-8")
+		return ""
+	}
+	return v.Str
+}
+
+// idString accepts a string, or null as empty (exports may carry null).
+func (d *decoder) idString(v gjson.Result, path string) string {
+	if v.Type == gjson.Null {
+		return ""
+	}
+	return d.str(v, path)
+}
+
+func (d *decoder) time(v gjson.Result, path string) time.Time {
+	if v.Type == gjson.Null {
+		return time.Time{}
+	}
+	s := d.str(v, path)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.add(path, ErrBadShape, "want an RFC 3339 timestamp")
+	}
+	return t
+}
+
+func (d *decoder) match(v gjson.Result, path string) Match {
+	if v.Type != gjson.String {
+		d.add(path, ErrBadMatch, `want "all" or "any"`)
+		return All
+	}
+	switch Match(v.Str) {
+	case All, Any:
+		return Match(v.Str)
+	}
+	d.add(path, ErrBadMatch, fmt.Sprintf(`%q: want "all" or "any"`, v.Str))
+	return All
+}
+
+func (d *decoder) filters(v gjson.Result, path string, depth int) []Filter {
+	if !v.IsArray() {
+		d.add(path, ErrBadShape, "filters is an array")
+		return nil
+	}
+	if depth > MaxDepth {
+		d.add(path, ErrTooDeep, fmt.Sprintf("at most %d levels", MaxDepth))
+		return nil
+	}
+	out := []Filter{}
+	i := 0
+	v.ForEach(func(_, f gjson.Result) bool {
+		out = append(out, d.filter(f, Pointer(path, strconv.Itoa(i)), depth))
+		i++
+		return true
+	})
+	return out
+}
+
+// filter decodes one condition or group sitting at the given depth.
+func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
+	var f Filter
+	if !v.IsObject() {
+		d.add(path, ErrBadShape, "a filter is an object")
+		return f
+	}
+	ms := d.members(v, path)
+	isGroup := false
+	for _, m := range ms {
+		if m.key == "filters" {
+			isGroup = true
+		}
+	}
+	for _, m := range ms {
+		p := Pointer(path, m.key)
+		switch {
+		case m.key == "negate":
+			f.Negate = d.boolean(m.val, p)
+		case isGroup && m.key == "match":
+			f.Match = d.match(m.val, p)
+		case isGroup && m.key == "filters":
+			f.Filters = d.filters(m.val, p, depth+1)
+		case !isGroup && m.key == "field":
+			f.Field = d.str(m.val, p)
+		case !isGroup && m.key == "operator":
+			f.Operator = d.str(m.val, p)
+			if f.Operator == "" && m.val.Type == gjson.String {
+				d.add(p, ErrUnknownOperator, "empty operator")
+			}
+		case !isGroup && m.key == "value":
+			d.checkValue(m.val, p, 0)
+			f.Value = json.RawMessage(m.val.Raw)
+		case !isGroup && m.key == "ignore_case":
+			f.IgnoreCase = d.boolean(m.val, p)
+		case isGroup && (m.key == "field" || m.key == "operator" || m.key == "value" || m.key == "ignore_case"):
+			d.add(p, ErrUnknownKey, fmt.Sprintf("%q does not belong in a group (it has filters)", m.key))
+		case !isGroup && m.key == "match":
+			d.add(p, ErrUnknownKey, `"match" belongs to a group, which needs "filters"`)
+		default:
+			d.add(p, ErrUnknownKey, fmt.Sprintf("%q", m.key))
+		}
+	}
+	if !isGroup {
+		if !v.Get("operator").Exists() {
+			d.add(path, ErrBadShape, `a condition needs "operator" (or a group needs "filters")`)
+		}
+		f.Value = cloneRaw(f.Value)
+	}
+	return f
+}
+
+func cloneRaw(r json.RawMessage) json.RawMessage {
+	if r == nil {
+		return nil
+	}
+	return append(json.RawMessage(nil), r...)
+}
+
+func (d *decoder) boolean(v gjson.Result, path string) bool {
+	if v.Type != gjson.True && v.Type != gjson.False {
+		d.add(path, ErrBadShape, "want true or false")
+		return false
+	}
+	return v.Type == gjson.True
+}
+
+// checkValue rejects what a value must never carry: duplicate keys,
+// invalid UTF-8, numbers outside float64.
+func (d *decoder) checkValue(v gjson.Result, path string, depth int) {
+	switch {
+	case v.Type == gjson.String:
+		if !utf8.ValidString(v.Str) {
+			d.add(path, ErrBadValue, "string is not valid UTF-8")
+		}
+	case v.Type == gjson.Number:
+		f, err := strconv.ParseFloat(v.Raw, 64)
+		if err != nil || math.IsInf(f, 0) {
+			d.add(path, ErrBadValue, fmt.Sprintf("number %s is out of range", v.Raw))
+		}
+	case v.IsArray():
+		i := 0
+		v.ForEach(func(_, e gjson.Result) bool {
+			d.checkValue(e, Pointer(path, strconv.Itoa(i)), depth+1)
+			i++
+			return true
+		})
+	case v.IsObject():
+		for _, m := range d.members(v, path) {
+			d.checkValue(m.val, Pointer(path, m.key), depth+1)
+		}
+	}
+}
+
+// writeString writes a JSON string without encoding/json's HTML escaping
+// (operators such as ">=" stay readable).
+func writeString(b *bytes.Buffer, s string) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	b.Truncate(b.Len() - 1) // Encode's newline
+}

@@ -1,0 +1,259 @@
+// Package rawjson checks raw contact documents before they are read with
+// gjson: the grammar of encoding/json, its nesting limit, without
+// recursion (a hostile "[[[[..." must not exhaust the stack) and without
+// allocating on well-formed input.
+package rawjson
+
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxDepth is encoding/json's nesting limit.
+const MaxDepth = 10000
+
+// ErrMalformed is wrapped by every error Validate returns.
+var ErrMalformed = errors.New("malformed JSON")
+
+// ErrNotObject: the document is well-formed but not a JSON object.
+var ErrNotObject = errors.New("contact is not a JSON object")
+
+// SyntaxError locates a problem by byte offset.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("malformed JSON at byte %d: %s", e.Offset, e.Msg)
+}
+
+func (e *SyntaxError) Unwrap() error { return ErrMalformed }
+
+func fail(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
+
+// ValidateObject checks that b is one well-formed JSON object.
+func ValidateObject(b []byte) error {
+	i := skipSpace(b, 0)
+	if i == len(b) {
+		return fail(i, "empty input")
+	}
+	if b[i] != '{' {
+		if err := Validate(b); err != nil {
+			return err
+		}
+		return ErrNotObject
+	}
+	return Validate(b)
+}
+
+// Validate checks that b is exactly one well-formed JSON value.
+func Validate(b []byte) error {
+	// stack of open containers: true for object. Depth is bounded, so a
+	// small fixed array covers common documents without allocating.
+	var small [64]bool
+	stack := small[:0]
+	i := skipSpace(b, 0)
+	if i == len(b) {
+		return fail(i, "empty input")
+	}
+	for {
+		// expect a value at i
+		if i >= len(b) {
+			return fail(i, "unexpected end of input")
+		}
+		switch c := b[i]; {
+		case c == '{' || c == '[':
+			if len(stack) >= MaxDepth {
+				return fail(i, "nested too deep")
+			}
+			stack = append(stack, c == '{')
+			i = skipSpace(b, i+1)
+			if i < len(b) && (b[i] == '}' && c == '{' || b[i] == ']' && c == '[') {
+				stack = stack[:len(stack)-1]
+				i++
+				break
+			}
+			if c == '{' {
+				var err error
+				if i, err = key(b, i); err != nil {
+					return err
+				}
+			}
+			continue
+		case c == '"':
+			var err error
+			if i, err = str(b, i); err != nil {
+				return err
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			var err error
+			if i, err = number(b, i); err != nil {
+				return err
+			}
+		case c == 't':
+			if !lit(b, i, "true") {
+				return fail(i, "invalid literal")
+			}
+			i += 4
+		case c == 'f':
+			if !lit(b, i, "false") {
+				return fail(i, "invalid literal")
+			}
+			i += 5
+		case c == 'n':
+			if !lit(b, i, "null") {
+				return fail(i, "invalid literal")
+			}
+			i += 4
+		default:
+			return fail(i, fmt.Sprintf("unexpected %q", c))
+		}
+		// after a value: close containers or move to the next element
+		for {
+			i = skipSpace(b, i)
+			if len(stack) == 0 {
+				if i != len(b) {
+					return fail(i, "data after the top-level value")
+				}
+				return nil
+			}
+			if i >= len(b) {
+				return fail(i, "unexpected end of input")
+			}
+			obj := stack[len(stack)-1]
+			switch {
+			case b[i] == ',':
+				i = skipSpace(b, i+1)
+				if obj {
+					var err error
+					if i, err = key(b, i); err != nil {
+						return err
+					}
+				}
+			case b[i] == '}' && obj, b[i] == ']' && !obj:
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			default:
+				return fail(i, fmt.Sprintf("unexpected %q", b[i]))
+			}
+			break
+		}
+	}
+}
+
+// key reads `"key" :` at i and returns the offset of the value.
+func key(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return i, fail(i, "want an object key")
+	}
+	i, err := str(b, i)
+	if err != nil {
+		return i, err
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return i, fail(i, "want ':' after an object key")
+	}
+	return skipSpace(b, i+1), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func lit(b []byte, i int, s string) bool {
+	return len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// str reads a string starting at the quote at i; it returns the offset
+// after the closing quote. Invalid UTF-8 is accepted, as encoding/json
+// accepts it (and replaces it when decoding).
+func str(b []byte, i int) (int, error) {
+	start := i
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			if i+1 >= len(b) {
+				return i, fail(i, "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, fail(i, "invalid \\u escape")
+				}
+				i += 6
+			default:
+				return i, fail(i, "invalid escape")
+			}
+		case c < 0x20:
+			return i, fail(i, "control character in string")
+		default:
+			i++
+		}
+	}
+	return i, fail(start, "unterminated string")
+}
+
+// number reads a JSON number at i.
+func number(b []byte, i int) (int, error) {
+	start := i
+	if b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, fail(start, "invalid number")
+	}
+	if b[i] == '0' {
+		i++
+	} else if b[i] >= '1' && b[i] <= '9' {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	} else {
+		return i, fail(start, "invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return i, fail(start, "invalid number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return i, fail(start, "invalid number")
+		}
+	}
+	return i, nil
+}

@@ -1,0 +1,139 @@
+package operators
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// constant is one scalar of a filter value, prepared for comparison.
+type constant struct {
+	kind Kind // Null, Bool, Number or String
+	b    bool
+	num  float64
+	str  string // folded when the filter ignores case
+}
+
+// scalar reads one JSON scalar of the filter value; sub locates it.
+func (a *Arg) scalar(raw json.RawMessage, sub string) (constant, error) {
+	var x any
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return constant{}, a.Errorf(sub, "not JSON")
+	}
+	switch t := x.(type) {
+	case nil:
+		return constant{kind: Null}, nil
+	case bool:
+		return constant{kind: Bool, b: t}, nil
+	case float64:
+		return constant{kind: Number, num: t}, nil
+	case string:
+		if a.IgnoreCase {
+			t = foldString(t)
+		}
+		return constant{kind: String, str: t}, nil
+	}
+	return constant{}, a.Errorf(sub, "want a scalar (string, number, bool or null), got %s", jsonType(raw))
+}
+
+// list reads the value as a JSON array of raw elements.
+func (a *Arg) list(want string) ([]json.RawMessage, error) {
+	var raws []json.RawMessage
+	if len(a.Value) == 0 {
+		return nil, a.Errorf("", "missing; want %s", want)
+	}
+	if err := json.Unmarshal(a.Value, &raws); err != nil {
+		return nil, a.Errorf("", "want %s, got %s", want, jsonType(a.Value))
+	}
+	return raws, nil
+}
+
+// stringOrList reads a string or an array of strings (folded when the
+// filter ignores case).
+func (a *Arg) stringOrList() ([]string, error) {
+	const want = "a string or an array of strings"
+	if len(a.Value) == 0 {
+		return nil, a.Errorf("", "missing; want %s", want)
+	}
+	var one string
+	if json.Unmarshal(a.Value, &one) == nil {
+		return []string{a.fold(one)}, nil
+	}
+	raws, err := a.list(want)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(raws))
+	for i, r := range raws {
+		if json.Unmarshal(r, &out[i]) != nil {
+			return nil, a.Errorf("/"+strconv.Itoa(i), "want a string, got %s", jsonType(r))
+		}
+		out[i] = a.fold(out[i])
+	}
+	return out, nil
+}
+
+func (a *Arg) fold(s string) string {
+	if a.IgnoreCase {
+		return foldString(s)
+	}
+	return s
+}
+
+func jsonType(raw json.RawMessage) string {
+	s := strings.TrimSpace(string(raw))
+	if s == "" {
+		return "nothing"
+	}
+	switch s[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a bool"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// equals is SEMANTICS rule 1 equality of a contact value with a constant
+// (scalars only; arrays are the caller's business).
+func (c *constant) equals(v Value, fold bool) bool {
+	switch c.kind {
+	case Number:
+		n, ok := v.Number()
+		return ok && n == c.num
+	case String:
+		if v.kind != String {
+			return false
+		}
+		if fold {
+			return equalFold(v.str, c.str)
+		}
+		return v.str == c.str
+	case Bool:
+		return v.kind == Bool && v.b == c.b
+	case Null:
+		return v.kind <= Null
+	}
+	return false
+}
+
+// anyElem applies a scalar test to v, or to each element when v is an
+// array (rule 2). Missing and null are false (rule 4).
+func anyElem(v Value, test func(Value) bool) bool {
+	switch v.kind {
+	case Missing, Null:
+		return false
+	case Array:
+		return v.Any(test)
+	}
+	return test(v)
+}
+
+var _ = math.NaN

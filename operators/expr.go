@@ -1,0 +1,52 @@
+package operators
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// MaxExpr bounds an expression's source (bytes) and syntax tree (nodes).
+const (
+	MaxExpr      = 4096
+	MaxExprNodes = 1000
+)
+
+// expr: an expr-lang expression returning bool, whose environment is the
+// field's value (the whole contact for the field ""). It sees nothing
+// else: the clock builtin is disabled. A non-bool result or a run-time
+// error is false. Reading raw JSON, it decodes the field's value, so this
+// is the one operator that allocates per evaluation.
+var opExpr = &Operator{Name: "expr", Prepare: func(a *Arg) (Test, error) {
+	var src string
+	if len(a.Value) == 0 || json.Unmarshal(a.Value, &src) != nil {
+		return nil, a.Errorf("", "want an expression string")
+	}
+	if len(src) > MaxExpr {
+		return nil, a.Errorf("", "expression is %d bytes; at most %d", len(src), MaxExpr)
+	}
+	prog, err := expr.Compile(src,
+		expr.AllowUndefinedVariables(),
+		expr.AsBool(),
+		expr.DisableBuiltin("now"),
+		expr.MaxNodes(MaxExprNodes),
+	)
+	if err != nil {
+		return nil, a.Errorf("", "%v", err)
+	}
+	return func(v Value, _ Context) bool {
+		var env map[string]any
+		if v.kind == Object {
+			env, _ = v.Interface().(map[string]any)
+		}
+		m := vmPool.Get().(*vm.VM)
+		out, err := m.Run(prog, env)
+		vmPool.Put(m)
+		b, ok := out.(bool)
+		return err == nil && ok && b
+	}, nil
+}}
+
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}

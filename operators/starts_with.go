@@ -1,0 +1,7 @@
+package operators
+
+import "strings"
+
+// starts_with: the string field starts with (one of) the value(s).
+var opStartsWith = &Operator{Name: "starts_with", Aliases: []string{"starts with"},
+	Prepare: affixPrep(strings.HasPrefix, hasPrefixFold)}
