@@ -39,8 +39,8 @@ type Value struct {
 	kind Kind
 	b    bool
 	num  float64
-	str  string // String: the text; Array/Object from JSON: the raw JSON
-	ref  any    // Array/Object from Go: the []any or map[string]any
+	str  string      // String: the text; Array/Object from JSON: the raw JSON
+	ref  any         // Array/Object from Go: the []any or map[string]any
 	fan  filter.Path // non-nil: a fan-out; elements are fan read from each element of the array
 }
 
