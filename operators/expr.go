@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -36,6 +37,9 @@ var opExpr = &Operator{Name: "expr", Prepare: func(a *Arg) (Test, error) {
 	if err != nil {
 		return nil, a.Errorf("", "%v", err)
 	}
+	if name := unknownCall(prog); name != "" {
+		return nil, a.Errorf("", "unknown function %s(): an expression sees the contact and expr's pure builtins only", name)
+	}
 	return func(v Value, _ Context) bool {
 		var env map[string]any
 		if v.kind == Object {
@@ -48,5 +52,26 @@ var opExpr = &Operator{Name: "expr", Prepare: func(a *Arg) (Test, error) {
 		return err == nil && ok && b
 	}, nil
 }}
+
+// unknownCall names a call to a function that is not one of expr's
+// builtins (such as the disabled now()), or returns "".
+func unknownCall(prog *vm.Program) string {
+	root := prog.Node()
+	v := &callFinder{}
+	ast.Walk(&root, v)
+	return v.name
+}
+
+type callFinder struct{ name string }
+
+func (f *callFinder) Visit(n *ast.Node) {
+	if c, ok := (*n).(*ast.CallNode); ok && f.name == "" {
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok {
+			f.name = id.Value
+		} else {
+			f.name = "(computed)"
+		}
+	}
+}
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
