@@ -33,7 +33,8 @@ func ParseDate(s string) (time.Time, bool) {
 	}
 	rest := s[19:]
 	nsec := 0
-	if len(rest) > 0 && rest[0] == '.' {
+	fraction := len(rest) > 0 && rest[0] == '.'
+	if fraction {
 		i := 1
 		scale := 100000000
 		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
@@ -50,6 +51,10 @@ func ParseDate(s string) (time.Time, bool) {
 	}
 	offset := 0
 	switch {
+	case rest == "" && fraction:
+		// A fraction needs a zone: neither RFC 3339 nor the zone-less
+		// YYYY-MM-DDTHH:MM:SS form has one without the other.
+		return time.Time{}, false
 	case rest == "":
 		// no zone: UTC
 	case rest == "Z" || rest == "z":

@@ -41,6 +41,9 @@ var opExpr = &Operator{Name: "expr", Prepare: func(a *Arg) (Test, error) {
 		return nil, a.Errorf("", "unknown function %s(): an expression sees the contact and expr's pure builtins only", name)
 	}
 	return func(v Value, _ Context) bool {
+		if v.kind <= Null {
+			return false // rule 4: a positive operator is false on a missing or null field
+		}
 		var env map[string]any
 		if v.kind == Object {
 			env, _ = v.Interface().(map[string]any)

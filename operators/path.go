@@ -33,7 +33,7 @@ func (v Value) get(p filter.Path) Value {
 				continue
 			}
 			fan := Value{kind: Array, str: cur.str, ref: cur.ref, fan: p[i:]}
-			if !fan.Any(reached) {
+			if !fan.reachesAny() {
 				return MissingValue
 			}
 			return fan
@@ -44,7 +44,12 @@ func (v Value) get(p filter.Path) Value {
 	return cur
 }
 
-func reached(Value) bool { return true }
+// reachesAny reports whether the rest of a fan-out's path reaches a value
+// in some element. An element that reaches an empty array counts: the
+// field is then present, an empty (virtual) array, not missing.
+func (v Value) reachesAny() bool {
+	return v.eachArrayElem(func(e Value) bool { return e.get(v.fan).kind != Missing })
+}
 
 // member reads key of an object (Missing when absent).
 func (v Value) member(key string) Value {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+// Exit codes shared by the subcommands.
+const (
+	exitOK      = 0 // success
+	exitFailure = 1 // a problem in the input (bad segment, bad contact line, I/O)
+	exitUsage   = 2 // bad command line
+	exitSkipped = 3 // classify --skip-bad finished but skipped bad lines
+)
+
+const usage = `segmatch: marketing segments over JSON contacts
+
+Usage:
+  segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [CONTACTS.jsonl|-]
+      Classify contacts (JSON Lines, one object a line; stdin when the file
+      is "-" or absent). Writes one JSON line per contact:
+      {"line": N, "id": <lead_id, _id or id>, "segments": [segment ids]}.
+  segmatch validate FILE...
+      Compile every segment and print every problem with its JSON Pointer.
+  segmatch help
+      Print this help.
+
+A segments FILE is a JSON array of segments, or JSON Lines (one segment a
+line), or a single segment object.
+
+Exit codes: 0 success; 1 a problem in the input; 2 bad usage;
+3 classify --skip-bad skipped bad lines.
+`
+
+// run dispatches to a subcommand.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "classify":
+		return classify(args[1:], stdin, stdout, stderr)
+	case "validate":
+		return validate(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "segmatch: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

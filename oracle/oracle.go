@@ -1,0 +1,628 @@
+// Package oracle is a second, independent implementation of SEMANTICS.md:
+// it translates a segment into the source of one expr-lang program and
+// runs it. It exists to check the predicate-tree backend (the root
+// package and package operators) in property tests, so it is written for
+// clarity and independence, not speed: it does not import operators or
+// the root package, and the generated source can be read
+// (Program.Source) when the two disagree.
+//
+// The generated program's environment is {"contact": <the contact>}. A
+// field is read with field(root, "path"), which returns the sentinel
+// Missing for an absent field; a scalar test t(x) is lifted to arrays by
+// "type(v) == "array" ? any(v, {t(#)}) : t(v)" (rule 2); a negative
+// operator is "!(" its positive twin ")" (rule 3). Everything expr-lang
+// has (==, <, in, contains, startsWith, endsWith, matches, any, len,
+// type, let) is used directly; helpers.go adds the rest.
+package oracle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/segmatch/segmatch/filter"
+)
+
+// Program is a segment compiled to expr-lang.
+type Program struct {
+	src  string
+	prog *vm.Program
+	subs []*vm.Program // the expressions of "expr" conditions, by index
+}
+
+// Source returns the generated expr-lang source.
+func (p *Program) Source() string { return p.src }
+
+// Match reports whether the contact (as encoding/json decodes a JSON
+// object) is in the segment.
+func (p *Program) Match(contact map[string]any) bool {
+	out, err := expr.Run(p.prog, map[string]any{"contact": contact})
+	if err != nil {
+		// A run-time error is a bug in the generated source: the helpers
+		// guard every type. Fail loudly so the property test sees it.
+		panic(fmt.Sprintf("oracle: %v\nsource: %s", err, p.src))
+	}
+	return out.(bool)
+}
+
+// runSub evaluates the expression of an "expr" condition with the field's
+// value as environment (nil unless it is an object); anything but true,
+// run-time errors included, is false.
+func (p *Program) runSub(i int, v any) bool {
+	env, _ := v.(map[string]any)
+	out, err := expr.Run(p.subs[i], env)
+	b, ok := out.(bool)
+	return err == nil && ok && b
+}
+
+// Compile translates seg, with now fixed for relative dates. It reports
+// an error for an operator it does not know or a value it cannot use.
+func Compile(seg filter.Segment, now time.Time) (*Program, error) {
+	p := &Program{}
+	g := &gen{p: p, now: now.UTC()}
+	src := g.group(seg.Match, seg.Filters, "contact", false, 1)
+	if err := errors.Join(g.errs...); err != nil {
+		return nil, err
+	}
+	p.src = src
+	opts := append([]expr.Option{
+		expr.Env(map[string]any{"contact": map[string]any{}}),
+		expr.AsBool(),
+		expr.MaxNodes(0),
+	}, p.functions()...)
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oracle: generated source does not compile: %w\n%s", err, src)
+	}
+	p.prog = prog
+	return p, nil
+}
+
+// gen writes expr source, numbering the variables it binds.
+type gen struct {
+	p    *Program
+	now  time.Time
+	n    int
+	errs []error
+}
+
+func (g *gen) fail(format string, args ...any) string {
+	g.errs = append(g.errs, fmt.Errorf(format, args...))
+	return "false"
+}
+
+func (g *gen) fresh(prefix string) string {
+	g.n++
+	return prefix + strconv.Itoa(g.n)
+}
+
+// group: all -> a && b, any -> a || b; an empty list is true for both.
+func (g *gen) group(m filter.Match, fs []filter.Filter, root string, negate bool, depth int) string {
+	if depth > filter.MaxDepth {
+		return g.fail("groups nested too deep")
+	}
+	join := " && "
+	switch m {
+	case filter.All, "":
+	case filter.Any:
+		join = " || "
+	default:
+		return g.fail("bad match %q", m)
+	}
+	parts := make([]string, 0, len(fs))
+	for i := range fs {
+		parts = append(parts, g.filter(&fs[i], root, depth))
+	}
+	s := "true"
+	if len(parts) > 0 {
+		s = "(" + strings.Join(parts, join) + ")"
+	}
+	if negate {
+		s = "!" + s
+	}
+	return s
+}
+
+func (g *gen) filter(f *filter.Filter, root string, depth int) string {
+	if f.IsGroup() {
+		return g.group(f.Match, f.Filters, root, f.Negate, depth+1)
+	}
+	if _, err := filter.ParsePath(f.Field); err != nil {
+		return g.fail("field %q: %v", f.Field, err)
+	}
+	var val any
+	hasVal := len(f.Value) > 0
+	if hasVal {
+		if err := json.Unmarshal(f.Value, &val); err != nil {
+			return g.fail("value: %v", err)
+		}
+	}
+	name, positive, ok := canonical(f.Operator)
+	if !ok {
+		return g.fail("unknown operator %q", f.Operator)
+	}
+	v := g.fresh("v")
+	c := &cond{g: g, v: v, val: val, hasVal: hasVal, raw: f.Value, fold: f.IgnoreCase, depth: depth}
+	body := c.build(name)
+	if !positive {
+		body = "!" + body
+	}
+	if f.Negate {
+		body = "!" + body
+	}
+	return fmt.Sprintf("(let %s = field(%s, %s); %s)", v, root, strconv.Quote(f.Field), body)
+}
+
+// spellings maps every accepted operator spelling to its positive
+// canonical operator; negative operators are marked.
+var spellings = func() map[string][2]string {
+	m := map[string][2]string{}
+	add := func(canon, pos string, names ...string) {
+		for _, n := range append([]string{canon}, names...) {
+			m[n] = [2]string{pos, canon}
+		}
+	}
+	add("eq", "eq", "=", "==", "is", "equals")
+	add("ne", "eq", "!=", "<>", "is not", "not equals")
+	add("gt", "gt", ">")
+	add("gte", "gte", ">=")
+	add("lt", "lt", "<")
+	add("lte", "lte", "<=")
+	add("between", "between")
+	add("not_between", "between")
+	add("in", "in", "any of")
+	add("not_in", "in", "none of")
+	add("contains", "contains", "has")
+	add("not_contains", "contains", "has not")
+	add("starts_with", "starts_with", "starts with")
+	add("ends_with", "ends_with", "ends with")
+	add("regex", "regex", "matches", "=~")
+	add("not_regex", "regex", "!~")
+	add("is_set", "is_set", "is not null", "exists", "is set")
+	add("is_not_set", "is_set", "is null", "not exists", "is not set")
+	add("is_empty", "is_empty", "is empty")
+	add("is_not_empty", "is_empty", "is not empty")
+	add("before", "before", "date before")
+	add("after", "after", "date after")
+	add("date_between", "date_between")
+	add("within_last", "within_last", "in the last")
+	add("not_within_last", "within_last")
+	add("within_next", "within_next", "in the next")
+	for _, s := range []string{"eq", "gt", "gte", "lt", "lte"} {
+		add("semver_"+s, "semver_"+s)
+	}
+	add("semver_ne", "semver_eq")
+	add("contains_any", "contains_any")
+	add("contains_all", "contains_all")
+	add("contains_none", "contains_any")
+	add("elem_match", "elem_match")
+	add("in_cidr", "in_cidr")
+	add("expr", "expr")
+	return m
+}()
+
+// canonical returns the positive operator a spelling tests, and whether
+// the spelling is that operator itself (false: its exact complement).
+func canonical(op string) (name string, positive bool, ok bool) {
+	e, ok := spellings[op]
+	if !ok {
+		return "", false, false
+	}
+	return e[0], e[0] == e[1], true
+}
+
+// cond builds the source of one condition over the field variable v.
+type cond struct {
+	g      *gen
+	v      string
+	val    any
+	hasVal bool
+	raw    json.RawMessage
+	fold   bool
+	depth  int
+}
+
+func (c *cond) fail(format string, args ...any) string { return c.g.fail(format, args...) }
+
+// present: neither missing nor null.
+func (c *cond) present() string { return fmt.Sprintf("!missing(%s) && %s != nil", c.v, c.v) }
+
+// anyElem lifts a scalar test to rule 2: an array field matches when some
+// element does. test receives the name of the variable to test.
+func (c *cond) anyElem(test func(x string) string) string {
+	e := c.g.fresh("e")
+	return fmt.Sprintf("(type(%s) == \"array\" ? any(%s, {let %s = #; %s}) : %s)",
+		c.v, c.v, e, test(e), test(c.v))
+}
+
+func (c *cond) build(op string) string {
+	switch op {
+	case "eq":
+		if !c.hasVal {
+			return c.fail("eq: missing value")
+		}
+		if c.val == nil {
+			return fmt.Sprintf("(missing(%s) || %s == nil)", c.v, c.v)
+		}
+		return c.anyElem(func(x string) string { return c.equal(x, c.val) })
+	case "gt", "gte", "lt", "lte":
+		sym := map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+		switch t := c.val.(type) {
+		case float64:
+			return c.anyElem(func(x string) string {
+				n := c.g.fresh("n")
+				return fmt.Sprintf("(let %s = num(%s); %s != nil && %s %s %s)", n, x, n, n, sym, numLit(t))
+			})
+		case string:
+			return c.anyElem(func(x string) string {
+				return fmt.Sprintf("(type(%s) == \"string\" && %s %s %s)", x, x, sym, strconv.Quote(t))
+			})
+		}
+		return c.fail("%s: want a number or a string", op)
+	case "between":
+		b, ok := c.val.([]any)
+		if !ok || len(b) != 2 {
+			return c.fail("between: want [lo, hi]")
+		}
+		lo, lok := b[0].(float64)
+		hi, hok := b[1].(float64)
+		if lok && hok && lo <= hi {
+			return c.anyElem(func(x string) string {
+				n := c.g.fresh("n")
+				return fmt.Sprintf("(let %s = num(%s); %s != nil && %s >= %s && %s <= %s)", n, x, n, n, numLit(lo), n, numLit(hi))
+			})
+		}
+		slo, lok := b[0].(string)
+		shi, hok := b[1].(string)
+		if lok && hok && slo <= shi {
+			return c.anyElem(func(x string) string {
+				return fmt.Sprintf("(type(%s) == \"string\" && %s >= %s && %s <= %s)", x, x, strconv.Quote(slo), x, strconv.Quote(shi))
+			})
+		}
+		return c.fail("between: bad bounds")
+	case "in":
+		list, ok := c.val.([]any)
+		if !ok {
+			return c.fail("in: want an array")
+		}
+		hasNull := false
+		for _, e := range list {
+			switch e.(type) {
+			case nil:
+				hasNull = true
+			case []any, map[string]any:
+				return c.fail("in: want scalars")
+			}
+		}
+		s := c.anyElem(func(x string) string { return c.member(x, list) })
+		if hasNull {
+			s = fmt.Sprintf("(missing(%s) || %s == nil || %s)", c.v, c.v, s)
+		}
+		return s
+	case "contains":
+		subs, ok := c.strings()
+		if !ok {
+			return c.fail("contains: want a string or strings")
+		}
+		e := c.g.fresh("e")
+		var onStr, onElem []string
+		for _, s := range subs {
+			q := strconv.Quote(s)
+			if c.fold {
+				onStr = append(onStr, fmt.Sprintf("containsFold(%s, %s)", c.v, q))
+				onElem = append(onElem, fmt.Sprintf("eqFold(%s, %s)", e, q))
+			} else {
+				onStr = append(onStr, fmt.Sprintf("%s contains %s", c.v, q))
+				onElem = append(onElem, fmt.Sprintf("%s == %s", e, q))
+			}
+		}
+		return fmt.Sprintf("(type(%s) == \"string\" ? %s : type(%s) == \"array\" && any(%s, {let %s = #; type(%s) == \"string\" && %s}))",
+			c.v, or(onStr), c.v, c.v, e, e, or(onElem))
+	case "starts_with", "ends_with":
+		subs, ok := c.strings()
+		if !ok {
+			return c.fail("%s: want a string or strings", op)
+		}
+		return c.anyElem(func(x string) string {
+			var alts []string
+			for _, s := range subs {
+				q := strconv.Quote(s)
+				switch {
+				case op == "starts_with" && c.fold:
+					alts = append(alts, fmt.Sprintf("prefixFold(%s, %s)", x, q))
+				case op == "starts_with":
+					alts = append(alts, fmt.Sprintf("%s startsWith %s", x, q))
+				case c.fold:
+					alts = append(alts, fmt.Sprintf("suffixFold(%s, %s)", x, q))
+				default:
+					alts = append(alts, fmt.Sprintf("%s endsWith %s", x, q))
+				}
+			}
+			return fmt.Sprintf("(type(%s) == \"string\" && %s)", x, or(alts))
+		})
+	case "regex":
+		pat, ok := c.val.(string)
+		if !ok {
+			return c.fail("regex: want a pattern")
+		}
+		if c.fold {
+			pat = "(?i)" + pat
+		}
+		if _, err := regexp.Compile(pat); err != nil {
+			return c.fail("regex: %v", err)
+		}
+		return c.anyElem(func(x string) string {
+			return fmt.Sprintf("(type(%s) == \"string\" && %s matches %s)", x, x, strconv.Quote(pat))
+		})
+	case "is_set":
+		return "(" + c.present() + ")"
+	case "is_empty":
+		return fmt.Sprintf("(missing(%s) || %s == nil || %s == \"\" || (type(%s) in [\"array\", \"map\"] && len(%s) == 0))",
+			c.v, c.v, c.v, c.v, c.v)
+	case "before", "after":
+		d, ok := c.date(c.val)
+		if !ok {
+			return c.fail("%s: want a date", op)
+		}
+		sym := map[string]string{"before": "<", "after": ">"}[op]
+		return c.dateTest(func(t string) string { return fmt.Sprintf("%s %s %s", t, sym, d) })
+	case "date_between":
+		b, ok := c.val.([]any)
+		if !ok || len(b) != 2 {
+			return c.fail("date_between: want [from, to]")
+		}
+		from, ok1 := c.date(b[0])
+		to, ok2 := c.date(b[1])
+		if !ok1 || !ok2 {
+			return c.fail("date_between: want dates")
+		}
+		return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, from, t, to) })
+	case "within_last", "within_next":
+		back, fwd, ok := c.span()
+		if !ok {
+			return c.fail("%s: want a duration", op)
+		}
+		now := timeLit(c.g.now)
+		if op == "within_last" {
+			return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, timeLit(back), t, now) })
+		}
+		return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, now, t, timeLit(fwd)) })
+	case "semver_eq", "semver_gt", "semver_gte", "semver_lt", "semver_lte":
+		ref, ok := c.val.(string)
+		if !ok {
+			return c.fail("%s: want a version", op)
+		}
+		if _, ok := semverCanon(ref); !ok {
+			return c.fail("%s: %q is not SemVer", op, ref)
+		}
+		sym := map[string]string{"semver_eq": "==", "semver_gt": ">", "semver_gte": ">=", "semver_lt": "<", "semver_lte": "<="}[op]
+		return c.anyElem(func(x string) string {
+			k := c.g.fresh("k")
+			return fmt.Sprintf("(let %s = semverCmp(%s, %s); %s != nil && %s %s 0)", k, x, strconv.Quote(ref), k, k, sym)
+		})
+	case "contains_any", "contains_all":
+		list, ok := c.val.([]any)
+		if !ok {
+			return c.fail("%s: want an array", op)
+		}
+		elems := fmt.Sprintf("(type(%s) == \"array\" ? %s : [%s])", c.v, c.v, c.v)
+		if op == "contains_any" {
+			e := c.g.fresh("e")
+			return fmt.Sprintf("(%s && any(%s, {let %s = #; %s}))", c.present(), elems, e, c.member(e, list))
+		}
+		parts := []string{c.present()}
+		for _, want := range list {
+			e := c.g.fresh("e")
+			parts = append(parts, fmt.Sprintf("any(%s, {let %s = #; %s})", elems, e, c.equal(e, want)))
+		}
+		return "(" + strings.Join(parts, " && ") + ")"
+	case "elem_match":
+		m, ok := c.val.(map[string]any)
+		if !ok {
+			return c.fail("elem_match: want a group")
+		}
+		grp, err := filter.DecodeGroup(c.raw, "/value", c.depth+1)
+		if err != nil || m["filters"] == nil {
+			return c.fail("elem_match: %v", err)
+		}
+		r := c.g.fresh("r")
+		inner := c.g.group(grp.Match, grp.Filters, r, grp.Negate, c.depth+1)
+		return fmt.Sprintf("(type(%s) == \"array\" && any(%s, {let %s = #; %s}))", c.v, c.v, r, inner)
+	case "in_cidr":
+		nets, ok := c.strings()
+		if !ok {
+			return c.fail("in_cidr: want a CIDR or an address")
+		}
+		var qs []string
+		for _, n := range nets {
+			if _, ok := prefixOf(n); !ok {
+				return c.fail("in_cidr: %q is not a CIDR", n)
+			}
+			qs = append(qs, strconv.Quote(n))
+		}
+		list := "[" + strings.Join(qs, ", ") + "]"
+		return c.anyElem(func(x string) string {
+			return fmt.Sprintf("(type(%s) == \"string\" && inCIDR(%s, %s))", x, x, list)
+		})
+	case "expr":
+		src, ok := c.val.(string)
+		if !ok {
+			return c.fail("expr: want a string")
+		}
+		prog, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(),
+			expr.DisableBuiltin("now"), expr.MaxNodes(1000))
+		if err != nil {
+			return c.fail("expr: %v", err)
+		}
+		c.g.p.subs = append(c.g.p.subs, prog)
+		// sub's third argument is only there so that Source shows the
+		// expression.
+		return fmt.Sprintf("(%s && sub(%d, %s, %s))", c.present(), len(c.g.p.subs)-1, c.v, strconv.Quote(src))
+	}
+	return c.fail("operator %q not implemented", op)
+}
+
+// equal is rule 1 equality of the variable x with one constant: a number
+// equals a number or a numeric string; a string only a string (folded
+// under ignore_case); a bool only a bool; null nothing (an element or a
+// present field is never "equal to null").
+func (c *cond) equal(x string, want any) string {
+	switch t := want.(type) {
+	case float64:
+		return fmt.Sprintf("num(%s) == %s", x, numLit(t))
+	case string:
+		if c.fold {
+			return fmt.Sprintf("eqFold(%s, %s)", x, strconv.Quote(t))
+		}
+		return fmt.Sprintf("(type(%s) == \"string\" && %s == %s)", x, x, strconv.Quote(t))
+	case bool:
+		return fmt.Sprintf("(type(%s) == \"bool\" && %s == %t)", x, x, t)
+	case nil:
+		return "false"
+	}
+	return c.fail("want a scalar, got %T", want)
+}
+
+// member: x equals some element of list (rule 1), using expr's "in" for
+// the exact comparisons.
+func (c *cond) member(x string, list []any) string {
+	var strs, nums, bools []string
+	for _, e := range list {
+		switch t := e.(type) {
+		case string:
+			strs = append(strs, strconv.Quote(t))
+		case float64:
+			nums = append(nums, numLit(t))
+		case bool:
+			bools = append(bools, strconv.FormatBool(t))
+		case nil:
+		default:
+			return c.fail("want scalars, got %T", e)
+		}
+	}
+	var alts []string
+	if len(strs) > 0 {
+		if c.fold {
+			alts = append(alts, fmt.Sprintf("(type(%s) == \"string\" && any([%s], {eqFold(%s, #)}))", x, strings.Join(strs, ", "), x))
+		} else {
+			alts = append(alts, fmt.Sprintf("(type(%s) == \"string\" && %s in [%s])", x, x, strings.Join(strs, ", ")))
+		}
+	}
+	if len(nums) > 0 {
+		alts = append(alts, fmt.Sprintf("num(%s) in [%s]", x, strings.Join(nums, ", ")))
+	}
+	if len(bools) > 0 {
+		alts = append(alts, fmt.Sprintf("(type(%s) == \"bool\" && %s in [%s])", x, x, strings.Join(bools, ", ")))
+	}
+	return or(alts)
+}
+
+// strings reads a string or an array of strings.
+func (c *cond) strings() ([]string, bool) {
+	switch t := c.val.(type) {
+	case string:
+		return []string{t}, true
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// date reads a filter date (string or epoch milliseconds) as a literal.
+func (c *cond) date(x any) (string, bool) {
+	var t time.Time
+	var ok bool
+	switch v := x.(type) {
+	case string:
+		t, ok = parseDate(v)
+	case float64:
+		t, ok = millis(v)
+	}
+	if !ok {
+		return "", false
+	}
+	return timeLit(t), true
+}
+
+// dateTest lifts a test of the field's date to rule 2.
+func (c *cond) dateTest(test func(t string) string) string {
+	return c.anyElem(func(x string) string {
+		t := c.g.fresh("t")
+		return fmt.Sprintf("(let %s = dateOf(%s); %s != nil && %s)", t, x, t, test(t))
+	})
+}
+
+var durationRE = regexp.MustCompile(`^(\d+)(s|m|h|d|w|mo|y)$`)
+
+// span returns now - d and now + d for the duration value; months and
+// years are calendar units (AddDate).
+func (c *cond) span() (back, fwd time.Time, ok bool) {
+	s, _ := c.val.(string)
+	m := durationRE.FindStringSubmatch(s)
+	if m == nil {
+		return back, fwd, false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return back, fwd, false
+	}
+	now := c.g.now
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
+	switch m[2] {
+	case "mo":
+		return now.AddDate(0, -n, 0), now.AddDate(0, n, 0), true
+	case "y":
+		return now.AddDate(-n, 0, 0), now.AddDate(n, 0, 0), true
+	}
+	d := time.Duration(n) * unit[m[2]]
+	if d/unit[m[2]] != time.Duration(n) {
+		return back, fwd, false
+	}
+	return now.Add(-d), now.Add(d), true
+}
+
+func or(alts []string) string {
+	if len(alts) == 0 {
+		return "false"
+	}
+	return "(" + strings.Join(alts, " || ") + ")"
+}
+
+// numLit writes a float64 as an expr float literal that reads back
+// exactly.
+func numLit(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		panic("oracle: non-finite constant")
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+// timeLit writes a time literal: ts("RFC 3339") when the year fits the
+// format, else unixTime(sec, nsec).
+func timeLit(t time.Time) string {
+	t = t.UTC()
+	if y := t.Year(); y >= 0 && y <= 9999 {
+		return fmt.Sprintf("ts(%q)", t.Format(time.RFC3339Nano))
+	}
+	return fmt.Sprintf("unixTime(%d, %d)", t.Unix(), t.Nanosecond())
+}
