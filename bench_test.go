@@ -3,6 +3,7 @@ package segmatch_test
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,18 +73,8 @@ func closureMatch(m map[string]any) bool {
 }
 
 func parseNum(s string) (float64, bool) {
-	var f float64
-	if err := json.Unmarshal([]byte(s), &f); err == nil {
-		return f, true
-	}
-	n := 0.0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + float64(c-'0')
-	}
-	return n, s != ""
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
 }
 
 func BenchmarkClosure(b *testing.B) {

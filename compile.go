@@ -75,15 +75,20 @@ type node struct {
 	negate bool
 	slot   int // leafNode: the field slot it reads
 	test   operators.Test
+	scalar *operators.Scalar // the test's scalar shape, when it has one
 	kids   []*node
 }
 
 // eval decides the node for one contact.
-func (n *node) eval(r *reader, c operators.Context) bool {
+func (n *node) eval(r *reader, c *operators.Context) bool {
 	var res bool
 	switch n.kind {
 	case leafNode:
-		res = n.test(r.value(n.slot), c)
+		if n.scalar != nil {
+			res = r.scalar(n.scalar, n.slot)
+		} else {
+			res = n.test(r.value(n.slot), *c)
+		}
 	case allNode:
 		res = true
 		for _, k := range n.kids {
@@ -166,8 +171,17 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 		Value: f.Value, IgnoreCase: f.IgnoreCase, Pointer: ptr, Depth: depth,
 		Group: c.subgroup,
 	}
-	test, err := op.Prepare(arg)
-	if err != nil {
+	var test operators.Test
+	var err2 error
+	if op.PrepareScalar != nil {
+		n.scalar, err2 = op.PrepareScalar(arg)
+		if err2 == nil {
+			test = n.scalar.Test
+		}
+	} else {
+		test, err2 = op.Prepare(arg)
+	}
+	if err = err2; err != nil {
 		var fe *filter.Error
 		if errors.As(err, &fe) {
 			c.errs = append(c.errs, err)
@@ -200,8 +214,8 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 	c.readsNow = c.readsNow || sub.readsNow
 	fields := sub.fields
 	return func(elem operators.Value, ctx operators.Context) bool {
-		r := reader{root: elem, fields: &fields}
-		return root.eval(&r, ctx)
+		r := reader{elem: elem, mode: readElem, fields: &fields}
+		return root.eval(&r, &ctx)
 	}, nil
 }
 
@@ -210,6 +224,29 @@ type fieldSet struct {
 	names []string
 	paths []filter.Path
 	index map[string]int
+	// tops are the distinct first keys of the paths: raw JSON is read in
+	// one pass over its top-level members, keeping these. Per slot, top is
+	// the index into tops (-1 for the empty path) and rest the path after.
+	tops    []string
+	topIdx  map[string]int
+	slotTop []int
+	rest    []filter.Path
+}
+
+// top finds a top-level key's index in tops (-1 when not wanted).
+func (s *fieldSet) top(key string) int {
+	if len(s.tops) <= 8 {
+		for i, t := range s.tops {
+			if t == key {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := s.topIdx[key]; ok {
+		return i
+	}
+	return -1
 }
 
 func (s *fieldSet) add(name string, p filter.Path) int {
@@ -222,5 +259,21 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 	s.index[name] = len(s.names)
 	s.names = append(s.names, name)
 	s.paths = append(s.paths, p)
+	t := -1
+	var rest filter.Path
+	if len(p) > 0 {
+		if s.topIdx == nil {
+			s.topIdx = map[string]int{}
+		}
+		var ok bool
+		if t, ok = s.topIdx[p[0].Key]; !ok {
+			t = len(s.tops)
+			s.topIdx[p[0].Key] = t
+			s.tops = append(s.tops, p[0].Key)
+		}
+		rest = p[1:]
+	}
+	s.slotTop = append(s.slotTop, t)
+	s.rest = append(s.rest, rest)
 	return len(s.names) - 1
 }

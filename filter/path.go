@@ -79,9 +79,12 @@ func (p Path) String() string {
 			b.WriteByte('#')
 			continue
 		}
+		// A decimal key that is not an index was written with an escape
+		// (`tags.\0`: the member "0", not element 0); keep it so.
+		literalDigits := st.Index < 0 && isDecimalIndex(st.Key)
 		for j := 0; j < len(st.Key); j++ {
 			c := st.Key[j]
-			if c == '.' || c == '\\' || (c == '#' && len(st.Key) == 1) {
+			if c == '.' || c == '\\' || (c == '#' && len(st.Key) == 1) || (j == 0 && literalDigits) {
 				b.WriteByte('\\')
 			}
 			b.WriteByte(c)

@@ -1,11 +1,9 @@
 package operators
 
-import "strings"
-
 // affixPrep builds starts_with / ends_with: a string field (or some
 // element of an array field) has one of the values as prefix / suffix.
-func affixPrep(plain, fold func(s, affix string) bool) func(a *Arg) (Test, error) {
-	return func(a *Arg) (Test, error) {
+func affixPrep(plain, fold func(s, affix string) bool) func(a *Arg) (*Scalar, error) {
+	return func(a *Arg) (*Scalar, error) {
 		affixes, err := a.stringOrList()
 		if err != nil {
 			return nil, err
@@ -14,20 +12,13 @@ func affixPrep(plain, fold func(s, affix string) bool) func(a *Arg) (Test, error
 		if a.IgnoreCase {
 			cmp = fold
 		}
-		return func(v Value, _ Context) bool {
-			return anyElem(v, func(e Value) bool {
-				if e.kind != String {
-					return false
+		return &Scalar{Str: func(s string) bool {
+			for _, x := range affixes {
+				if cmp(s, x) {
+					return true
 				}
-				for _, x := range affixes {
-					if cmp(e.str, x) {
-						return true
-					}
-				}
-				return false
-			})
-		}, nil
+			}
+			return false
+		}}, nil
 	}
 }
-
-var _ = strings.HasPrefix

@@ -1,10 +1,13 @@
 package operators
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
 
 // in_cidr: the field is an IPv4 or IPv6 address inside one of the
 // networks (a CIDR, or an IP for a single address).
-var opInCIDR = &Operator{Name: "in_cidr", Prepare: func(a *Arg) (Test, error) {
+var opInCIDR = &Operator{Name: "in_cidr", PrepareScalar: func(a *Arg) (*Scalar, error) {
 	keep := a.IgnoreCase
 	a.IgnoreCase = false
 	nets, err := a.stringOrList()
@@ -32,22 +35,20 @@ var opInCIDR = &Operator{Name: "in_cidr", Prepare: func(a *Arg) (Test, error) {
 		}
 		prefixes[i] = p.Masked()
 	}
-	return func(v Value, _ Context) bool {
-		return anyElem(v, func(e Value) bool {
-			if e.kind != String {
-				return false
-			}
-			addr, err := netip.ParseAddr(e.str)
-			if err != nil {
-				return false
-			}
-			addr = addr.Unmap()
-			for _, p := range prefixes {
-				if p.Contains(addr) {
-					return true
-				}
-			}
+	return &Scalar{Str: func(s string) bool {
+		if strings.IndexByte(s, '.') < 0 && strings.IndexByte(s, ':') < 0 {
+			return false // not an address; spares ParseAddr's error allocation
+		}
+		addr, err := netip.ParseAddr(s)
+		if err != nil {
 			return false
-		})
-	}, nil
+		}
+		addr = addr.Unmap()
+		for _, p := range prefixes {
+			if p.Contains(addr) {
+				return true
+			}
+		}
+		return false
+	}}, nil
 }}

@@ -4,35 +4,33 @@ import "strings"
 
 // contains: a string field contains the substring; an array field has an
 // element equal to it. The value may be a list: any of them.
-var opContains = &Operator{Name: "contains", Aliases: []string{"has"}, Prepare: prepareContains}
+var opContains = &Operator{Name: "contains", Aliases: []string{"has"}, PrepareScalar: prepareContains}
 
-func prepareContains(a *Arg) (Test, error) {
+func prepareContains(a *Arg) (*Scalar, error) {
 	subs, err := a.stringOrList()
 	if err != nil {
 		return nil, err
 	}
-	fold := a.IgnoreCase
-	return func(v Value, _ Context) bool {
-		switch v.kind {
-		case String:
+	substr, equal := strings.Contains, func(a, b string) bool { return a == b }
+	if a.IgnoreCase {
+		substr, equal = containsFold, equalFold
+	}
+	return &Scalar{
+		Str: func(s string) bool {
 			for _, sub := range subs {
-				if fold && containsFold(v.str, sub) || !fold && strings.Contains(v.str, sub) {
+				if substr(s, sub) {
 					return true
 				}
 			}
-		case Array:
-			return v.Any(func(e Value) bool {
-				if e.kind != String {
-					return false
+			return false
+		},
+		ElemStr: func(s string) bool {
+			for _, sub := range subs {
+				if equal(s, sub) {
+					return true
 				}
-				for _, sub := range subs {
-					if fold && equalFold(e.str, sub) || !fold && e.str == sub {
-						return true
-					}
-				}
-				return false
-			})
-		}
-		return false
+			}
+			return false
+		},
 	}, nil
 }

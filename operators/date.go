@@ -146,8 +146,16 @@ func (a *Arg) date(raw json.RawMessage, sub string) (time.Time, error) {
 	return time.Time{}, a.Errorf(sub, "want a date string or epoch milliseconds, got %s", jsonType(raw))
 }
 
-// dateTest applies a test to the field's date (some element's, on an
-// array); values that are not dates do not match.
+// dateScalar applies a test to a field's date: a date string or epoch
+// milliseconds; values that are not dates do not match.
+func dateScalar(test func(t time.Time) bool) *Scalar {
+	return &Scalar{
+		Str: func(s string) bool { t, ok := ParseDate(s); return ok && test(t) },
+		Num: func(f float64) bool { t, ok := EpochMillis(f); return ok && test(t) },
+	}
+}
+
+// dateTest is dateScalar for tests that read the evaluation's clock.
 func dateTest(test func(t time.Time, c Context) bool) Test {
 	return func(v Value, c Context) bool {
 		return anyElem(v, func(e Value) bool {

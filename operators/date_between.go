@@ -3,7 +3,7 @@ package operators
 import "time"
 
 // date_between: from <= field date <= to.
-var opDateBetween = &Operator{Name: "date_between", Prepare: func(a *Arg) (Test, error) {
+var opDateBetween = &Operator{Name: "date_between", PrepareScalar: func(a *Arg) (*Scalar, error) {
 	raws, err := a.list("[from, to] dates")
 	if err != nil {
 		return nil, err
@@ -22,5 +22,5 @@ var opDateBetween = &Operator{Name: "date_between", Prepare: func(a *Arg) (Test,
 	if from.After(to) {
 		return nil, a.Errorf("", "from is after to")
 	}
-	return dateTest(func(t time.Time, _ Context) bool { return !t.Before(from) && !t.After(to) }), nil
+	return dateScalar(func(t time.Time) bool { return !t.Before(from) && !t.After(to) }), nil
 }}

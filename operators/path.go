@@ -2,103 +2,125 @@ package operators
 
 import (
 	"github.com/segmatch/segmatch/filter"
-	"github.com/tidwall/gjson"
+	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
 // Get reads a field path from v (SEMANTICS "Contacts and fields"): an
 // object step reads a member (the last one, when raw JSON repeats a key,
 // as encoding/json does); on an array a decimal step indexes it, a final
 // "#" is its length, and any other step fans out over its elements. A
-// fan-out that reaches no value reads as missing.
+// fan-out that reaches no value reads as missing. The empty path is v.
 func (v Value) Get(p filter.Path) Value {
 	return v.get(p)
 }
 
+// GetGo reads a path from a decoded Go value (the root of a contact).
+func GetGo(root any, p filter.Path) Value { return getGo(root, p) }
+
+// GetRaw reads a path from raw JSON that rawjson.Validate accepted.
+func GetRaw(root string, p filter.Path) Value { return getRaw(root, p) }
+
 func (v Value) get(p filter.Path) Value {
-	cur := v
+	switch {
+	case len(p) == 0:
+		return v
+	case v.fan != nil:
+		return MissingValue
+	case v.ref != nil:
+		return getGo(v.ref, p)
+	case v.kind == Object || v.kind == Array:
+		return getRaw(v.str, p)
+	}
+	return MissingValue
+}
+
+func getGo(cur any, p filter.Path) Value {
 	for i := range p {
 		st := &p[i]
-		switch cur.kind {
-		case Object:
+		switch t := cur.(type) {
+		case map[string]any:
 			if st.Len {
 				return MissingValue
 			}
-			cur = cur.member(st.Key)
-		case Array:
-			if st.Len {
-				return Value{kind: Number, num: float64(cur.Len())}
-			}
-			if st.Index >= 0 {
-				cur = cur.index(st.Index)
-				continue
-			}
-			fan := Value{kind: Array, str: cur.str, ref: cur.ref, fan: p[i:]}
-			if !fan.reachesAny() {
+			x, ok := t[st.Key]
+			if !ok {
 				return MissingValue
 			}
-			return fan
+			cur = x
+		case []any:
+			switch {
+			case st.Len:
+				return Value{kind: Number, num: float64(len(t))}
+			case st.Index >= 0:
+				if st.Index >= len(t) {
+					return MissingValue
+				}
+				cur = t[st.Index]
+			default:
+				return fanOut(Value{kind: Array, ref: cur}, p[i:])
+			}
 		default:
 			return MissingValue
 		}
 	}
-	return cur
+	return Of(cur)
 }
 
-// reachesAny reports whether the rest of a fan-out's path reaches a value
-// in some element. An element that reaches an empty array counts: the
-// field is then present, an empty (virtual) array, not missing.
-func (v Value) reachesAny() bool {
-	return v.eachArrayElem(func(e Value) bool { return e.get(v.fan).kind != Missing })
-}
-
-// member reads key of an object (Missing when absent).
-func (v Value) member(key string) Value {
-	if v.ref != nil {
-		m, ok := v.ref.(map[string]any)
-		if !ok {
+func getRaw(cur string, p filter.Path) Value {
+	cur = rawjson.Trim(cur)
+	for i := range p {
+		st := &p[i]
+		if cur == "" {
 			return MissingValue
 		}
-		x, ok := m[key]
-		if !ok {
+		switch cur[0] {
+		case '{':
+			if st.Len {
+				return MissingValue
+			}
+			v, ok := rawjson.Member(cur, st.Key)
+			if !ok {
+				return MissingValue
+			}
+			cur = v
+		case '[':
+			switch {
+			case st.Len:
+				n := 0
+				rawjson.ForEachElem(cur, func(string) bool { n++; return false })
+				return Value{kind: Number, num: float64(n)}
+			case st.Index >= 0:
+				var elem string
+				n := 0
+				if !rawjson.ForEachElem(cur, func(e string) bool {
+					if n == st.Index {
+						elem = e
+						return true
+					}
+					n++
+					return false
+				}) {
+					return MissingValue
+				}
+				cur = elem
+			default:
+				return fanOut(Value{kind: Array, str: cur}, p[i:])
+			}
+		default:
 			return MissingValue
 		}
-		return Of(x)
 	}
-	var out gjson.Result
-	found := false
-	gjson.Parse(v.str).ForEach(func(k, val gjson.Result) bool {
-		if k.Str == key {
-			out, found = val, true
-		}
-		return true
-	})
-	if !found {
+	return OfRaw(cur)
+}
+
+// fanOut makes the virtual array of what rest reaches in each element of
+// arr, or Missing when it reaches nothing. An element that reaches an
+// empty array counts: the field is then present, an empty array.
+func fanOut(arr Value, rest filter.Path) Value {
+	reached := arr.eachArrayElem(func(e Value) bool { return e.get(rest).kind != Missing })
+	if !reached {
 		return MissingValue
 	}
-	return OfJSON(out)
-}
-
-// index reads element i of an array (Missing when out of range).
-func (v Value) index(i int) Value {
-	if v.fan != nil {
-		return MissingValue
-	}
-	if v.ref != nil {
-		a := v.ref.([]any)
-		if i >= len(a) {
-			return MissingValue
-		}
-		return Of(a[i])
-	}
-	var out Value
-	n := 0
-	gjson.Parse(v.str).ForEach(func(_, e gjson.Result) bool {
-		if n == i {
-			out = OfJSON(e)
-			return false
-		}
-		n++
-		return true
-	})
-	return out
+	arr.fan = rest
+	return arr
 }

@@ -10,9 +10,9 @@ const MaxRegex = 4096
 
 // regex: an unanchored RE2 search matches the string field (or some
 // element of an array field). ignore_case adds (?i).
-var opRegex = &Operator{Name: "regex", Aliases: []string{"matches", "=~"}, Prepare: prepareRegex}
+var opRegex = &Operator{Name: "regex", Aliases: []string{"matches", "=~"}, PrepareScalar: prepareRegex}
 
-func prepareRegex(a *Arg) (Test, error) {
+func prepareRegex(a *Arg) (*Scalar, error) {
 	var pat string
 	if len(a.Value) == 0 || json.Unmarshal(a.Value, &pat) != nil {
 		return nil, a.Errorf("", "want an RE2 pattern string")
@@ -27,7 +27,5 @@ func prepareRegex(a *Arg) (Test, error) {
 	if err != nil {
 		return nil, a.Errorf("", "%v", err)
 	}
-	return func(v Value, _ Context) bool {
-		return anyElem(v, func(e Value) bool { return e.kind == String && re.MatchString(e.str) })
-	}, nil
+	return &Scalar{Str: re.MatchString}, nil
 }

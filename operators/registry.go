@@ -35,6 +35,9 @@ type Operator struct {
 	Aliases []string // other accepted spellings, Tiledesk's among them
 	// Prepare turns the filter's value into a Test, once.
 	Prepare func(a *Arg) (Test, error)
+	// PrepareScalar, for operators of the Scalar shape, replaces Prepare
+	// (which the registry then derives from it).
+	PrepareScalar func(a *Arg) (*Scalar, error)
 	// ReadsNow: the Test reads Context.Now.
 	ReadsNow bool
 	// Negates names the positive twin this operator is the exact
@@ -46,7 +49,8 @@ type Operator struct {
 // complement of its positive twin, on every input, missing and null
 // included.
 func not(name string, pos *Operator, aliases ...string) *Operator {
-	return &Operator{Name: name, Aliases: aliases, Prepare: pos.Prepare, ReadsNow: pos.ReadsNow, Negates: pos}
+	return &Operator{Name: name, Aliases: aliases, Prepare: pos.Prepare, PrepareScalar: pos.PrepareScalar,
+		ReadsNow: pos.ReadsNow, Negates: pos}
 }
 
 // builtins is the registry: one line per operator.
@@ -72,6 +76,16 @@ var builtins = []*Operator{
 var registry = func() map[string]*Operator {
 	m := map[string]*Operator{}
 	for _, op := range builtins {
+		if op.PrepareScalar != nil {
+			ps := op.PrepareScalar
+			op.Prepare = func(a *Arg) (Test, error) {
+				s, err := ps(a)
+				if err != nil {
+					return nil, err
+				}
+				return s.Test, nil
+			}
+		}
 		for _, name := range append([]string{op.Name}, op.Aliases...) {
 			if _, dup := m[name]; dup {
 				panic("operators: " + name + " registered twice")

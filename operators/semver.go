@@ -171,8 +171,8 @@ func cmpIdent(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-func semverPrep(want func(int) bool) func(a *Arg) (Test, error) {
-	return func(a *Arg) (Test, error) {
+func semverPrep(want func(int) bool) func(a *Arg) (*Scalar, error) {
+	return func(a *Arg) (*Scalar, error) {
 		var s string
 		if len(a.Value) == 0 || json.Unmarshal(a.Value, &s) != nil {
 			return nil, a.Errorf("", "want a SemVer string")
@@ -181,23 +181,18 @@ func semverPrep(want func(int) bool) func(a *Arg) (Test, error) {
 		if !ok {
 			return nil, a.Errorf("", "%q is not SemVer 2.0.0", s)
 		}
-		return func(v Value, _ Context) bool {
-			return anyElem(v, func(e Value) bool {
-				if e.kind != String {
-					return false
-				}
-				x, ok := ParseSemver(e.str)
-				return ok && want(x.Compare(ref))
-			})
-		}, nil
+		return &Scalar{Str: func(s string) bool {
+			x, ok := ParseSemver(s)
+			return ok && want(x.Compare(ref))
+		}}, nil
 	}
 }
 
 // semver_eq ... semver_lte: SemVer precedence against the value.
 var (
-	opSemverEq  = &Operator{Name: "semver_eq", Prepare: semverPrep(func(c int) bool { return c == 0 })}
-	opSemverGt  = &Operator{Name: "semver_gt", Prepare: semverPrep(func(c int) bool { return c > 0 })}
-	opSemverGte = &Operator{Name: "semver_gte", Prepare: semverPrep(func(c int) bool { return c >= 0 })}
-	opSemverLt  = &Operator{Name: "semver_lt", Prepare: semverPrep(func(c int) bool { return c < 0 })}
-	opSemverLte = &Operator{Name: "semver_lte", Prepare: semverPrep(func(c int) bool { return c <= 0 })}
+	opSemverEq  = &Operator{Name: "semver_eq", PrepareScalar: semverPrep(func(c int) bool { return c == 0 })}
+	opSemverGt  = &Operator{Name: "semver_gt", PrepareScalar: semverPrep(func(c int) bool { return c > 0 })}
+	opSemverGte = &Operator{Name: "semver_gte", PrepareScalar: semverPrep(func(c int) bool { return c >= 0 })}
+	opSemverLt  = &Operator{Name: "semver_lt", PrepareScalar: semverPrep(func(c int) bool { return c < 0 })}
+	opSemverLte = &Operator{Name: "semver_lte", PrepareScalar: semverPrep(func(c int) bool { return c <= 0 })}
 )

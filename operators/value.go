@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/segmatch/segmatch/filter"
-	"github.com/tidwall/gjson"
+	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
 // Kind is the JSON type of a Value. Missing and Null are different kinds.
@@ -123,29 +123,31 @@ func Of(x any) Value {
 	return Value{kind: Object}
 }
 
-// OfJSON reads a gjson result. Strings are repaired to valid UTF-8 the way
-// encoding/json does, so raw and decoded contacts read alike.
-func OfJSON(r gjson.Result) Value {
-	switch r.Type {
-	case gjson.Null:
-		return Value{kind: Null}
-	case gjson.False:
-		return Value{kind: Bool}
-	case gjson.True:
-		return Value{kind: Bool, b: true}
-	case gjson.Number:
-		return Value{kind: Number, num: r.Num}
-	case gjson.String:
-		return Value{kind: String, str: validUTF8(r.Str)}
-	case gjson.JSON:
-		if r.Raw != "" && r.Raw[0] == '[' {
-			return Value{kind: Array, str: r.Raw}
-		}
-		if r.Raw != "" && r.Raw[0] == '{' {
-			return Value{kind: Object, str: r.Raw}
-		}
+// OfRaw reads the raw text of one JSON value from a document that
+// rawjson.Validate accepted (surrounding whitespace allowed). Strings are
+// repaired to valid UTF-8 the way encoding/json does, so raw and decoded
+// contacts read alike; a number beyond float64's range reads as ±Inf.
+func OfRaw(raw string) Value {
+	raw = rawjson.Trim(raw)
+	if raw == "" {
+		return Value{}
 	}
-	return Value{}
+	switch raw[0] {
+	case '"':
+		return Value{kind: String, str: validUTF8(rawjson.Unquote(raw))}
+	case 't':
+		return Value{kind: Bool, b: true}
+	case 'f':
+		return Value{kind: Bool}
+	case 'n':
+		return Value{kind: Null}
+	case '{':
+		return Value{kind: Object, str: raw}
+	case '[':
+		return Value{kind: Array, str: raw}
+	}
+	f, _ := strconv.ParseFloat(raw, 64)
+	return Value{kind: Number, num: f}
 }
 
 // validUTF8 replaces each invalid byte with U+FFFD, as encoding/json does
@@ -198,7 +200,8 @@ func (v Value) Any(fn func(Value) bool) bool {
 	return v.eachArrayElem(fn)
 }
 
-// eachArrayElem iterates a real (not fan-out) array.
+// eachArrayElem iterates a real (not fan-out) array until fn returns
+// true, and reports whether it did.
 func (v Value) eachArrayElem(fn func(Value) bool) bool {
 	if v.ref != nil {
 		for _, e := range v.ref.([]any) {
@@ -208,15 +211,7 @@ func (v Value) eachArrayElem(fn func(Value) bool) bool {
 		}
 		return false
 	}
-	found := false
-	gjson.Parse(v.str).ForEach(func(_, e gjson.Result) bool {
-		if fn(OfJSON(e)) {
-			found = true
-			return false
-		}
-		return true
-	})
-	return found
+	return rawjson.ForEachElem(v.str, func(e string) bool { return fn(OfRaw(e)) })
 }
 
 // Len is the number of elements of an array or members of an object
@@ -234,7 +229,7 @@ func (v Value) Len() int {
 		}
 		return 1 // an opaque Go value
 	case v.kind == Object:
-		gjson.Parse(v.str).ForEach(func(_, _ gjson.Result) bool { n++; return true })
+		rawjson.ForEachMember(v.str, func(_, _ string) bool { n++; return true })
 	}
 	return n
 }

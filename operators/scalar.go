@@ -1,0 +1,172 @@
+package operators
+
+import (
+	"strconv"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
+)
+
+// Scalar is the shape most operators have: a test of one string, number
+// or bool, with a fixed answer on a missing or null field. The rest of the
+// behaviour follows from it, the same for every such operator: an array
+// field matches when some element (a scalar, not a nested array) passes
+// (rule 2); an object never matches. Declaring an operator this way also
+// lets the evaluator call it on a contact's raw scalar without building a
+// Value, the hot path.
+type Scalar struct {
+	Str  func(s string) bool  // nil: strings never match
+	Num  func(f float64) bool // nil: numbers never match
+	Bool func(b bool) bool    // nil: bools never match
+	Nil  bool                 // the answer on missing or null
+	// ElemStr, when set, tests a string element of an array field instead
+	// of Str (contains: substring of a string, but equality of an element).
+	ElemStr func(s string) bool
+}
+
+// Test is the general form of the scalar test.
+func (s *Scalar) Test(v Value, _ Context) bool {
+	switch v.kind {
+	case Missing, Null:
+		return s.Nil
+	case Array:
+		return v.Any(s.arrayElem)
+	case String:
+		return s.Str != nil && s.Str(v.str)
+	}
+	return s.elem(v)
+}
+
+// arrayElem tests one element of an array field.
+func (s *Scalar) arrayElem(v Value) bool {
+	if v.kind == String && s.ElemStr != nil {
+		return s.ElemStr(v.str)
+	}
+	return s.elem(v)
+}
+
+func (s *Scalar) elem(v Value) bool {
+	switch v.kind {
+	case String:
+		return s.Str != nil && s.Str(v.str)
+	case Number:
+		return s.Num != nil && s.Num(v.num)
+	case Bool:
+		return s.Bool != nil && s.Bool(v.b)
+	}
+	return false
+}
+
+// Go applies the test to a decoded contact's field, reading scalars
+// directly; generic reports that the field needs the general form.
+func (s *Scalar) Go(root any, p filter.Path) (result, generic bool) {
+	cur := root
+	for i := range p {
+		m, ok := cur.(map[string]any)
+		if !ok || p[i].Len {
+			return false, true
+		}
+		if cur, ok = m[p[i].Key]; !ok {
+			return s.Nil, false
+		}
+	}
+	switch t := cur.(type) {
+	case string:
+		return s.Str != nil && s.Str(t), false
+	case float64:
+		return s.Num != nil && s.Num(t), false
+	case bool:
+		return s.Bool != nil && s.Bool(t), false
+	case nil:
+		return s.Nil, false
+	case map[string]any:
+		return false, false
+	case []any:
+		for _, e := range t {
+			if s.goElem(e) {
+				return true, false
+			}
+		}
+		return false, false
+	}
+	return false, true
+}
+
+func (s *Scalar) goElem(e any) bool {
+	switch t := e.(type) {
+	case string:
+		if s.ElemStr != nil {
+			return s.ElemStr(t)
+		}
+		return s.Str != nil && s.Str(t)
+	case float64:
+		return s.Num != nil && s.Num(t)
+	case bool:
+		return s.Bool != nil && s.Bool(t)
+	case nil, map[string]any, []any:
+		return false
+	}
+	return s.arrayElem(Of(e))
+}
+
+// Raw applies the test to a raw value's text (from rawjson), reading
+// scalars directly; generic reports that it needs the general form.
+func (s *Scalar) Raw(raw string, found bool) (result, generic bool) {
+	if !found {
+		return s.Nil, false
+	}
+	raw = rawjson.Trim(raw)
+	if raw == "" {
+		return s.Nil, false
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		return s.Str != nil && s.Str(validUTF8(rawjson.Unquote(raw))), false
+	case c == 't' || c == 'f':
+		return s.Bool != nil && s.Bool(c == 't'), false
+	case c == 'n':
+		return s.Nil, false
+	case c == '{':
+		return false, false
+	case c == '[':
+		return rawjson.ForEachElem(raw, s.rawElem), false
+	}
+	f, _ := strconv.ParseFloat(raw, 64)
+	return s.Num != nil && s.Num(f), false
+}
+
+func (s *Scalar) rawElem(raw string) bool {
+	switch c := raw[0]; {
+	case c == '"':
+		str := validUTF8(rawjson.Unquote(raw))
+		if s.ElemStr != nil {
+			return s.ElemStr(str)
+		}
+		return s.Str != nil && s.Str(str)
+	case c == 't' || c == 'f':
+		return s.Bool != nil && s.Bool(c == 't')
+	case c == 'n' || c == '{' || c == '[':
+		return false
+	}
+	f, _ := strconv.ParseFloat(raw, 64)
+	return s.Num != nil && s.Num(f)
+}
+
+// LookupRaw follows a path of object steps through validated raw JSON:
+// the value's text and whether it was found; generic reports a step the
+// general form must take (an array, a length).
+func LookupRaw(root string, p filter.Path) (val string, found, generic bool) {
+	cur := root
+	for i := range p {
+		cur = rawjson.Trim(cur)
+		if cur == "" || cur[0] != '{' || p[i].Len {
+			return "", false, true
+		}
+		v, ok := rawjson.Member(cur, p[i].Key)
+		if !ok {
+			return "", false, false
+		}
+		cur = v
+	}
+	return cur, true, false
+}
