@@ -12,6 +12,7 @@
 package segmatch
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +77,7 @@ type node struct {
 	slot   int // leafNode: the field slot it reads
 	test   operators.Test
 	scalar *operators.Scalar // the test's scalar shape, when it has one
+	leaf   int               // leafNode: identity of the condition, shared by identical ones
 	kids   []*node
 }
 
@@ -84,10 +86,21 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 	var res bool
 	switch n.kind {
 	case leafNode:
+		if r.memo != nil {
+			switch r.memo[n.leaf] {
+			case 1:
+				return false != n.negate
+			case 2:
+				return true != n.negate
+			}
+		}
 		if n.scalar != nil {
 			res = r.scalar(n.scalar, n.slot)
 		} else {
 			res = n.test(r.value(n.slot), *c)
+		}
+		if r.memo != nil {
+			r.memo[n.leaf] = 1 + b2u(res)
 		}
 	case allNode:
 		res = true
@@ -109,12 +122,42 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 	return res != n.negate
 }
 
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // compiler turns filters into nodes, collecting every problem.
 type compiler struct {
 	cfg      *config
 	fields   fieldSet
 	readsNow bool
 	errs     []error
+	leaves   map[string]*node // identical conditions, by leafKey
+}
+
+// intern gives n the identity of an identical condition compiled before
+// (same field, operator, value and ignore_case; negation stays per use),
+// sharing its prepared test.
+func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
+	pos := op
+	if op.Negates != nil {
+		pos = op.Negates
+	}
+	var v bytes.Buffer
+	_ = json.Compact(&v, f.Value)
+	key := strconv.Itoa(n.slot) + "\x00" + pos.Name + "\x00" + strconv.FormatBool(f.IgnoreCase) + "\x00" + v.String()
+	if c.leaves == nil {
+		c.leaves = map[string]*node{}
+	}
+	if prev, ok := c.leaves[key]; ok {
+		n.leaf, n.test, n.scalar = prev.leaf, prev.test, prev.scalar
+		return
+	}
+	n.leaf = len(c.leaves)
+	c.leaves[key] = n
 }
 
 func (c *compiler) fail(path string, sentinel error, detail string) {
@@ -195,6 +238,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	c.readsNow = c.readsNow || op.ReadsNow
 	if path != nil {
 		n.slot = c.fields.add(f.Field, path)
+		c.intern(n, op, f)
 	}
 	return n
 }

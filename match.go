@@ -31,8 +31,9 @@ type reader struct {
 	found [inlineTops]bool
 	more  *moreTops // beyond inlineTops
 
-	elem    operators.Value
-	fields  *fieldSet
+	elem   operators.Value
+	fields *fieldSet
+	memo   []uint8 // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
 }
 
 const inlineTops = 16

@@ -41,15 +41,26 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 		writeKV(&b, "createdBy", s.CreatedBy)
 	}
 	if !s.CreatedAt.IsZero() {
-		writeKV(&b, "createdAt", s.CreatedAt.UTC().Format(TimeLayout))
+		writeKV(&b, "createdAt", formatTime(s.CreatedAt))
 	}
 	if !s.UpdatedAt.IsZero() {
-		writeKV(&b, "updatedAt", s.UpdatedAt.UTC().Format(TimeLayout))
+		writeKV(&b, "updatedAt", formatTime(s.UpdatedAt))
 	}
 	writeKey(&b, "status")
 	b.WriteString(strconv.Itoa(s.Status))
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// formatTime writes t in UTC with milliseconds (TimeLayout), or with
+// every fractional digit it has when that is finer, so that decoding
+// gives t back.
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		return t.Format(time.RFC3339Nano)
+	}
+	return t.Format(TimeLayout)
 }
 
 // MarshalJSON writes a condition or a group.
@@ -338,6 +349,12 @@ func (d *decoder) time(v gjson.Result, path string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		d.add(path, ErrBadShape, "want an RFC 3339 timestamp")
+		return time.Time{}
+	}
+	// In UTC (as it is written back) the year must still have 4 digits.
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		d.add(path, ErrBadShape, "timestamp out of range (years 0000 to 9999 in UTC)")
+		return time.Time{}
 	}
 	return t
 }
@@ -401,7 +418,7 @@ func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
 			f.Field = d.str(m.val, p)
 		case !isGroup && m.key == "operator":
 			f.Operator = d.str(m.val, p)
-			if f.Operator == "" && m.val.Type == gjson.String {
+			if m.val.Type == gjson.String && m.val.Str == "" {
 				d.add(p, ErrUnknownOperator, "empty operator")
 			}
 		case !isGroup && m.key == "value":

@@ -23,10 +23,13 @@ func (a *Arg) valueSet(want string) (*valueSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &valueSet{fold: a.IgnoreCase, nums: map[float64]struct{}{}, strs: map[string]struct{}{}}
+	s := &valueSet{fold: a.IgnoreCase, nums: map[float64]struct{}{}, strs: map[string]struct{}{},
+		elements: make([]constant, 0, len(raws))}
 	for i, r := range raws {
-		c, err := a.scalar(r, "/"+itoa(i))
+		c, err := a.scalar(r, "")
 		if err != nil {
+			// again, to locate it (no pointer is built for good elements)
+			_, err = a.scalar(r, "/"+itoa(i))
 			return nil, err
 		}
 		s.elements = append(s.elements, c)

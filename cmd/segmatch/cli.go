@@ -43,6 +43,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return classify(args[1:], stdin, stdout, stderr)
 	case "validate":
 		return validate(args[1:], stdin, stdout, stderr)
+	case "serve":
+		return serve(args[1:], stdin, stdout, stderr)
+	case "users":
+		return users(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

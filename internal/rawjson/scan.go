@@ -158,7 +158,7 @@ func Member(obj, key string) (string, bool) {
 	repaired := strings.ContainsRune(key, utf8.RuneError)
 	ForEachMember(obj, func(rawKey, val string) bool {
 		if rawKey == key || (strings.IndexByte(rawKey, '\\') >= 0 && Key(rawKey) == key) ||
-			(repaired && repairUTF8(Key(rawKey)) == key) {
+			(repaired && DecodedKey(rawKey) == key) {
 			out, found = val, true
 		}
 		return true
@@ -200,6 +200,11 @@ func Unquote(raw string) string {
 	}
 	return gjson.Parse(raw).Str
 }
+
+// DecodedKey is what encoding/json makes of a raw key: escapes decoded,
+// each byte of invalid UTF-8 replaced with U+FFFD (allocating only when
+// there are escapes or invalid bytes).
+func DecodedKey(rawKey string) string { return repairUTF8(Key(rawKey)) }
 
 // repairUTF8 replaces each byte of invalid UTF-8 in s with U+FFFD, as
 // encoding/json does when it decodes a string.

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/segmatch/segmatch/httpapi"
+	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/store/bolt"
+	"github.com/segmatch/segmatch/store/keeper"
+)
+
+// Server timeouts: a slow or idle client cannot hold a connection (and
+// its goroutine) for long; bodies are at most 1 MiB, so 30 s to read one
+// is generous.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// jwtSecretEnv names the environment variable holding the HS256 secret.
+const jwtSecretEnv = "SEGMATCH_JWT_SECRET"
+
+// serve runs the HTTP API until SIGINT or SIGTERM.
+func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveContext(ctx, args, stdout, stderr)
+}
+
+// serveContext serves the segments API on the bbolt store until ctx is
+// done, then shuts down gracefully: the listener closes, in-flight
+// requests finish (up to --shutdown-timeout), the keeper stops and the
+// store closes cleanly.
+func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port; port 0 picks a free one)")
+	data := fs.String("data", "segmatch.db", "the bbolt data `FILE` (created if missing)")
+	usersPath := fs.String("users", "users.json", "the users `FILE` (see `segmatch users add`)")
+	prefix := fs.String("prefix", "/v3", "route `PREFIX` before /{project_id}/segments (\"\" as the original server)")
+	pubKey := fs.String("jwt-public-key", "", "PEM `FILE` of an RSA public key: accept RS256 JWTs")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish at shutdown")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
+		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret.\n", jwtSecretEnv)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "segmatch serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	default:
+		fmt.Fprintf(stderr, "segmatch serve: --log-format %q: want text or json\n", *logFormat)
+		return exitUsage
+	}
+	log := slog.New(handler)
+	fail := func(msg string, err error) int {
+		log.Error(msg, "err", err)
+		return exitFailure
+	}
+
+	users, err := auth.LoadUsers(*usersPath)
+	if err != nil {
+		return fail("loading users", err)
+	}
+	acfg := auth.Config{Users: users, Leeway: 30 * time.Second}
+	if s := os.Getenv(jwtSecretEnv); s != "" {
+		if len(s) < 32 {
+			log.Warn("the JWT secret is shorter than 32 bytes; use a long random one", "env", jwtSecretEnv)
+		}
+		acfg.JWTSecret = []byte(s)
+	}
+	if *pubKey != "" {
+		k, err := loadRSAPublicKey(*pubKey)
+		if err != nil {
+			return fail("loading the JWT public key", err)
+		}
+		acfg.JWTPublic = k
+	}
+
+	st, err := bolt.Open(*data, bolt.WithLockTimeout(2*time.Second))
+	if err != nil {
+		return fail("opening the store", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+	k := keeper.New(st, engineBuild, keeper.WithLogger(log))
+	defer k.Close()
+	api := httpapi.New(httpapi.Config{
+		Prefix: *prefix, Store: st, Auth: auth.NewAuthenticator(acfg),
+		Classifiers: httpapi.KeeperClassifiers(k), Logger: log,
+	})
+	defer api.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fail("listening", err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "data", *data, "users", users.Len(), "prefix", *prefix,
+		"jwt_hs256", len(acfg.JWTSecret) > 0, "jwt_rs256", acfg.JWTPublic != nil)
+
+	select {
+	case err := <-served:
+		return fail("serving", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
+	defer cancel()
+	code := exitOK
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("in-flight requests did not finish in time", "err", err)
+		srv.Close()
+		code = exitFailure
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serving", "err", err)
+	}
+	// The deferred calls close the API, the keeper and then the store.
+	log.Info("stopped")
+	return code
+}
+
+// loadRSAPublicKey reads a PEM RSA public key (PKIX or PKCS #1).
+func loadRSAPublicKey(path string) (*rsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return jwt.ParseRSAPublicKeyFromPEM(b)
+}
+
+// engineBuild compiles a project's active segments into one engine: each
+// field read once per contact, shared conditions decided once.
+func engineBuild(segs []filter.Segment) (keeper.Classifier, error) { return engine.New(segs) }

@@ -1,0 +1,118 @@
+// Package engine evaluates many segments at once: what a campaign sender
+// embeds ("which of my segments is this contact in?") and what a batch
+// classification job streams millions of contacts through.
+//
+// An Engine is compiled once from a segment list; each contact is read in
+// one pass over its raw JSON (the union of the fields every segment
+// reads), and a condition shared by many segments is decided once. An
+// Engine is immutable and safe for concurrent use; Live swaps a new one in
+// while classifications run.
+package engine
+
+import (
+	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/filter"
+)
+
+// Engine is a compiled set of segments.
+type Engine struct {
+	set *segmatch.Set
+}
+
+// New compiles segments. Every problem in every segment is reported at
+// once; each *segmatch.CompileError's Path starts with the segment's
+// index in segments ("/3/filters/0/value").
+func New(segments []filter.Segment, opts ...segmatch.Option) (*Engine, error) {
+	set, err := segmatch.CompileSet(segments, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{set: set}, nil
+}
+
+// Len is the number of segments.
+func (e *Engine) Len() int { return e.set.Len() }
+
+// IDs are the segments' IDs (a segment without one is known by its name),
+// in the order given.
+func (e *Engine) IDs() []string { return e.set.Keys() }
+
+// Fields lists the distinct field paths the engine reads per contact.
+func (e *Engine) Fields() []string { return e.set.Fields() }
+
+// Conditions is the number of distinct conditions decided per contact.
+func (e *Engine) Conditions() int { return e.set.Conditions() }
+
+// ClassifyJSON returns the IDs of the segments a raw JSON contact belongs
+// to, in segment order. The error is only for input that is not one
+// well-formed JSON object (it wraps segmatch.ErrMalformedContact or
+// segmatch.ErrNotObject).
+func (e *Engine) ClassifyJSON(raw []byte) ([]string, error) {
+	r := e.NewResult()
+	if err := e.ClassifyJSONInto(raw, r); err != nil {
+		return nil, err
+	}
+	return r.AppendIDs(nil), nil
+}
+
+// ClassifyMap returns the IDs of the segments a decoded contact belongs
+// to, in segment order.
+func (e *Engine) ClassifyMap(contact map[string]any) []string {
+	r := e.NewResult()
+	e.ClassifyMapInto(contact, r)
+	return r.AppendIDs(nil)
+}
+
+// Result is a caller-owned buffer for one contact's classification; reuse
+// it (one per goroutine) and classification allocates nothing.
+type Result struct {
+	// Matches[i] reports whether the contact is in segment i.
+	Matches []bool
+	eng     *Engine
+	scratch *segmatch.Scratch
+}
+
+// NewResult makes a reusable result buffer for e.
+func (e *Engine) NewResult() *Result {
+	return &Result{Matches: make([]bool, e.set.Len()), eng: e, scratch: e.set.NewScratch()}
+}
+
+// AppendIDs appends the IDs of the matching segments to dst.
+func (r *Result) AppendIDs(dst []string) []string {
+	keys := r.eng.set.Keys()
+	for i, m := range r.Matches {
+		if m {
+			dst = append(dst, keys[i])
+		}
+	}
+	if dst == nil {
+		dst = []string{}
+	}
+	return dst
+}
+
+// Count is the number of matching segments.
+func (r *Result) Count() int {
+	n := 0
+	for _, m := range r.Matches {
+		if m {
+			n++
+		}
+	}
+	return n
+}
+
+// ClassifyJSONInto classifies a raw JSON contact into r, which must come
+// from this engine's NewResult. It does not allocate.
+func (e *Engine) ClassifyJSONInto(raw []byte, r *Result) error {
+	return e.classifyJSONAt(raw, r, e.set.Now())
+}
+
+func (e *Engine) classifyJSONAt(raw []byte, r *Result, now nowTime) error {
+	return e.set.MatchJSON(raw, now, r.Matches, r.scratch)
+}
+
+// ClassifyMapInto classifies a decoded contact into r.
+func (e *Engine) ClassifyMapInto(contact map[string]any, r *Result) {
+	e.set.Match(contact, e.set.Now(), r.Matches, r.scratch)
+}

@@ -1,0 +1,166 @@
+// Package httpapi serves the Tiledesk segments REST API over a
+// store.Store, secured by package auth (minimum role agent):
+//
+//	GET    {prefix}/{project_id}/segments               list (limit, page, sort, direction)
+//	POST   {prefix}/{project_id}/segments               create
+//	GET    {prefix}/{project_id}/segments/{id}          read
+//	PUT    {prefix}/{project_id}/segments/{id}          update (optional If-Match)
+//	DELETE {prefix}/{project_id}/segments/{id}          soft delete
+//	POST   {prefix}/{project_id}/segments/{id}/match    does one segment match these contacts?
+//	POST   {prefix}/{project_id}/segments/classify      which segments does each contact belong to?
+//
+// Routing uses the standard library's method-and-path patterns. The
+// literal "classify" segment is more specific than {id}, and no POST route
+// exists on {id}, so the two never meet.
+//
+// Every error answers {"success": false, "msg": ...} with the status from
+// one table (see statusTable); a 400 also lists the located problems.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/store"
+	"github.com/segmatch/segmatch/store/keeper"
+)
+
+// Classifier answers which segments a decoded contact belongs to. The
+// keeper's classifiers (the fallback keeper.Programs, later the engine)
+// satisfy it.
+type Classifier = keeper.Classifier
+
+// Authenticator identifies the caller of a request; *auth.Authenticator
+// is the real one. It returns an error wrapping auth.ErrUnauthenticated
+// when the request does not prove who the caller is.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*auth.Principal, error)
+}
+
+// Classifiers provides the current classifier of a project;
+// (*keeper.Keeper).Get is one.
+type Classifiers interface {
+	Get(ctx context.Context, project string) (Classifier, error)
+}
+
+// observer is implemented by a Classifiers that wants to hear of the
+// writes this API makes (the keeper, for read-your-writes).
+type observer interface {
+	Observe(project string, seg filter.Segment)
+}
+
+// Config configures New.
+type Config struct {
+	// Prefix is mounted before "/{project_id}/segments": "/v3" for the
+	// public API, "" for the original server's routes. No trailing slash.
+	Prefix string
+	// Store holds the segments; the API does not close it.
+	Store store.Store
+	// Auth authenticates callers; required.
+	Auth Authenticator
+	// Classifiers serves classify. When nil, New starts a keeper with
+	// keeper.CompileEach over Store, stopped by (*API).Close.
+	Classifiers Classifiers
+	// Logger receives request logs and the detail of internal errors;
+	// nil discards them.
+	Logger *slog.Logger
+	// MinRole is the role required in the project; 0 means auth.Agent.
+	MinRole auth.Role
+}
+
+// MaxBodyBytes bounds a request body; larger ones are a 413.
+const MaxBodyBytes = 1 << 20
+
+// API is the segments API, an http.Handler.
+type API struct {
+	st      store.Store
+	auth    Authenticator
+	cls     Classifiers
+	own     *keeper.Keeper // the keeper New started, if any
+	log     *slog.Logger
+	minRole auth.Role
+	prefix  string
+	handler http.Handler
+}
+
+// New builds the API. It panics on a missing Store or Auth (a programming
+// error).
+func New(cfg Config) *API {
+	if cfg.Store == nil || cfg.Auth == nil {
+		panic("httpapi.New: Store and Auth are required")
+	}
+	a := &API{st: cfg.Store, auth: cfg.Auth, cls: cfg.Classifiers, log: cfg.Logger,
+		minRole: cfg.MinRole, prefix: strings.TrimRight(cfg.Prefix, "/")}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.minRole == 0 {
+		a.minRole = auth.Agent
+	}
+	if a.cls == nil {
+		a.own = keeper.New(cfg.Store, keeper.CompileEach(), keeper.WithLogger(a.log))
+		a.cls = keeperClassifiers{a.own}
+	}
+	mux := http.NewServeMux()
+	base := a.prefix + "/{project_id}/segments"
+	mux.Handle("GET "+base, a.project(a.list))
+	mux.Handle("POST "+base, a.project(a.create))
+	mux.Handle("POST "+base+"/classify", a.project(a.classify))
+	mux.Handle("GET "+base+"/{id}", a.project(a.get))
+	mux.Handle("PUT "+base+"/{id}", a.project(a.update))
+	mux.Handle("DELETE "+base+"/{id}", a.project(a.delete))
+	mux.Handle("POST "+base+"/{id}/match", a.project(a.match))
+	// The same paths with any other method: a JSON 405 naming the allowed
+	// ones (the mux's own 405 is plain text).
+	mux.Handle(base, methodNotAllowed("GET, POST"))
+	// "classify" would otherwise be read as an {id} by GET, PUT and DELETE.
+	// These patterns are more specific than the {id} ones, so they win;
+	// a methodless one would conflict with them.
+	for _, m := range []string{"GET ", "PUT ", "DELETE "} {
+		mux.Handle(m+base+"/classify", methodNotAllowed("POST"))
+	}
+	mux.Handle(base+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
+	mux.Handle(base+"/{id}/match", methodNotAllowed("POST"))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, errRouteNotFound)
+	}))
+	a.handler = a.logRequests(mux)
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Close stops the keeper New started (if it started one). It does not
+// close the store.
+func (a *API) Close() error {
+	if a.own != nil {
+		return a.own.Close()
+	}
+	return nil
+}
+
+// keeperClassifiers adapts *keeper.Keeper to Classifiers and observer.
+type keeperClassifiers struct{ k *keeper.Keeper }
+
+func (c keeperClassifiers) Get(ctx context.Context, project string) (Classifier, error) {
+	return c.k.Get(ctx, project)
+}
+
+func (c keeperClassifiers) Observe(project string, seg filter.Segment) { c.k.Observe(project, seg) }
+
+// KeeperClassifiers serves classify from k (for a keeper the caller
+// owns, e.g. one built on the engine); writes made through the API are
+// passed to k.Observe, so they are visible to the next classify at once.
+func KeeperClassifiers(k *keeper.Keeper) Classifiers { return keeperClassifiers{k} }
+
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, r, errMethod)
+	})
+}

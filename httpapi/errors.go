@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/store"
+	"github.com/segmatch/segmatch/store/keeper"
+)
+
+// Request errors found by the handlers themselves (the others come from
+// the store, the segment codec and auth).
+var (
+	errBadJSON       = errors.New("malformed JSON")
+	errBadContact    = errors.New("a contact is a JSON object")
+	errBadIfMatch    = errors.New("If-Match: want the segment's updatedAt or ETag")
+	errTooLarge      = errors.New("request body too large")
+	errMediaType     = errors.New("Content-Type must be application/json")
+	errRouteNotFound = errors.New("route not found")
+	errMethod        = errors.New("method not allowed")
+)
+
+// statusRule maps an error kind to a status and the message the client
+// sees. The message never carries internal detail: for a 500 the detail
+// goes to the log only.
+type statusRule struct {
+	kind   error
+	status int
+	msg    string // "" means the error's own text (caller input problems only)
+}
+
+// statusTable is THE table from error kind to HTTP status, checked in
+// order with errors.Is. Anything not in it is a 500 "internal error".
+var statusTable = []statusRule{
+	{auth.ErrUnauthenticated, http.StatusUnauthorized, "Unauthorized"},
+	{auth.ErrNotMember, http.StatusForbidden, "you dont belong to the project."},
+	{auth.ErrRole, http.StatusForbidden, "you dont have the required role."},
+	{errMediaType, http.StatusUnsupportedMediaType, ""},
+	{errTooLarge, http.StatusRequestEntityTooLarge, ""},
+	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
+	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},
+	{errBadContact, http.StatusBadRequest, "Invalid contact."},
+	{errBadIfMatch, http.StatusBadRequest, ""},
+	{store.ErrInvalid, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrBadShape, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrUnknownKey, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrDuplicateKey, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrBadMatch, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrTooDeep, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrBadField, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrUnknownOperator, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrBadValue, http.StatusBadRequest, "Invalid segment."},
+	{store.ErrNotFound, http.StatusNotFound, "Object not found."},
+	{errRouteNotFound, http.StatusNotFound, "Not found."},
+	{errMethod, http.StatusMethodNotAllowed, "Method not allowed."},
+	{store.ErrConflict, http.StatusConflict, "The segment was changed since it was read."},
+	{store.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
+	{keeper.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
+	{context.Canceled, http.StatusServiceUnavailable, "Service unavailable."},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, "Service unavailable."},
+}
+
+// problem is one located problem in a request body.
+type problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// errorBody is every error answer: Tiledesk's {"success": false, "msg"}
+// plus, for a 400, the located problems.
+type errorBody struct {
+	Success bool      `json:"success"`
+	Msg     string    `json:"msg"`
+	Errors  []problem `json:"errors,omitempty"`
+}
+
+// classify returns the status and body for err.
+func classify(err error) (int, errorBody) {
+	for _, r := range statusTable {
+		if !errors.Is(err, r.kind) {
+			continue
+		}
+		body := errorBody{Msg: r.msg}
+		if body.Msg == "" {
+			body.Msg = r.kind.Error()
+		}
+		if r.status == http.StatusBadRequest {
+			body.Errors = problemsOf(err)
+		}
+		return r.status, body
+	}
+	return http.StatusInternalServerError, errorBody{Msg: "internal error"}
+}
+
+// problemsOf lists the located problems in err: every CompileError (with
+// its JSON Pointer), or a bad list parameter.
+func problemsOf(err error) []problem {
+	var out []problem
+	for _, ce := range store.Problems(err) {
+		out = append(out, problem{Path: ce.Path, Message: ce.Err.Error()})
+	}
+	var pe *store.ParamError
+	if len(out) == 0 && errors.As(err, &pe) {
+		out = append(out, problem{Path: pe.Param, Message: pe.Error()})
+	}
+	var pr *contactError
+	if len(out) == 0 && errors.As(err, &pr) {
+		out = append(out, problem{Path: pr.path, Message: errBadContact.Error()})
+	}
+	return out
+}
+
+// contactError locates a non-object element of a contacts array.
+type contactError struct{ path string }
+
+func (e *contactError) Error() string { return e.path + ": " + errBadContact.Error() }
+func (e *contactError) Unwrap() error { return errBadContact }

@@ -1,8 +1,0 @@
-package segmatch
-
-import "github.com/tidwall/gjson"
-
-// parseRaw wraps validated raw JSON for gjson without copying it.
-func parseRaw(raw []byte) gjson.Result {
-	return gjson.Parse(bytesString(raw))
-}

@@ -1,0 +1,139 @@
+package segmatch
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
+	"github.com/segmatch/segmatch/operators"
+)
+
+// Set is many segments compiled into one evaluation plan: the union of
+// the fields they read is collected in one pass over a raw contact, and
+// identical conditions are decided once per contact however many segments
+// use them. It is immutable and safe for concurrent use. Package engine
+// builds batches, streams and hot swapping on it.
+type Set struct {
+	keys     []string
+	roots    []*node
+	fields   fieldSet
+	leaves   int
+	readsNow bool
+	now      func() time.Time
+	scratch  sync.Pool
+}
+
+// CompileSet compiles segments into one plan. Problems are reported for
+// every segment at once, each CompileError's Path prefixed with the
+// segment's index ("/3/filters/0/operator").
+func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
+	cfg := newConfig(opts)
+	c := &compiler{cfg: &cfg}
+	s := &Set{now: cfg.now}
+	var errs []error
+	for i := range segs {
+		before := len(c.errs)
+		root := c.group(segs[i].Match, segs[i].Filters, "", 1, false)
+		for _, e := range c.errs[before:] {
+			var ce *CompileError
+			if errors.As(e, &ce) {
+				errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i) + ce.Path, Err: ce.Err})
+			} else {
+				errs = append(errs, e)
+			}
+		}
+		s.keys = append(s.keys, segs[i].Key())
+		s.roots = append(s.roots, root)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s.fields, s.leaves, s.readsNow = c.fields, len(c.leaves), c.readsNow
+	return s, nil
+}
+
+// Len is the number of segments.
+func (s *Set) Len() int { return len(s.keys) }
+
+// Keys are the segments' keys (ID, or name without one), in order.
+func (s *Set) Keys() []string { return s.keys }
+
+// Fields lists the distinct field paths the set reads.
+func (s *Set) Fields() []string { return append([]string(nil), s.fields.names...) }
+
+// Conditions is the number of distinct conditions (shared ones counted
+// once).
+func (s *Set) Conditions() int { return s.leaves }
+
+// Now reads the set's clock (once per batch, by the engine).
+func (s *Set) Now() time.Time {
+	if s.readsNow {
+		return s.now()
+	}
+	return time.Time{}
+}
+
+// Scratch is the per-evaluation working memory of a Set. Reuse one per
+// goroutine to evaluate without allocating.
+type Scratch struct {
+	memo []uint8
+	more moreTops
+}
+
+// NewScratch makes working memory for s.
+func (s *Set) NewScratch() *Scratch {
+	sc := &Scratch{memo: make([]uint8, s.leaves)}
+	if n := len(s.fields.tops) - inlineTops; n > 0 {
+		sc.more = moreTops{make([]string, n), make([]bool, n)}
+	}
+	return sc
+}
+
+func (s *Set) getScratch() *Scratch {
+	if sc, ok := s.scratch.Get().(*Scratch); ok {
+		return sc
+	}
+	return s.NewScratch()
+}
+
+// MatchJSON decides every segment for one raw JSON contact into dst
+// (len(dst) >= Len()), at the clock reading now (see Now). sc may be nil
+// (a pooled one is used).
+func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) error {
+	if err := rawjson.ValidateObject(raw); err != nil {
+		return err
+	}
+	if sc == nil {
+		sc = s.getScratch()
+		defer s.scratch.Put(sc)
+	}
+	clear(sc.memo)
+	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo}
+	if len(s.fields.tops) > inlineTops {
+		clear(sc.more.found)
+		r.more = &sc.more
+	}
+	r.collect(r.rawRoot)
+	c := operators.Context{Now: now}
+	for i, root := range s.roots {
+		dst[i] = root.eval(&r, &c)
+	}
+	return nil
+}
+
+// Match decides every segment for one decoded contact into dst.
+func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scratch) {
+	if sc == nil {
+		sc = s.getScratch()
+		defer s.scratch.Put(sc)
+	}
+	clear(sc.memo)
+	r := reader{goRoot: contact, mode: readGo, fields: &s.fields, memo: sc.memo}
+	c := operators.Context{Now: now}
+	for i, root := range s.roots {
+		dst[i] = root.eval(&r, &c)
+	}
+}
