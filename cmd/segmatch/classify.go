@@ -3,15 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
 	"io"
 	"os"
 	"strconv"
 	"time"
 
-	"github.com/segmatch/segmatch/internal/rawjson"
+	"github.com/segmatch/segmatch"
 	"github.com/tidwall/gjson"
 )
 
@@ -33,8 +37,9 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	segFile := fs.String("segments", "", "segments `FILE`: a JSON array of segments, or JSON Lines (required)")
 	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: the time the run starts")
 	skipBad := fs.Bool("skip-bad", false, "report bad contact lines on stderr and go on (exit 3 at the end)")
+	workers := fs.Int("workers", 0, "classify on `N` goroutines (default: all cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [CONTACTS.jsonl|-]")
+		fmt.Fprintln(stderr, "usage: segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -90,67 +95,50 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		in, name = f, fs.Arg(0)
 	}
 
+	segs := make([]filter.Segment, len(set.entries))
+	for i, e := range set.entries {
+		segs[i] = e.seg
+	}
+	eng, err := engine.New(segs, segmatch.WithNow(clock))
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitFailure
+	}
+
 	start := time.Now()
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	r := bufio.NewReaderSize(in, 64<<10)
-	var (
-		lineNo, contacts, skipped int
-		buf                       []byte
-		ids                       []string
-	)
+	var contacts, skipped int
+	var ids []string
+	var stop error
 	fail := func(code int, format string, a ...any) int {
 		out.Flush()
 		fmt.Fprintf(stderr, format, a...)
 		summary(stderr, contacts, skipped, len(set.entries), since(start))
 		return code
 	}
-	for {
-		line, rerr := r.ReadSlice('\n')
-		if rerr == bufio.ErrBufferFull {
-			// A long line: gather it whole.
-			buf = append(buf[:0], line...)
-			for rerr == bufio.ErrBufferFull {
-				line, rerr = r.ReadSlice('\n')
-				buf = append(buf, line...)
+	// The engine classifies on every core (--workers) and hands lines back
+	// in input order; a bad line stops the run unless --skip-bad.
+	_, err = eng.ClassifyStream(context.Background(), in, func(l *engine.Line) error {
+		if l.Err != nil {
+			if !*skipBad {
+				stop = l.Err
+				return l.Err
 			}
-			line = buf
+			skipped++
+			fmt.Fprintf(stderr, "segmatch classify: %s:%d: skipped: %v\n", name, l.Number, errors.Unwrap(l.Err))
+			return nil
 		}
-		if rerr != nil && rerr != io.EOF {
-			return fail(exitFailure, "segmatch classify: %s:%d: %v\n", name, lineNo+1, rerr)
-		}
-		if len(line) > 0 {
-			lineNo++
-			line = bytes.TrimRight(line, "\r\n")
-			if len(bytes.TrimSpace(line)) > 0 {
-				ids = ids[:0]
-				bad := rawjson.ValidateObject(line)
-				if bad == nil {
-					for _, e := range set.entries {
-						ok, err := e.prog.MatchJSON(line)
-						if err != nil {
-							bad = err
-							break
-						}
-						if ok {
-							ids = append(ids, e.prog.Key())
-						}
-					}
-				}
-				if bad != nil {
-					if !*skipBad {
-						return fail(exitFailure, "segmatch classify: %s:%d: %v\n", name, lineNo, bad)
-					}
-					skipped++
-					fmt.Fprintf(stderr, "segmatch classify: %s:%d: skipped: %v\n", name, lineNo, bad)
-				} else {
-					contacts++
-					writeResult(out, lineNo, contactID(line), ids)
-				}
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
+		contacts++
+		ids = l.Result.AppendIDs(ids[:0])
+		writeResult(out, l.Number, contactID(l.Raw), ids)
+		return nil
+	}, engine.StreamOptions{Workers: *workers})
+	var le *engine.LineError
+	if errors.As(stop, &le) {
+		return fail(exitFailure, "segmatch classify: %s:%d: %v\n", name, le.Line, le.Err)
+	}
+	if err != nil {
+		return fail(exitFailure, "segmatch classify: %s: %v\n", name, err)
 	}
 	if err := out.Flush(); err != nil {
 		return fail(exitFailure, "segmatch classify: writing results: %v\n", err)

@@ -16,12 +16,17 @@ const (
 const usage = `segmatch: marketing segments over JSON contacts
 
 Usage:
-  segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [CONTACTS.jsonl|-]
+  segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]
       Classify contacts (JSON Lines, one object a line; stdin when the file
-      is "-" or absent). Writes one JSON line per contact:
+      is "-" or absent) with the engine on every core. Writes one JSON line
+      per contact, in input order:
       {"line": N, "id": <lead_id, _id or id>, "segments": [segment ids]}.
   segmatch validate FILE...
       Compile every segment and print every problem with its JSON Pointer.
+  segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
+      Serve the Tiledesk segments REST API on the embedded store.
+  segmatch users add --users FILE --email E --project P --role R
+      Add or update a user (password on stdin).
   segmatch help
       Print this help.
 
