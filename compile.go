@@ -17,7 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/operators"
@@ -31,6 +34,7 @@ type Program struct {
 	fields   fieldSet
 	readsNow bool
 	now      func() time.Time
+	tops     sync.Pool // *rawTops for MatchJSON
 }
 
 // Compile compiles a segment, reporting every problem at once: the result
@@ -76,8 +80,9 @@ type node struct {
 	negate bool
 	slot   int // leafNode: the field slot it reads
 	test   operators.Test
-	scalar *operators.Scalar // the test's scalar shape, when it has one
-	leaf   int               // leafNode: identity of the condition, shared by identical ones
+	scalar *operators.Scalar                              // the test's scalar shape, when it has one
+	goRest func(x any, found bool) (result, generic bool) // scalar on decoded contacts, below the top-level member
+	leaf   int                                            // leafNode: identity of the condition, shared by identical ones
 	kids   []*node
 }
 
@@ -94,11 +99,7 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 				return true != n.negate
 			}
 		}
-		if n.scalar != nil {
-			res = r.scalar(n.scalar, n.slot)
-		} else {
-			res = n.test(r.value(n.slot), *c)
-		}
+		res = r.leaf(n, c)
 		if r.memo != nil {
 			r.memo[n.leaf] = 1 + b2u(res)
 		}
@@ -153,7 +154,7 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 		c.leaves = map[string]*node{}
 	}
 	if prev, ok := c.leaves[key]; ok {
-		n.leaf, n.test, n.scalar = prev.leaf, prev.test, prev.scalar
+		n.leaf, n.test, n.scalar, n.goRest = prev.leaf, prev.test, prev.scalar, prev.goRest
 		return
 	}
 	n.leaf = len(c.leaves)
@@ -239,6 +240,9 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	if path != nil {
 		n.slot = c.fields.add(f.Field, path)
 		c.intern(n, op, f)
+		if n.scalar != nil && len(path) > 0 {
+			n.goRest = n.scalar.GoRestFunc(path[1:])
+		}
 	}
 	return n
 }
@@ -275,6 +279,9 @@ type fieldSet struct {
 	topIdx  map[string]int
 	slotTop []int
 	rest    []filter.Path
+	// repaired: some wanted top-level key holds U+FFFD, which a raw key
+	// with invalid UTF-8 decodes to.
+	repaired bool
 }
 
 // top finds a top-level key's index in tops (-1 when not wanted).
@@ -314,6 +321,7 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 			t = len(s.tops)
 			s.topIdx[p[0].Key] = t
 			s.tops = append(s.tops, p[0].Key)
+			s.repaired = s.repaired || strings.ContainsRune(p[0].Key, utf8.RuneError)
 		}
 		rest = p[1:]
 	}

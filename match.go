@@ -2,6 +2,7 @@ package segmatch
 
 import (
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/segmatch/segmatch/internal/rawjson"
@@ -21,44 +22,53 @@ var ErrNotObject = rawjson.ErrNotObject
 // members were collected in one pass, or from an array element
 // (elem_match).
 type reader struct {
-	mode    uint8 // readGo, readRaw, readElem
-	goRoot  any
+	mode   uint8 // readGo, readRaw, readElem
+	goRoot any
+	goMap  map[string]any // readGo: the contact
+	// readGo: each top-level member looked up once per contact: value and
+	// state (0 not yet, 1 absent, 2 present), inline for the first few.
+	gv      [goCached]any
+	gs      [goCached]uint8
 	rawRoot string
-	// readRaw: the raw value of each wanted top-level key and whether it
-	// was present; inline so that they stay on the stack (a pointer from
-	// the reader would leak them to the heap).
-	tops  [inlineTops]string
-	found [inlineTops]bool
-	more  *moreTops // beyond inlineTops
-
-	elem   operators.Value
-	fields *fieldSet
-	memo   []uint8 // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
+	raw     *rawTops // readRaw: the wanted top-level members
+	elem    operators.Value
+	fields  *fieldSet
+	memo    []uint8 // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
 }
 
-const inlineTops = 16
-
-type moreTops struct {
+// rawTops holds, for raw JSON, the raw value of each wanted top-level key
+// and whether it was present. It is reused (pooled or in a Scratch), so a
+// reader stays small for decoded contacts and nothing is allocated.
+type rawTops struct {
 	tops  []string
 	found []bool
 }
 
-// top returns the raw value of wanted top-level key t and whether it was
-// present.
-func (r *reader) top(t int) (string, bool) {
-	if t < inlineTops {
-		return r.tops[t], r.found[t]
-	}
-	return r.more.tops[t-inlineTops], r.more.found[t-inlineTops]
+func newRawTops(n int) *rawTops { return &rawTops{make([]string, n), make([]bool, n)} }
+
+func (t *rawTops) reset() {
+	clear(t.tops) // drop references into the previous contact
+	clear(t.found)
 }
 
-func (r *reader) setTop(t int, val string) {
-	if t < inlineTops {
-		r.tops[t], r.found[t] = val, true
-		return
+const goCached = 8
+
+// goTop looks up top-level key t of a decoded contact, once.
+func (r *reader) goTop(t int) (any, bool) {
+	if t >= goCached {
+		x, ok := r.goMap[r.fields.tops[t]]
+		return x, ok
 	}
-	r.more.tops[t-inlineTops], r.more.found[t-inlineTops] = val, true
+	if r.gs[t] == 0 {
+		x, ok := r.goMap[r.fields.tops[t]]
+		r.gv[t], r.gs[t] = x, 1+b2u(ok)
+	}
+	return r.gv[t], r.gs[t] == 2
 }
+
+// top returns the raw value of wanted top-level key t and whether it was
+// present.
+func (r *reader) top(t int) (string, bool) { return r.raw.tops[t], r.raw.found[t] }
 
 const (
 	readGo = iota
@@ -85,28 +95,34 @@ func (r *reader) value(slot int) operators.Value {
 	return r.elem.Get(p)
 }
 
-// scalar decides a Scalar-shaped leaf, reading the field's raw scalar
-// directly when it is one.
-func (r *reader) scalar(s *operators.Scalar, slot int) bool {
+// leaf decides a condition; a Scalar-shaped one reads the field's raw
+// scalar directly when it is one.
+func (r *reader) leaf(n *node, c *operators.Context) bool {
+	if n.scalar == nil {
+		return n.test(r.value(n.slot), *c)
+	}
 	switch r.mode {
 	case readGo:
-		if res, generic := s.Go(r.goRoot, r.fields.paths[slot]); !generic {
-			return res
+		if n.goRest != nil {
+			x, found := r.goTop(r.fields.slotTop[n.slot])
+			if res, generic := n.goRest(x, found); !generic {
+				return res
+			}
 		}
 	case readRaw:
 		raw, found, generic := "", false, false
-		if t := r.fields.slotTop[slot]; t < 0 {
-			raw, found, generic = operators.LookupRaw(r.rawRoot, r.fields.paths[slot])
+		if t := r.fields.slotTop[n.slot]; t < 0 {
+			raw, found, generic = operators.LookupRaw(r.rawRoot, r.fields.paths[n.slot])
 		} else if top, ok := r.top(t); ok {
-			raw, found, generic = operators.LookupRaw(top, r.fields.rest[slot])
+			raw, found, generic = operators.LookupRaw(top, r.fields.rest[n.slot])
 		}
 		if !generic {
-			if res, generic := s.Raw(raw, found); !generic {
+			if res, generic := n.scalar.Raw(raw, found); !generic {
 				return res
 			}
 		}
 	}
-	return s.Test(r.value(slot), operators.Context{})
+	return n.scalar.Test(r.value(n.slot), *c)
 }
 
 // collect reads the top-level members of a validated raw object once,
@@ -115,11 +131,11 @@ func (r *reader) collect(raw string) {
 	fs := r.fields
 	rawjson.ForEachMember(raw, func(rawKey, val string) bool {
 		t := fs.top(rawKey)
-		if t < 0 && strings.IndexByte(rawKey, '\\') >= 0 {
-			t = fs.top(rawjson.Key(rawKey))
+		if t < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || fs.repaired && !utf8.ValidString(rawKey)) {
+			t = fs.top(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
 		}
 		if t >= 0 {
-			r.setTop(t, val)
+			r.raw.tops[t], r.raw.found[t] = val, true
 		}
 		return true
 	})
@@ -129,7 +145,7 @@ func (r *reader) collect(raw string) {
 // object) is in the segment. It never fails and never allocates (except
 // for the expr operator).
 func (p *Program) Match(contact map[string]any) bool {
-	r := reader{goRoot: contact, mode: readGo, fields: &p.fields}
+	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &p.fields}
 	c := p.context()
 	return p.root.eval(&r, &c)
 }
@@ -142,12 +158,17 @@ func (p *Program) MatchJSON(raw []byte) (bool, error) {
 		return false, err
 	}
 	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &p.fields}
-	if n := len(p.fields.tops); n > inlineTops {
-		r.more = &moreTops{make([]string, n-inlineTops), make([]bool, n-inlineTops)}
+	tops, _ := p.tops.Get().(*rawTops)
+	if tops == nil {
+		tops = newRawTops(len(p.fields.tops))
 	}
+	r.raw = tops
 	r.collect(r.rawRoot)
 	c := p.context()
-	return p.root.eval(&r, &c), nil
+	ok := p.root.eval(&r, &c)
+	tops.reset()
+	p.tops.Put(tops)
+	return ok, nil
 }
 
 func (p *Program) context() operators.Context {

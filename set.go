@@ -80,16 +80,12 @@ func (s *Set) Now() time.Time {
 // goroutine to evaluate without allocating.
 type Scratch struct {
 	memo []uint8
-	more moreTops
+	raw  *rawTops
 }
 
 // NewScratch makes working memory for s.
 func (s *Set) NewScratch() *Scratch {
-	sc := &Scratch{memo: make([]uint8, s.leaves)}
-	if n := len(s.fields.tops) - inlineTops; n > 0 {
-		sc.more = moreTops{make([]string, n), make([]bool, n)}
-	}
-	return sc
+	return &Scratch{memo: make([]uint8, s.leaves), raw: newRawTops(len(s.fields.tops))}
 }
 
 func (s *Set) getScratch() *Scratch {
@@ -111,16 +107,13 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 		defer s.scratch.Put(sc)
 	}
 	clear(sc.memo)
-	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo}
-	if len(s.fields.tops) > inlineTops {
-		clear(sc.more.found)
-		r.more = &sc.more
-	}
+	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw}
 	r.collect(r.rawRoot)
 	c := operators.Context{Now: now}
 	for i, root := range s.roots {
 		dst[i] = root.eval(&r, &c)
 	}
+	sc.raw.reset()
 	return nil
 }
 
@@ -131,7 +124,7 @@ func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scrat
 		defer s.scratch.Put(sc)
 	}
 	clear(sc.memo)
-	r := reader{goRoot: contact, mode: readGo, fields: &s.fields, memo: sc.memo}
+	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &s.fields, memo: sc.memo}
 	c := operators.Context{Now: now}
 	for i, root := range s.roots {
 		dst[i] = root.eval(&r, &c)

@@ -15,6 +15,13 @@ func prepareContains(a *Arg) (*Scalar, error) {
 	if a.IgnoreCase {
 		substr, equal = containsFold, equalFold
 	}
+	if len(subs) == 1 && !a.IgnoreCase { // the common case, without loops
+		sub := subs[0]
+		return &Scalar{
+			Str:     func(s string) bool { return strings.Contains(s, sub) },
+			ElemStr: func(s string) bool { return s == sub },
+		}, nil
+	}
 	return &Scalar{
 		Str: func(s string) bool {
 			for _, sub := range subs {

@@ -58,7 +58,8 @@ func (s *Scalar) elem(v Value) bool {
 }
 
 // Go applies the test to a decoded contact's field, reading scalars
-// directly; generic reports that the field needs the general form.
+// directly; generic reports that the field needs the general form (a
+// fan-out, an index, a length).
 func (s *Scalar) Go(root any, p filter.Path) (result, generic bool) {
 	cur := root
 	for i := range p {
@@ -70,24 +71,124 @@ func (s *Scalar) Go(root any, p filter.Path) (result, generic bool) {
 			return s.Nil, false
 		}
 	}
-	switch t := cur.(type) {
+	return s.goValue(cur)
+}
+
+// GoFunc is Go specialised, once, for path p: the walk unrolled for the
+// short paths most fields have.
+func (s *Scalar) GoFunc(p filter.Path) func(root any) (result, generic bool) {
+	for _, st := range p {
+		if st.Len {
+			return func(any) (bool, bool) { return false, true }
+		}
+	}
+	switch len(p) {
+	case 1:
+		k := p[0].Key
+		return func(root any) (bool, bool) {
+			m, ok := root.(map[string]any)
+			if !ok {
+				return false, true
+			}
+			x, ok := m[k]
+			if !ok {
+				return s.Nil, false
+			}
+			return s.goValue(x)
+		}
+	case 2:
+		k0, k1 := p[0].Key, p[1].Key
+		return func(root any) (bool, bool) {
+			m, ok := root.(map[string]any)
+			if !ok {
+				return false, true
+			}
+			x, ok := m[k0]
+			if !ok {
+				return s.Nil, false
+			}
+			if m, ok = x.(map[string]any); !ok {
+				return false, true
+			}
+			if x, ok = m[k1]; !ok {
+				return s.Nil, false
+			}
+			return s.goValue(x)
+		}
+	}
+	return func(root any) (bool, bool) { return s.Go(root, p) }
+}
+
+// GoRestFunc is the test specialised for the rest of a path below a
+// top-level member already looked up (x, found): the evaluator looks each
+// top-level key up once per contact, whatever number of fields start with
+// it.
+func (s *Scalar) GoRestFunc(rest filter.Path) func(x any, found bool) (result, generic bool) {
+	for _, st := range rest {
+		if st.Len {
+			return func(any, bool) (bool, bool) { return false, true }
+		}
+	}
+	switch len(rest) {
+	case 0:
+		return func(x any, found bool) (bool, bool) {
+			if !found {
+				return s.Nil, false
+			}
+			return s.goValue(x)
+		}
+	case 1:
+		k := rest[0].Key
+		return func(x any, found bool) (bool, bool) {
+			if !found {
+				return s.Nil, false
+			}
+			m, ok := x.(map[string]any)
+			if !ok {
+				return false, true
+			}
+			if x, ok = m[k]; !ok {
+				return s.Nil, false
+			}
+			return s.goValue(x)
+		}
+	}
+	return func(x any, found bool) (bool, bool) {
+		if !found {
+			return s.Nil, false
+		}
+		return s.Go(x, rest)
+	}
+}
+
+// goValue tests a field's decoded value.
+func (s *Scalar) goValue(x any) (result, generic bool) {
+	switch t := x.(type) {
 	case string:
 		return s.Str != nil && s.Str(t), false
 	case float64:
 		return s.Num != nil && s.Num(t), false
-	case bool:
-		return s.Bool != nil && s.Bool(t), false
-	case nil:
-		return s.Nil, false
 	case map[string]any:
 		return false, false
 	case []any:
+		elemStr := s.ElemStr
+		if elemStr == nil {
+			elemStr = s.Str
+		}
 		for _, e := range t {
-			if s.goElem(e) {
+			if str, ok := e.(string); ok {
+				if elemStr != nil && elemStr(str) {
+					return true, false
+				}
+			} else if s.goElem(e) {
 				return true, false
 			}
 		}
 		return false, false
+	case bool:
+		return s.Bool != nil && s.Bool(t), false
+	case nil:
+		return s.Nil, false
 	}
 	return false, true
 }

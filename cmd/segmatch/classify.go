@@ -2,30 +2,52 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/segmatch/segmatch/engine"
-	"github.com/segmatch/segmatch/filter"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/segmatch/segmatch"
-	"github.com/tidwall/gjson"
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
 )
 
 // since measures the elapsed time of the summary; tests fix it.
 var since = time.Since
 
-// classify reads contacts as JSON Lines and writes, for each, one JSON
-// line with the keys of the segments it is in, in the segments file's
-// order. It evaluates each segment with Program.MatchJSON (the engine
-// will take over later).
+const classifyUsage = `usage: segmatch classify --segments FILE [--project P] [--format jsonl|csv|counts]
+                         [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]
+
+Classifies contacts (JSON Lines, one object a line; stdin when the file is
+"-" or absent) against the segments of FILE: a JSON array of segments,
+JSON Lines, or the store's data file (segmatch serve --data FILE) with
+--project naming whose active segments to use (oldest first). Results
+come in input order:
+
+  jsonl   one line a contact: {"line": N, "id": ID, "segments": [segment ids]}
+          (ID: the contact's lead_id, _id or id; left out when it has none)
+  csv     a spreadsheet: header line,id,<segment>..., then one row a contact
+          with 1 or 0 under each segment (filter a column, or sum it); a
+          segment's column is headed by its name, or by its id when the
+          name is empty or used twice
+  counts  at the end, a tab-separated table: segment_id, name, contacts
+          (how many contacts are in the segment), in the segments' order
+
+A progress bar (lines, bytes, rate, ETA) is drawn on stderr when stderr is
+a terminal, never on a pipe or a file. A summary ends stderr: contacts, bad
+lines, elapsed time, contacts/s, and the contacts of each segment.
+
+A bad contact line stops the run with its line number and reason (exit 1);
+with --skip-bad it is reported, counted and skipped, and the exit code is 3.
+
+Flags:
+`
+
+// classify reads contacts as JSON Lines and writes, for each, the
+// segments it is in (in the segments file's order), as --format says.
 //
 // A bad contact line stops the run with its line number and reason
 // (exit 1), or with --skip-bad is reported on stderr, counted, and the
@@ -34,12 +56,14 @@ var since = time.Since
 func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	segFile := fs.String("segments", "", "segments `FILE`: a JSON array of segments, or JSON Lines (required)")
+	segFile := fs.String("segments", "", "segments `FILE`: a JSON array of segments, JSON Lines, or the store's data file (with --project) (required)")
+	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
+	format := fs.String("format", formatJSONL, "output `FORMAT`: jsonl, csv or counts")
 	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: the time the run starts")
 	skipBad := fs.Bool("skip-bad", false, "report bad contact lines on stderr and go on (exit 3 at the end)")
 	workers := fs.Int("workers", 0, "classify on `N` goroutines (default: all cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]")
+		fmt.Fprint(stderr, classifyUsage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -49,12 +73,17 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *segFile == "" {
-		fmt.Fprintln(stderr, "segmatch classify: --segments is required")
-		fs.Usage()
+		fmt.Fprintln(stderr, "segmatch classify: --segments is required (segmatch classify -h for help)")
 		return exitUsage
 	}
 	if fs.NArg() > 1 {
 		fmt.Fprintf(stderr, "segmatch classify: one contacts file at most, got %d\n", fs.NArg())
+		return exitUsage
+	}
+	switch *format {
+	case formatJSONL, formatCSV, formatCounts:
+	default:
+		fmt.Fprintf(stderr, "segmatch classify: --format %q: want jsonl, csv or counts\n", *format)
 		return exitUsage
 	}
 
@@ -71,7 +100,7 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	clock := func() time.Time { return now }
 
-	set, err := loadSegments(*segFile, clock)
+	set, err := loadSegmentsFrom(*segFile, *project, clock)
 	if err != nil {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
 		return exitFailure
@@ -80,11 +109,11 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		for _, p := range set.problems {
 			fmt.Fprintln(stderr, p)
 		}
-		fmt.Fprintf(stderr, "segmatch classify: %s in %s; run `segmatch validate %s`\n", plural(len(set.problems), "problem"), *segFile, *segFile)
+		fmt.Fprintf(stderr, "segmatch classify: %s in %s; run `segmatch validate %s`\n", plural(len(set.problems), "problem"), set.file, validateArgs(*segFile, *project))
 		return exitFailure
 	}
 
-	in, name := stdin, "stdin"
+	in, name, size := stdin, "stdin", inputSize(stdin)
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
@@ -92,7 +121,7 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		defer f.Close()
-		in, name = f, fs.Arg(0)
+		in, name, size = f, fs.Arg(0), inputSize(f)
 	}
 
 	segs := make([]filter.Segment, len(set.entries))
@@ -104,94 +133,125 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
 		return exitFailure
 	}
+	info := make([]segmentInfo, len(set.entries))
+	for i, key := range eng.IDs() {
+		info[i] = segmentInfo{key: key, name: set.entries[i].name}
+	}
 
 	start := time.Now()
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	var contacts, skipped int
-	var ids []string
-	var stop error
-	fail := func(code int, format string, a ...any) int {
-		out.Flush()
-		fmt.Fprintf(stderr, format, a...)
-		summary(stderr, contacts, skipped, len(set.entries), since(start))
+	results, err := newResultWriter(*format, out, info)
+	if err != nil { // the format was checked above
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitUsage
+	}
+	bar := newProgress(stderr, size)
+	sum := runSummary{segments: info, counts: make([]int64, len(info))}
+	end := func(code int, complete bool, format string, a ...any) int {
+		bar.clear()
+		err := results.finish(sum.counts, complete)
+		if err == nil {
+			err = out.Flush()
+		}
+		if format != "" {
+			fmt.Fprintf(stderr, format, a...)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "segmatch classify: writing results: %v\n", err)
+			code = exitFailure
+		}
+		sum.elapsed = since(start)
+		sum.write(stderr)
 		return code
 	}
+
 	// The engine classifies on every core (--workers) and hands lines back
 	// in input order; a bad line stops the run unless --skip-bad.
+	var stop error
 	_, err = eng.ClassifyStream(context.Background(), in, func(l *engine.Line) error {
 		if l.Err != nil {
+			sum.bad++
 			if !*skipBad {
 				stop = l.Err
 				return l.Err
 			}
-			skipped++
-			fmt.Fprintf(stderr, "segmatch classify: %s:%d: skipped: %v\n", name, l.Number, errors.Unwrap(l.Err))
+			sum.skipped++
+			bar.printf(stderr, "segmatch classify: %s:%d: skipped: %v\n", name, l.Number, errors.Unwrap(l.Err))
 			return nil
 		}
-		contacts++
-		ids = l.Result.AppendIDs(ids[:0])
-		writeResult(out, l.Number, contactID(l.Raw), ids)
+		sum.contacts++
+		for i, m := range l.Result.Matches {
+			if m {
+				sum.counts[i]++
+			}
+		}
+		results.contact(l.Number, contactID(l.Raw), l.Result.Matches)
 		return nil
-	}, engine.StreamOptions{Workers: *workers})
+	}, engine.StreamOptions{Workers: *workers, Progress: bar.update})
 	var le *engine.LineError
-	if errors.As(stop, &le) {
-		return fail(exitFailure, "segmatch classify: %s:%d: %v\n", name, le.Line, le.Err)
+	switch {
+	case errors.As(stop, &le):
+		return end(exitFailure, false, "segmatch classify: %s:%d: %v\n", name, le.Line, le.Err)
+	case err != nil:
+		return end(exitFailure, false, "segmatch classify: %s: %v\n", name, err)
+	case sum.skipped > 0:
+		return end(exitSkipped, true, "")
 	}
-	if err != nil {
-		return fail(exitFailure, "segmatch classify: %s: %v\n", name, err)
-	}
-	if err := out.Flush(); err != nil {
-		return fail(exitFailure, "segmatch classify: writing results: %v\n", err)
-	}
-	summary(stderr, contacts, skipped, len(set.entries), since(start))
-	if skipped > 0 {
-		return exitSkipped
-	}
-	return exitOK
+	return end(exitOK, true, "")
 }
 
-func summary(w io.Writer, contacts, skipped, segments int, elapsed time.Duration) {
-	fmt.Fprintf(w, "segmatch classify: %s, %s skipped, %s, elapsed %v\n",
-		plural(contacts, "contact"), plural(skipped, "bad line"), plural(segments, "segment"), elapsed.Round(time.Millisecond))
+// inputSize is the size of a regular file, for the progress bar's ETA;
+// -1 for anything else (a pipe, a terminal, a test's reader).
+func inputSize(r io.Reader) int64 {
+	f, ok := r.(*os.File)
+	if !ok {
+		return -1
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	return fi.Size()
 }
 
-// contactID is the raw JSON of the contact's id: lead_id, else _id, else
-// id, the first that is a string or a number; nil when there is none.
-func contactID(line []byte) []byte {
-	for _, k := range []string{"lead_id", "_id", "id"} {
-		v := gjson.GetBytes(line, k)
-		if v.Type == gjson.String || v.Type == gjson.Number {
-			return []byte(v.Raw)
+// validateArgs is the validate command line for a segments source.
+func validateArgs(file, project string) string {
+	if project != "" {
+		return "--project " + project + " " + file
+	}
+	return file
+}
+
+// runSummary is what classify tells on stderr at the end.
+type runSummary struct {
+	contacts, bad, skipped int64
+	segments               []segmentInfo
+	counts                 []int64 // contacts per segment
+	elapsed                time.Duration
+}
+
+// write prints the summary line, then one line a segment: its contacts,
+// key and name.
+//
+//	segmatch classify: 6 contacts, 0 bad lines, 4 segments in 1.234s (5 contacts/s); contacts per segment:
+//	     2  65f1c0ffee0000000000c001  Italian VIPs
+func (s *runSummary) write(w io.Writer) {
+	bad := plural(int(s.bad), "bad line")
+	if s.skipped > 0 {
+		bad += " skipped"
+	}
+	rate := ""
+	if secs := s.elapsed.Seconds(); secs > 0 {
+		rate = fmt.Sprintf(" (%.0f contacts/s)", float64(s.contacts)/secs)
+	}
+	fmt.Fprintf(w, "segmatch classify: %s, %s, %s in %v%s; contacts per segment:\n",
+		plural(int(s.contacts), "contact"), bad, plural(len(s.segments), "segment"), s.elapsed.Round(time.Millisecond), rate)
+	width := len(fmt.Sprint(s.contacts))
+	for i, seg := range s.segments {
+		name := ""
+		if seg.name != "" && seg.name != seg.key {
+			name = "  " + cell(seg.name)
 		}
+		fmt.Fprintf(w, "  %*d  %s%s\n", width, s.counts[i], cell(seg.key), name)
 	}
-	return nil
-}
-
-// writeResult writes {"line":N,"id":...,"segments":[...]} and a newline.
-func writeResult(w *bufio.Writer, line int, id []byte, keys []string) {
-	var b [20]byte
-	w.WriteString(`{"line":`)
-	w.Write(strconv.AppendInt(b[:0], int64(line), 10))
-	if id != nil {
-		w.WriteString(`,"id":`)
-		w.Write(id)
-	}
-	w.WriteString(`,"segments":[`)
-	for i, k := range keys {
-		if i > 0 {
-			w.WriteByte(',')
-		}
-		w.Write(quote(k))
-	}
-	w.WriteString("]}\n")
-}
-
-// quote encodes a segment key as a JSON string, leaving <, > and &
-// as they are.
-func quote(s string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a key comes from a decoded segment: valid UTF-8, always encodes
-	return bytes.TrimRight(b.Bytes(), "\n")
 }

@@ -16,22 +16,31 @@ const (
 const usage = `segmatch: marketing segments over JSON contacts
 
 Usage:
-  segmatch classify --segments FILE [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]
+  segmatch classify --segments FILE [--project P] [--format jsonl|csv|counts]
+                    [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]
       Classify contacts (JSON Lines, one object a line; stdin when the file
-      is "-" or absent) with the engine on every core. Writes one JSON line
-      per contact, in input order:
-      {"line": N, "id": <lead_id, _id or id>, "segments": [segment ids]}.
-  segmatch validate FILE...
+      is "-" or absent) with the engine on every core, in input order:
+      jsonl (default) one line a contact,
+        {"line": N, "id": <lead_id, _id or id>, "segments": [segment ids]};
+      csv a header line,id,<segment name>... and a row a contact with 1/0
+        under each segment; counts a table segment_id<TAB>name<TAB>contacts.
+      Progress bar on stderr when it is a terminal; a summary at the end.
+      More: segmatch classify -h.
+  segmatch validate [--project P] FILE...
       Compile every segment and print every problem with its JSON Pointer.
   segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
       Add or update a user (password on stdin).
+  segmatch bench [--segments N] [--contacts N] [--sweep segments=10,100,1000] [--out DIR]
+      Time the engine against the other backends on a generated workload.
+      More: segmatch bench -h.
   segmatch help
       Print this help.
 
 A segments FILE is a JSON array of segments, or JSON Lines (one segment a
-line), or a single segment object.
+line), or a single segment object, or the store's data file (serve --data)
+with --project P choosing whose active segments.
 
 Exit codes: 0 success; 1 a problem in the input; 2 bad usage;
 3 classify --skip-bad skipped bad lines.
@@ -45,7 +54,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "classify":
+		if usesPG(args[1:]) {
+			return classifyPG(args[1:], stdin, stdout, stderr)
+		}
 		return classify(args[1:], stdin, stdout, stderr)
+	case "sql":
+		return sqlCmd(args[1:], stdin, stdout, stderr)
+	case "bench":
+		return bench(args[1:], stdin, stdout, stderr)
 	case "validate":
 		return validate(args[1:], stdin, stdout, stderr)
 	case "serve":

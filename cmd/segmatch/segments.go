@@ -38,7 +38,9 @@ func (e *entry) label() string {
 	if e.name != "" {
 		parts = append(parts, fmt.Sprintf("%q", e.name))
 	}
-	parts = append(parts, fmt.Sprintf("line %d", e.line))
+	if e.line > 0 { // 0: not from a text file (a store)
+		parts = append(parts, fmt.Sprintf("line %d", e.line))
+	}
 	return fmt.Sprintf("segment %d (%s)", e.index, strings.Join(parts, ", "))
 }
 
@@ -57,6 +59,19 @@ type segmentSet struct {
 // collecting every problem rather than stopping at the first. now is the
 // clock the programs read for relative dates.
 func loadSegments(file string, now func() time.Time) (*segmentSet, error) {
+	return loadSegmentsFrom(file, "", now)
+}
+
+// loadSegmentsFrom is loadSegments for a file that may also be the
+// store's data file (`segmatch serve --data FILE`), whose project's
+// active segments are read when project is given.
+func loadSegmentsFrom(file, project string, now func() time.Time) (*segmentSet, error) {
+	if isDataFile(file) {
+		return loadDataFile(file, project, now)
+	}
+	if project != "" {
+		return nil, fmt.Errorf("%s: --project %s is for the store's data file (`segmatch serve --data FILE`), and this is not one; a segments file needs no --project", file, project)
+	}
 	data, err := readFile(file)
 	if err != nil {
 		return nil, err
@@ -65,6 +80,12 @@ func loadSegments(file string, now func() time.Time) (*segmentSet, error) {
 	if err := set.split(data); err != nil {
 		return nil, err
 	}
+	set.compile(now)
+	return set, nil
+}
+
+// compile decodes and compiles every entry, recording its problems.
+func (set *segmentSet) compile(now func() time.Time) {
 	seen := map[string]*entry{}
 	for _, e := range set.entries {
 		seg, err := filter.DecodeSegment(e.raw)
@@ -89,7 +110,6 @@ func loadSegments(file string, now func() time.Time) (*segmentSet, error) {
 			}
 		}
 	}
-	return set, nil
 }
 
 func readFile(file string) ([]byte, error) {

@@ -9,12 +9,15 @@ import (
 
 // validate compiles every segment of every file and prints every problem,
 // one a line, each with its file, segment index, id, name, line and JSON
-// Pointer. Exit 1 on any problem, else 0 with "N segments OK".
+// Pointer. Exit 1 on any problem, else 0 with "N segments OK". A file
+// that is the store's data file is checked for the --project segments.
 func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	project := fs.String("project", "", "the `PROJECT_ID` whose segments to check in a FILE that is the store's data file (segmatch serve --data)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: segmatch validate FILE...")
+		fmt.Fprintln(stderr, "usage: segmatch validate [--project P] FILE...")
+		fmt.Fprintln(stderr, "A FILE is a JSON array of segments, JSON Lines, or the store's data file (with --project).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -31,7 +34,11 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	now := func() time.Time { return time.Time{} }
 	total, bad, problems := 0, 0, 0
 	for _, file := range fs.Args() {
-		set, err := loadSegments(file, now)
+		p := ""
+		if isDataFile(file) {
+			p = *project // other files need none, whatever --project says
+		}
+		set, err := loadSegmentsFrom(file, p, now)
 		if err != nil {
 			fmt.Fprintln(stdout, err)
 			problems++

@@ -62,6 +62,7 @@ type config struct {
 	now         func() time.Time
 	watchBuffer int
 	timeout     time.Duration
+	readOnly    bool
 }
 
 // WithClock sets the clock for ids and timestamps (default time.Now).
@@ -75,6 +76,14 @@ func WithWatchBuffer(n int) Option { return func(c *config) { c.watchBuffer = n 
 // the file (default 5s; bbolt locks the file while it is open).
 func WithLockTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
+// WithReadOnly opens an existing store for reading only (a command that
+// classifies with a server's segments, a backup): the file is neither
+// created nor changed, it is shared with other readers (a writer holding
+// it still makes Open wait, up to the lock timeout), and every write
+// fails with bbolt's errors.ErrDatabaseReadOnly. A file that is not a
+// segment store is an error.
+func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
+
 // Open opens (creating it if needed) the store file at path.
 func Open(path string, opts ...Option) (*Store, error) {
 	cfg := config{now: time.Now, timeout: 5 * time.Second}
@@ -84,11 +93,30 @@ func Open(path string, opts ...Option) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:      cfg.timeout,
 		FreelistType: bbolt.FreelistArrayType,
+		ReadOnly:     cfg.readOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open segment store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, feed: store.NewFeed(cfg.watchBuffer), now: cfg.now}
+	if cfg.readOnly {
+		err = db.View(func(tx *bbolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta == nil || tx.Bucket(bucketSegments) == nil {
+				return errors.New("not a segment store (no segments and meta buckets)")
+			}
+			if v := meta.Get(keyFormat); string(v) != formatVersion {
+				return fmt.Errorf("unsupported store format %q (want %q)", v, formatVersion)
+			}
+			s.ids.Observe(string(meta.Get(keyLastID)))
+			return nil
+		})
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open segment store %s: %w", path, err)
+		}
+		return s, nil
+	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketSegments); err != nil {
 			return err

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	bbolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/store"
+	"github.com/segmatch/segmatch/store/bolt"
+)
+
+// dataLockTimeout is how long reading the store's data file waits for a
+// writer (a running `segmatch serve`) to let go of it.
+var dataLockTimeout = 2 * time.Second
+
+// boltMagic opens a bbolt file's meta page, right after the 16-byte page
+// header, in the byte order of the machine that wrote it.
+const boltMagic = 0xED0CDAED
+
+// isDataFile reports whether file is a bbolt file (the store's data file
+// of `segmatch serve --data`) rather than JSON.
+func isDataFile(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false // readFile reports it
+	}
+	defer f.Close()
+	var head [20]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return false
+	}
+	return binary.LittleEndian.Uint32(head[16:]) == boltMagic || binary.BigEndian.Uint32(head[16:]) == boltMagic
+}
+
+// loadDataFile reads a project's active segments from the store's data
+// file, read-only (the file is never changed), oldest first, and
+// compiles them as loadSegments does. The file is shared with other
+// readers, but a running `segmatch serve` holds it: then it is an error
+// after dataLockTimeout.
+func loadDataFile(file, project string, now func() time.Time) (*segmentSet, error) {
+	if project == "" {
+		return nil, fmt.Errorf("%s is a segment store (the data file of `segmatch serve --data`), which holds many projects: choose one with --project PROJECT_ID", file)
+	}
+	st, err := bolt.Open(file, bolt.WithReadOnly(), bolt.WithLockTimeout(dataLockTimeout))
+	if err != nil {
+		if errors.Is(err, bbolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%s: in use by another process (a running `segmatch serve --data %s`?): stop it, or save the segments from GET /v3/%s/segments to a file and use that", file, file, project)
+		}
+		return nil, err
+	}
+	defer st.Close()
+	segs, err := listAllSegments(context.Background(), st, project)
+	if err != nil {
+		return nil, fmt.Errorf("%s: project %s: %w", file, project, err)
+	}
+	if len(segs) == 0 {
+		return nil, fmt.Errorf("%s: project %s has no segments", file, project)
+	}
+	set := &segmentSet{file: fmt.Sprintf("%s (project %s)", file, project)}
+	for i, seg := range segs {
+		raw, err := json.Marshal(seg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: segment %s: %w", file, seg.ID, err)
+		}
+		set.entries = append(set.entries, &entry{index: i, id: seg.ID, name: seg.Name, raw: raw})
+	}
+	set.compile(now)
+	return set, nil
+}
+
+// listAllSegments reads every page of a project's active segments, in
+// creation order (ties broken by id), so that a run's segment order is
+// the order they were made in.
+func listAllSegments(ctx context.Context, st store.Store, project string) ([]filter.Segment, error) {
+	var all []filter.Segment
+	for page := 0; ; page++ {
+		segs, total, err := st.List(ctx, project, store.ListOptions{
+			Limit: store.MaxLimit, Page: page, Sort: store.SortCreatedAt, Direction: store.Ascending,
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, segs...)
+		if len(segs) == 0 || len(all) >= total {
+			return all, nil
+		}
+	}
+}
