@@ -83,6 +83,7 @@ type node struct {
 	scalar *operators.Scalar                              // the test's scalar shape, when it has one
 	goRest func(x any, found bool) (result, generic bool) // scalar on decoded contacts, below the top-level member
 	leaf   int                                            // leafNode: identity of the condition, shared by identical ones
+	top    int                                            // leafNode: index of the field's top-level key (-1: the empty path)
 	kids   []*node
 }
 
@@ -106,7 +107,7 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 	case allNode:
 		res = true
 		for _, k := range n.kids {
-			if !k.eval(r, c) {
+			if !k.decide(r, c) {
 				res = false
 				break
 			}
@@ -114,13 +115,21 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 	case anyNode:
 		res = len(n.kids) == 0
 		for _, k := range n.kids {
-			if k.eval(r, c) {
+			if k.decide(r, c) {
 				res = true
 				break
 			}
 		}
 	}
 	return res != n.negate
+}
+
+// decide is eval with the common case, an unshared condition, inline.
+func (n *node) decide(r *reader, c *operators.Context) bool {
+	if n.kind == leafNode && r.memo == nil {
+		return r.leaf(n, c) != n.negate
+	}
+	return n.eval(r, c)
 }
 
 func b2u(b bool) uint8 {
@@ -239,6 +248,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	c.readsNow = c.readsNow || op.ReadsNow
 	if path != nil {
 		n.slot = c.fields.add(f.Field, path)
+		n.top = c.fields.slotTop[n.slot]
 		c.intern(n, op, f)
 		if n.scalar != nil && len(path) > 0 {
 			n.goRest = n.scalar.GoRestFunc(path[1:])

@@ -104,14 +104,14 @@ func (r *reader) leaf(n *node, c *operators.Context) bool {
 	switch r.mode {
 	case readGo:
 		if n.goRest != nil {
-			x, found := r.goTop(r.fields.slotTop[n.slot])
+			x, found := r.goTop(n.top)
 			if res, generic := n.goRest(x, found); !generic {
 				return res
 			}
 		}
 	case readRaw:
 		raw, found, generic := "", false, false
-		if t := r.fields.slotTop[n.slot]; t < 0 {
+		if t := n.top; t < 0 {
 			raw, found, generic = operators.LookupRaw(r.rawRoot, r.fields.paths[n.slot])
 		} else if top, ok := r.top(t); ok {
 			raw, found, generic = operators.LookupRaw(top, r.fields.rest[n.slot])

@@ -5,15 +5,50 @@ import "strings"
 // gt, gte, lt, lte: numeric order when the value is a number (numeric
 // strings count, rule 1), byte-wise string order when it is a string.
 var (
-	opGt  = &Operator{Name: "gt", Aliases: []string{">"}, PrepareScalar: orderPrep(func(c int) bool { return c > 0 })}
-	opGte = &Operator{Name: "gte", Aliases: []string{">="}, PrepareScalar: orderPrep(func(c int) bool { return c >= 0 })}
-	opLt  = &Operator{Name: "lt", Aliases: []string{"<"}, PrepareScalar: orderPrep(func(c int) bool { return c < 0 })}
-	opLte = &Operator{Name: "lte", Aliases: []string{"<="}, PrepareScalar: orderPrep(func(c int) bool { return c <= 0 })}
+	opGt  = &Operator{Name: "gt", Aliases: []string{">"}, PrepareScalar: orderPrep(orderGt)}
+	opGte = &Operator{Name: "gte", Aliases: []string{">="}, PrepareScalar: orderPrep(orderGte)}
+	opLt  = &Operator{Name: "lt", Aliases: []string{"<"}, PrepareScalar: orderPrep(orderLt)}
+	opLte = &Operator{Name: "lte", Aliases: []string{"<="}, PrepareScalar: orderPrep(orderLte)}
 )
 
-// orderPrep builds an order operator from what it wants of
-// compare(field, value).
-func orderPrep(want func(int) bool) func(a *Arg) (*Scalar, error) {
+type order uint8
+
+const (
+	orderGt order = iota
+	orderGte
+	orderLt
+	orderLte
+)
+
+// numTest is "field <op> c" on numbers, one closure per operator so the
+// hot path makes no further call.
+func (o order) numTest(c float64) func(float64) bool {
+	switch o {
+	case orderGt:
+		return func(f float64) bool { return f > c }
+	case orderGte:
+		return func(f float64) bool { return f >= c }
+	case orderLt:
+		return func(f float64) bool { return f < c }
+	}
+	return func(f float64) bool { return f <= c }
+}
+
+// holds reports whether compare(field, value) satisfies the operator.
+func (o order) holds(cmp int) bool {
+	switch o {
+	case orderGt:
+		return cmp > 0
+	case orderGte:
+		return cmp >= 0
+	case orderLt:
+		return cmp < 0
+	}
+	return cmp <= 0
+}
+
+// orderPrep builds an order operator.
+func orderPrep(o order) func(a *Arg) (*Scalar, error) {
 	return func(a *Arg) (*Scalar, error) {
 		if len(a.Value) == 0 {
 			return nil, a.Errorf("", "missing; want a number or a string")
@@ -23,23 +58,14 @@ func orderPrep(want func(int) bool) func(a *Arg) (*Scalar, error) {
 			return nil, err
 		}
 		if c.kind == Number {
+			num := o.numTest(c.num)
 			return &Scalar{
-				Num: func(f float64) bool { return want(cmpFloat(f, c.num)) },
-				Str: func(s string) bool { f, ok := ParseDecimal(s); return ok && want(cmpFloat(f, c.num)) },
+				Num: num,
+				Str: func(s string) bool { f, ok := ParseDecimal(s); return ok && num(f) },
 			}, nil
 		}
-		return &Scalar{Str: func(s string) bool { return want(strings.Compare(s, c.str)) }}, nil
+		return &Scalar{Str: func(s string) bool { return o.holds(strings.Compare(s, c.str)) }}, nil
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ordered reads a number or string constant at sub (never folded: order

@@ -150,6 +150,9 @@ func (s *Scalar) GoRestFunc(rest filter.Path) func(x any, found bool) (result, g
 			if x, ok = m[k]; !ok {
 				return s.Nil, false
 			}
+			if str, ok := x.(string); ok && s.Str != nil { // the common case, inline
+				return s.Str(str), false
+			}
 			return s.goValue(x)
 		}
 	}
