@@ -46,6 +46,7 @@ func benchContactMap(b *testing.B) map[string]any {
 
 // closureMatch is the hand-written baseline: what a Go programmer would
 // write for this one segment over the decoded map.
+//
 //go:noinline
 func closureMatch(m map[string]any) bool {
 	attrs, _ := m["attributes"].(map[string]any)
