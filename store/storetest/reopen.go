@@ -43,6 +43,7 @@ func testReopen(t *testing.T, h Harness, s store.Store) {
 	b := mustCreate(t, s, ProjectA, "b")
 	c := mustCreate(t, s, ProjectB, "c")
 	var err error
+	aFirst := a.UpdatedAt // strictly older than a's later versions
 	for i := 0; i < 3; i++ { // a reaches version 4
 		if a, err = s.Update(t.Context(), ProjectA, a.ID, store.SegmentUpdate{Name: ptr("a" + string(rune('1'+i)))}); err != nil {
 			t.Fatal(err)
@@ -71,7 +72,7 @@ func testReopen(t *testing.T, h Harness, s store.Store) {
 	sameSegment(t, "b after reopen", mustGet(t, s, ProjectA, b.ID), b)
 	_, err = s.Get(t.Context(), ProjectB, c.ID)
 	wantErr(t, "deleted segment after reopen", err, store.ErrNotFound)
-	if _, err := s.Update(t.Context(), ProjectA, a.ID, store.SegmentUpdate{Name: ptr("x"), IfUpdatedAt: b.UpdatedAt}); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.Update(t.Context(), ProjectA, a.ID, store.SegmentUpdate{Name: ptr("x"), IfUpdatedAt: aFirst}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("stale precondition after reopen: %v", err)
 	}
 
