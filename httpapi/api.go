@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi/auth"
 	"github.com/segmatch/segmatch/store"
@@ -102,7 +103,7 @@ func New(cfg Config) *API {
 		a.minRole = auth.Agent
 	}
 	if a.cls == nil {
-		a.own = keeper.New(cfg.Store, keeper.CompileEach(), keeper.WithLogger(a.log))
+		a.own = keeper.New(cfg.Store, EngineBuild, keeper.WithLogger(a.log))
 		a.cls = keeperClassifiers{a.own}
 	}
 	mux := http.NewServeMux()
@@ -164,3 +165,8 @@ func methodNotAllowed(allow string) http.Handler {
 		writeError(w, r, errMethod)
 	})
 }
+
+// EngineBuild compiles a project's active segments into one engine (each
+// field read once per contact, shared conditions decided once): what the
+// keeper serves classify from.
+func EngineBuild(segs []filter.Segment) (keeper.Classifier, error) { return engine.New(segs) }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/segmatch/segmatch/engine"
-	"github.com/segmatch/segmatch/filter"
 	"io"
 	"log/slog"
 	"net"
@@ -119,7 +117,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			log.Error("closing the store", "err", err)
 		}
 	}()
-	k := keeper.New(st, engineBuild, keeper.WithLogger(log))
+	k := keeper.New(st, httpapi.EngineBuild, keeper.WithLogger(log))
 	defer k.Close()
 	api := httpapi.New(httpapi.Config{
 		Prefix: *prefix, Store: st, Auth: auth.NewAuthenticator(acfg),
@@ -175,7 +173,3 @@ func loadRSAPublicKey(path string) (*rsa.PublicKey, error) {
 	}
 	return jwt.ParseRSAPublicKeyFromPEM(b)
 }
-
-// engineBuild compiles a project's active segments into one engine: each
-// field read once per contact, shared conditions decided once.
-func engineBuild(segs []filter.Segment) (keeper.Classifier, error) { return engine.New(segs) }

@@ -1,0 +1,753 @@
+// Package sqlgen pushes segments down to PostgreSQL: it compiles a segment
+// into a WHERE clause over a jsonb column that selects exactly the
+// contacts segmatch.Program.MatchJSON matches (SEMANTICS.md), for every
+// operator except expr.
+//
+// Every value and every field-path key is a bind parameter ($1, $2, ...);
+// the only identifier written into the SQL is the column, quoted with
+// pgx.Identifier. The clause calls a few helper functions (segmatch_*)
+// that Install creates; they are IMMUTABLE and never raise, whatever a
+// row holds.
+//
+// Mapping (V is the field's value as jsonb, SQL NULL when missing; a
+// fan-out over arrays is materialised by segmatch_get as a jsonb array of
+// the values reached; "any element" is EXISTS over jsonb_array_elements
+// when V is an array, else the test on V itself):
+//
+//	eq/ne/in/not_in        jsonb equality for strings and bools, segmatch_num (rule 1) for numbers
+//	gt..lte, between       float8 order on segmatch_num, or text order COLLATE "C" (byte-wise)
+//	contains, starts/ends  strpos / starts_with / right() on the text; array elements by equality
+//	ignore_case            segmatch_fold on both sides (Unicode simple folding, as Go)
+//	regex                  the RE2 parse tree rewritten as a PostgreSQL ARE (see regex.go)
+//	is_set/is_empty        tests on V and jsonb_typeof(V)
+//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go
+//	semver_*               segmatch_semver_key: a text key whose byte order is SemVer precedence
+//	contains_any/all/none  any-element membership, as in / all of
+//	elem_match             EXISTS over the elements, the group compiled against each element
+//	in_cidr                segmatch_inet(text) <<= ANY(cidr[]) (IPv4-mapped addresses unmapped)
+//	negations              NOT of the positive twin, which is never NULL (COALESCE(..., false))
+//
+// GIN: when the field is a single top-level key, eq / in / contains_any /
+// contains_all with string or bool values (without ignore_case) and is_set
+// add a containment (@>) or key-exists (?) pre-test that a GIN index on the
+// column (jsonb_ops, the default opclass) answers; the exact test still
+// follows, so the index only narrows the scan. Pre-tests are not added
+// under a negation. They assume the column holds JSON objects, which
+// contacts are.
+package sqlgen
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/operators"
+)
+
+// ErrNotPushable: the segment uses something SQL cannot evaluate with the
+// same meaning (the expr operator, or a regex PostgreSQL cannot express).
+var ErrNotPushable = errors.New("not pushable to SQL")
+
+// Option configures Where.
+type Option func(*config)
+
+type config struct {
+	now   time.Time
+	first int
+	hints bool
+}
+
+// WithNow fixes now for relative dates (within_last, within_next); the
+// default is time.Now() at the call. The bounds are computed in Go and
+// passed as parameters.
+func WithNow(t time.Time) Option { return func(c *config) { c.now = t } }
+
+// WithFirstParam numbers the parameters from $n+1 (default $1), for a
+// clause appended to a query that already has n parameters.
+func WithFirstParam(n int) Option { return func(c *config) { c.first = n } }
+
+// WithoutIndexHints leaves out the GIN pre-tests (they are harmless but
+// assume the column holds objects).
+func WithoutIndexHints() Option { return func(c *config) { c.hints = false } }
+
+// Where compiles seg into a boolean SQL expression over the jsonb column
+// and its arguments. The segment is first compiled with segmatch.Compile,
+// so an invalid segment reports the same errors. A segment using expr (or
+// an untranslatable regex) is an error wrapping ErrNotPushable.
+func Where(seg filter.Segment, column string, opts ...Option) (clause string, args []any, err error) {
+	cfg := config{hints: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.now.IsZero() {
+		cfg.now = time.Now()
+	}
+	now := cfg.now
+	if _, err := segmatch.Compile(seg, segmatch.WithNow(func() time.Time { return now })); err != nil {
+		return "", nil, err
+	}
+	g := &gen{cfg: cfg, col: colMark}
+	clause, err = g.group(seg.Match, seg.Filters, g.col, "", true)
+	if err != nil {
+		return "", nil, err
+	}
+	clause, args = g.renumber(clause)
+	return strings.ReplaceAll(clause, colMark, pgx.Identifier{column}.Sanitize()), args, nil
+}
+
+// colMark stands for the column while the clause is built (no value ever
+// reaches the SQL text, so it cannot be forged), so that renumber never
+// reads a "$" inside a quoted column name.
+const colMark = "\x00col\x00"
+
+var paramRE = regexp.MustCompile(`\$[0-9]+`)
+
+// renumber drops the parameters the clause does not use (PostgreSQL
+// cannot type an unused parameter) and numbers the rest densely.
+func (g *gen) renumber(clause string) (string, []any) {
+	used := map[int]bool{}
+	for _, m := range paramRE.FindAllString(clause, -1) {
+		n, _ := strconv.Atoi(m[1:])
+		used[n-g.cfg.first] = true
+	}
+	newNum := map[int]int{}
+	var args []any
+	for i, a := range g.args {
+		if used[i+1] {
+			args = append(args, a)
+			newNum[i+1] = g.cfg.first + len(args)
+		}
+	}
+	clause = paramRE.ReplaceAllStringFunc(clause, func(m string) string {
+		n, _ := strconv.Atoi(m[1:])
+		return "$" + strconv.Itoa(newNum[n-g.cfg.first])
+	})
+	return clause, args
+}
+
+// hasNUL: PostgreSQL text cannot hold U+0000, so no contact string in the
+// database contains it; constants that do are resolved in Go.
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
+
+// nulFree keeps the strings without U+0000 (the others cannot equal,
+// prefix or be contained in a database string).
+func nulFree(ss []string) []string {
+	out := ss[:0:0]
+	for _, s := range ss {
+		if !hasNUL(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type gen struct {
+	cfg   config
+	col   string
+	args  []any
+	alias int
+}
+
+func (g *gen) arg(x any) string {
+	g.args = append(g.args, x)
+	return "$" + strconv.Itoa(g.cfg.first+len(g.args))
+}
+
+func (g *gen) newAlias() string {
+	g.alias++
+	return "_e" + strconv.Itoa(g.alias)
+}
+
+// group compiles filters combined by match. positive is false under an
+// odd number of negations (no index pre-tests there).
+func (g *gen) group(match filter.Match, fs []filter.Filter, root, ptr string, positive bool) (string, error) {
+	if len(fs) == 0 {
+		return "TRUE", nil
+	}
+	op := " AND "
+	if match == filter.Any {
+		op = " OR "
+	}
+	parts := make([]string, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		fptr := ptr + "/filters/" + strconv.Itoa(i)
+		var s string
+		var err error
+		pos := positive != f.Negate
+		if f.IsGroup() {
+			s, err = g.group(f.Match, f.Filters, root, fptr, pos)
+		} else {
+			s, err = g.cond(f, root, fptr, pos)
+		}
+		if err != nil {
+			return "", err
+		}
+		if f.Negate {
+			s = "NOT " + s
+		}
+		parts = append(parts, s)
+	}
+	return "(" + strings.Join(parts, op) + ")", nil
+}
+
+// intLike: PostgreSQL's #> would read this key as an array index.
+func intLike(k string) bool {
+	k = strings.TrimLeft(k, " \t\n\r\v\f")
+	k = strings.TrimLeft(k, "+-")
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < '0' || k[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// path is the SQL jsonb expression of a field path read from root.
+func (g *gen) path(p filter.Path, root string) string {
+	if len(p) == 0 {
+		return root
+	}
+	keys := make([]string, len(p))
+	kinds := make([]int32, len(p))
+	simple := true
+	for _, st := range p {
+		if hasNUL(st.Key) {
+			return "NULL::jsonb" // no object has such a key: always missing
+		}
+	}
+	for i, st := range p {
+		keys[i] = st.Key
+		switch {
+		case st.Len:
+			kinds[i] = 2
+			simple = false
+		case st.Index >= 0:
+			kinds[i] = 1
+			simple = false
+		case intLike(st.Key):
+			simple = false
+		}
+	}
+	k := g.arg(keys) + "::text[]"
+	slow := fmt.Sprintf("segmatch_get(%s, %s, %s::int[])", root, k, g.arg(kinds))
+	if !simple {
+		return slow
+	}
+	// Objects all the way: #> is the answer. NULL means missing, or an
+	// array on the way (fan-out), which only segmatch_get sorts out: it is
+	// called only when some prefix of the path reads an array.
+	var arrays []string
+	arrays = append(arrays, fmt.Sprintf("jsonb_typeof(%s) = 'array'", root))
+	for i := 1; i < len(p); i++ {
+		arrays = append(arrays, fmt.Sprintf("jsonb_typeof(%s #> (%s)[1:%d]) = 'array'", root, k, i))
+	}
+	fallback := fmt.Sprintf("CASE WHEN %s THEN %s END", strings.Join(arrays, " OR "), slow)
+	if len(p) == 1 {
+		return fmt.Sprintf("COALESCE(%s -> (%s)[1], %s)", root, k, fallback)
+	}
+	return fmt.Sprintf("COALESCE(%s #> %s, %s)", root, k, fallback)
+}
+
+// anyElem is rule 2 and 4: the test on some element when v is an array,
+// else on v; false on missing. t is called twice and must only use
+// parameters allocated before.
+func (g *gen) anyElem(v string, t func(e string) string) string {
+	a := g.newAlias()
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
+		v, v, a, t(a+".v"), t(v))
+}
+
+func isNilSQL(v string) string {
+	return fmt.Sprintf("(%s IS NULL OR jsonb_typeof(%s) = 'null')", v, v)
+}
+
+// scalar reads one JSON scalar of a filter value.
+func scalar(raw json.RawMessage) any {
+	var x any
+	_ = json.Unmarshal(raw, &x)
+	return x
+}
+
+func jsonText(x any) string {
+	b, _ := json.Marshal(x)
+	return string(b)
+}
+
+// cond compiles one condition (the positive twin; the caller negates).
+func (g *gen) cond(f *filter.Filter, root, ptr string, positive bool) (string, error) {
+	op, ok := operators.Lookup(f.Operator)
+	if !ok {
+		return "", fmt.Errorf("%s: unknown operator %q", ptr, f.Operator)
+	}
+	neg := false
+	if op.Negates != nil {
+		op = op.Negates
+		neg = true
+	}
+	if neg {
+		positive = !positive
+	}
+	p, err := filter.ParsePath(f.Field)
+	if err != nil {
+		return "", fmt.Errorf("%s/field: %w", ptr, err)
+	}
+	s, err := g.positive(op.Name, f, p, root, ptr, positive)
+	if err != nil {
+		return "", err
+	}
+	s = "COALESCE(" + s + ", false)"
+	if pre := g.hint(op.Name, f, p, root, positive); pre != "" {
+		s = "(" + pre + " AND " + s + ")"
+	}
+	if neg {
+		s = "(NOT " + s + ")"
+	}
+	return s, nil
+}
+
+// hint is the GIN pre-test of a condition, or "".
+func (g *gen) hint(op string, f *filter.Filter, p filter.Path, root string, positive bool) string {
+	if !g.cfg.hints || !positive || root != g.col || len(p) != 1 || p[0].Len || p[0].Index >= 0 {
+		return ""
+	}
+	key := p[0].Key
+	if hasNUL(key) || strings.Contains(string(f.Value), `\u0000`) {
+		return ""
+	}
+	forms := func(x any) []string { // the containments one element needs
+		return []string{
+			fmt.Sprintf("%s @> %s::text::jsonb", g.col, g.arg(jsonText(map[string]any{key: x}))),
+			fmt.Sprintf("%s @> %s::text::jsonb", g.col, g.arg(jsonText(map[string]any{key: []any{x}}))),
+		}
+	}
+	indexable := func(xs []any) bool {
+		for _, x := range xs {
+			switch x.(type) {
+			case string:
+				if f.IgnoreCase {
+					return false
+				}
+			case bool:
+			default:
+				return false
+			}
+		}
+		return len(xs) > 0
+	}
+	var list []any
+	switch op {
+	case "eq":
+		x := scalar(f.Value)
+		if x == nil || !indexable([]any{x}) {
+			return ""
+		}
+		return "(" + strings.Join(forms(x), " OR ") + ")"
+	case "in", "contains_any":
+		_ = json.Unmarshal(f.Value, &list)
+		if !indexable(list) {
+			return ""
+		}
+		var ors []string
+		for _, x := range list {
+			ors = append(ors, forms(x)...)
+		}
+		return "(" + strings.Join(ors, " OR ") + ")"
+	case "contains_all":
+		_ = json.Unmarshal(f.Value, &list)
+		if !indexable(list) {
+			return ""
+		}
+		var ands []string
+		for _, x := range list {
+			ands = append(ands, "("+strings.Join(forms(x), " OR ")+")")
+		}
+		return "(" + strings.Join(ands, " AND ") + ")"
+	case "is_set":
+		return fmt.Sprintf("%s ? %s::text", g.col, g.arg(key))
+	}
+	return ""
+}
+
+// strTest is the SQL test "e is a string and pred(text)".
+func strOf(e string) string {
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'string' THEN %s #>> '{}' END)", e, e)
+}
+
+func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr string, positive bool) (string, error) {
+	v := g.path(p, root)
+	fold := f.IgnoreCase
+	switch op {
+	case "eq":
+		x := scalar(f.Value)
+		if x == nil {
+			return isNilSQL(v), nil
+		}
+		t := g.equalsTest(x, fold)
+		return g.anyElem(v, t), nil
+
+	case "gt", "gte", "lt", "lte":
+		sym := map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+		switch x := scalar(f.Value).(type) {
+		case float64:
+			c := g.arg(x) + "::float8"
+			return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
+		case string:
+			x, sym = nulBound(x, sym)
+			c := g.arg(x) + "::text"
+			return g.anyElem(v, func(e string) string {
+				return fmt.Sprintf("%s COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), sym, c)
+			}), nil
+		}
+
+	case "between":
+		var b [2]any
+		_ = json.Unmarshal(f.Value, &b)
+		switch lo := b[0].(type) {
+		case float64:
+			l, h := g.arg(lo)+"::float8", g.arg(b[1].(float64))+"::float8"
+			return g.anyElem(v, func(e string) string {
+				return fmt.Sprintf("segmatch_num(%s) BETWEEN %s AND %s", e, l, h)
+			}), nil
+		case string:
+			lo, lsym := nulBound(lo, ">=")
+			hi, hsym := nulBound(b[1].(string), "<=")
+			l, h := g.arg(lo)+"::text", g.arg(hi)+"::text"
+			return g.anyElem(v, func(e string) string {
+				return fmt.Sprintf("(%s COLLATE \"C\" %s %s AND %s COLLATE \"C\" %s %s)", strOf(e), lsym, l, strOf(e), hsym, h)
+			}), nil
+		}
+
+	case "in", "contains_any":
+		var list []json.RawMessage
+		_ = json.Unmarshal(f.Value, &list)
+		t, hasNull := g.memberTest(list, fold)
+		s := g.anyElem(v, t)
+		if op == "in" && hasNull {
+			s = "(" + isNilSQL(v) + " OR " + s + ")"
+		}
+		return s, nil
+
+	case "contains_all":
+		var list []json.RawMessage
+		_ = json.Unmarshal(f.Value, &list)
+		parts := []string{"NOT " + isNilSQL(v)}
+		for _, r := range list {
+			x := scalar(r)
+			if x == nil {
+				return "FALSE", nil // a null element is never in an array
+			}
+			parts = append(parts, g.anyElem(v, g.equalsTest(x, fold)))
+		}
+		return "(" + strings.Join(parts, " AND ") + ")", nil
+
+	case "contains":
+		subs := nulFree(stringOrList(f.Value, fold))
+		if len(subs) == 0 {
+			return "FALSE", nil
+		}
+		ss := g.arg(subs) + "::text[]"
+		a := g.newAlias()
+		text := strOf(v)
+		elem := strOf(a + ".v")
+		if fold {
+			text = "segmatch_fold(" + text + ")"
+			elem = "segmatch_fold(" + elem + ")"
+		}
+		var ors []string
+		for i := range subs {
+			ors = append(ors, fmt.Sprintf("strpos(%s, (%s)[%d]) > 0", text, ss, i+1))
+		}
+		if len(ors) == 0 {
+			ors = []string{"FALSE"}
+		}
+		return fmt.Sprintf("(CASE jsonb_typeof(%s) WHEN 'string' THEN (%s) WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s = ANY(%s)) ELSE FALSE END)",
+			v, strings.Join(ors, " OR "), v, a, elem, ss), nil
+
+	case "starts_with", "ends_with":
+		subs := nulFree(stringOrList(f.Value, fold))
+		if len(subs) == 0 {
+			return "FALSE", nil
+		}
+		ss := g.arg(subs) + "::text[]"
+		return g.anyElem(v, func(e string) string {
+			text := strOf(e)
+			if fold {
+				text = "segmatch_fold(" + text + ")"
+			}
+			var ors []string
+			for i := range subs {
+				if op == "starts_with" {
+					ors = append(ors, fmt.Sprintf("starts_with(%s, (%s)[%d])", text, ss, i+1))
+				} else {
+					ors = append(ors, fmt.Sprintf("right(%s, char_length((%s)[%d])) = (%s)[%d]", text, ss, i+1, ss, i+1))
+				}
+			}
+			if len(ors) == 0 {
+				return "FALSE"
+			}
+			return "(" + strings.Join(ors, " OR ") + ")"
+		}), nil
+
+	case "regex":
+		var pat string
+		_ = json.Unmarshal(f.Value, &pat)
+		are, err := translateRegex(pat, fold)
+		if err != nil {
+			return "", fmt.Errorf("%s/value: %w", ptr, err)
+		}
+		c := g.arg("***:"+are) + "::text"
+		return g.anyElem(v, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
+
+	case "is_set":
+		return "NOT " + isNilSQL(v), nil
+
+	case "is_empty":
+		return fmt.Sprintf("(%s IS NULL OR %s IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb))", v, v), nil
+
+	case "before", "after", "date_between", "within_last", "within_next":
+		var lo, hi string
+		switch op {
+		case "before":
+			d := filterDate(f.Value)
+			hi = g.arg(epoch(d)) + "::text::numeric"
+			return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) < %s", e, hi) }), nil
+		case "after":
+			d := filterDate(f.Value)
+			lo = g.arg(epoch(d)) + "::text::numeric"
+			return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) > %s", e, lo) }), nil
+		case "date_between":
+			var raws []json.RawMessage
+			_ = json.Unmarshal(f.Value, &raws)
+			lo = g.arg(epoch(filterDate(raws[0]))) + "::text::numeric"
+			hi = g.arg(epoch(filterDate(raws[1]))) + "::text::numeric"
+		case "within_last", "within_next":
+			var ds string
+			_ = json.Unmarshal(f.Value, &ds)
+			d, _ := operators.ParseDuration(ds)
+			now := g.cfg.now
+			if op == "within_last" {
+				lo, hi = g.arg(epoch(d.Back(now)))+"::text::numeric", g.arg(epoch(now))+"::text::numeric"
+			} else {
+				lo, hi = g.arg(epoch(now))+"::text::numeric", g.arg(epoch(d.Forward(now)))+"::text::numeric"
+			}
+		}
+		return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) BETWEEN %s AND %s", e, lo, hi) }), nil
+
+	case "semver_eq", "semver_gt", "semver_gte", "semver_lt", "semver_lte":
+		var s string
+		_ = json.Unmarshal(f.Value, &s)
+		key, ok := SemverKey(s)
+		if !ok {
+			return "", fmt.Errorf("%s/value: %q is not SemVer", ptr, s)
+		}
+		sym := map[string]string{"semver_eq": "=", "semver_gt": ">", "semver_gte": ">=", "semver_lt": "<", "semver_lte": "<="}[op]
+		c := g.arg(key) + "::text"
+		return g.anyElem(v, func(e string) string {
+			return fmt.Sprintf("segmatch_semver_key(%s) COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), sym, c)
+		}), nil
+
+	case "in_cidr":
+		nets := stringOrList(f.Value, false)
+		prefixes := make([]string, 0, len(nets))
+		for _, n := range nets {
+			if pf, ok := cidrPrefix(n); ok {
+				prefixes = append(prefixes, pf)
+			}
+		}
+		c := g.arg(prefixes) + "::text[]::cidr[]"
+		return g.anyElem(v, func(e string) string {
+			return fmt.Sprintf("segmatch_inet(%s) <<= ANY(%s)", strOf(e), c)
+		}), nil
+
+	case "elem_match":
+		sub, err := filter.DecodeGroup(f.Value, ptr+"/value", 1)
+		if err != nil {
+			return "", err
+		}
+		a := g.newAlias()
+		body, err := g.group(sub.Match, sub.Filters, a+".v", ptr+"/value", positive != sub.Negate)
+		if err != nil {
+			return "", err
+		}
+		if sub.Negate {
+			body = "NOT " + body
+		}
+		return fmt.Sprintf("(jsonb_typeof(%s) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s))", v, v, a, body), nil
+
+	case "expr":
+		return "", fmt.Errorf("%s: %w: expr is evaluated only in memory", ptr, ErrNotPushable)
+	}
+	return "", fmt.Errorf("%s: %w: operator %s", ptr, ErrNotPushable, op)
+}
+
+// equalsTest is rule 1 equality of an element with one non-null scalar.
+func (g *gen) equalsTest(x any, fold bool) func(e string) string {
+	switch c := x.(type) {
+	case float64:
+		p := g.arg(c) + "::float8"
+		return func(e string) string { return fmt.Sprintf("segmatch_num(%s) = %s", e, p) }
+	case string:
+		if hasNUL(c) {
+			return func(string) string { return "FALSE" }
+		}
+		if fold {
+			p := g.arg(foldString(c)) + "::text"
+			return func(e string) string { return fmt.Sprintf("segmatch_fold(%s) = %s", strOf(e), p) }
+		}
+		p := g.arg(jsonText(c)) + "::text::jsonb"
+		return func(e string) string { return fmt.Sprintf("%s = %s", e, p) }
+	case bool:
+		p := g.arg(jsonText(c)) + "::text::jsonb"
+		return func(e string) string { return fmt.Sprintf("%s = %s", e, p) }
+	}
+	return func(string) string { return "FALSE" }
+}
+
+// memberTest is valueSet.has: an element equals some member (rule 1).
+func (g *gen) memberTest(list []json.RawMessage, fold bool) (func(e string) string, bool) {
+	var strs []string
+	var nums []float64
+	var jsons []string // bools (and strings when not folding) as JSON
+	hasNull := false
+	for _, r := range list {
+		switch x := scalar(r).(type) {
+		case nil:
+			hasNull = true
+		case bool:
+			jsons = append(jsons, jsonText(x))
+		case float64:
+			nums = append(nums, x)
+		case string:
+			if hasNUL(x) {
+				continue
+			}
+			if fold {
+				strs = append(strs, foldString(x))
+			} else {
+				jsons = append(jsons, jsonText(x))
+			}
+		}
+	}
+	var js, ss, ns string
+	if len(jsons) > 0 {
+		js = g.arg(jsons) + "::text[]::jsonb[]"
+	}
+	if len(strs) > 0 {
+		ss = g.arg(strs) + "::text[]"
+	}
+	if len(nums) > 0 {
+		ns = g.arg(nums) + "::float8[]"
+	}
+	return func(e string) string {
+		var ors []string
+		if js != "" {
+			ors = append(ors, fmt.Sprintf("%s = ANY(%s)", e, js))
+		}
+		if ss != "" {
+			ors = append(ors, fmt.Sprintf("segmatch_fold(%s) = ANY(%s)", strOf(e), ss))
+		}
+		if ns != "" {
+			ors = append(ors, fmt.Sprintf("segmatch_num(%s) = ANY(%s)", e, ns))
+		}
+		if len(ors) == 0 {
+			return "FALSE"
+		}
+		return "(" + strings.Join(ors, " OR ") + ")"
+	}, hasNull
+}
+
+func stringOrList(raw json.RawMessage, fold bool) []string {
+	var one string
+	var out []string
+	if json.Unmarshal(raw, &one) == nil {
+		out = []string{one}
+	} else {
+		_ = json.Unmarshal(raw, &out)
+	}
+	if fold {
+		for i := range out {
+			out[i] = foldString(out[i])
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// filterDate reads a (validated) filter date.
+func filterDate(raw json.RawMessage) time.Time {
+	var x any
+	_ = json.Unmarshal(raw, &x)
+	switch t := x.(type) {
+	case string:
+		d, _ := operators.ParseDate(t)
+		return d
+	case float64:
+		d, _ := operators.EpochMillis(t)
+		return d
+	}
+	return time.Time{}
+}
+
+// epoch writes t as exact decimal epoch seconds with 9 fraction digits.
+func epoch(t time.Time) string {
+	ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
+	ns.Add(ns, big.NewInt(int64(t.Nanosecond())))
+	neg := ns.Sign() < 0
+	s := new(big.Int).Abs(ns).String()
+	for len(s) < 10 {
+		s = "0" + s
+	}
+	s = s[:len(s)-9] + "." + s[len(s)-9:]
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// cidrPrefix is the masked prefix operators.in_cidr tests, as cidr text.
+// An address with a zone is an invalid prefix, which contains nothing.
+func cidrPrefix(n string) (string, bool) {
+	p, err := netip.ParsePrefix(n)
+	if err != nil {
+		addr, _ := netip.ParseAddr(n)
+		addr = addr.Unmap()
+		p = netip.PrefixFrom(addr, addr.BitLen())
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	if !p.IsValid() {
+		return "", false
+	}
+	return p.Masked().String(), true
+}
+
+// nulBound rewrites a byte-wise comparison with a constant holding U+0000
+// as one with its NUL-free prefix p, exact for every NUL-free string s:
+// s < c and s <= c are s <= p; s > c and s >= c are s > p.
+func nulBound(c, sym string) (string, string) {
+	i := strings.IndexByte(c, 0)
+	if i < 0 {
+		return c, sym
+	}
+	switch sym {
+	case "<", "<=":
+		return c[:i], "<="
+	}
+	return c[:i], ">"
+}

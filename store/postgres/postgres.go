@@ -1,0 +1,597 @@
+// Package postgres is a store.Store kept in PostgreSQL, so that several
+// `segmatch serve` instances share one set of segments.
+//
+// Each segment is one row (project, id) holding its record as JSON text,
+// its version and its status. Writes run in a transaction that locks the
+// row (SELECT ... FOR UPDATE), applies the shared store rules
+// (store.Record.Apply / Delete), and writes back only if the version is
+// still the one read (UPDATE ... WHERE version = $old), so concurrent
+// writers, in this process or another, never lose an update; a stale
+// SegmentUpdate.IfUpdatedAt is store.ErrConflict.
+//
+// The change feed crosses instances: every write inserts its event into an
+// events table and, in the same transaction, NOTIFYs the event's sequence
+// number. PostgreSQL delivers notifications at commit, in commit order, to
+// every listening session; each Store LISTENs on one dedicated connection
+// and publishes what it hears to its local store.Feed, its own writes
+// included. Watch sends a marker notification and subscribes when the
+// listener reaches it, so exactly the writes committed after Watch returns
+// are delivered. Events older than an hour are pruned.
+//
+// The record is kept as JSON text, not jsonb: jsonb cannot hold U+0000,
+// which a segment's values may contain.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/store"
+)
+
+// Store is a store.Store in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	cfg     config
+	connCfg *pgx.ConnConfig
+	channel string
+	feed    *store.Feed
+	ids     store.IDGen
+
+	pool   chan *pgx.Conn // idle connections
+	slots  chan struct{}  // one per connection allowed
+	closed atomic.Bool
+
+	listener   *pgx.Conn
+	stopListen context.CancelFunc
+	listenDone chan struct{}
+
+	mu      sync.Mutex
+	pending map[string]*watcher     // Watch markers awaiting the listener
+	waiting map[int64]chan struct{} // writes awaiting the publication of their event
+	writes  atomic.Int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+type watcher struct {
+	ctx     context.Context
+	project string
+	reply   chan watchReply
+}
+
+type watchReply struct {
+	ch  <-chan store.Event
+	err error
+}
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	now         func() time.Time
+	watchBuffer int
+	maxConns    int
+}
+
+// WithClock sets the clock for ids and timestamps (default time.Now).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithWatchBuffer sets how many events a Watch subscription buffers
+// (default store.DefaultWatchBuffer).
+func WithWatchBuffer(n int) Option { return func(c *config) { c.watchBuffer = n } }
+
+// WithMaxConns bounds the connections used for reads and writes (default
+// 8), besides the one that listens.
+func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
+
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS segmatch_segments (
+	project    text        NOT NULL,
+	id         text        NOT NULL,
+	version    bigint      NOT NULL,
+	status     int         NOT NULL,
+	updated_at timestamptz NOT NULL,
+	record     text        NOT NULL,
+	PRIMARY KEY (project, id)
+);
+CREATE TABLE IF NOT EXISTS segmatch_events (
+	seq     bigserial   PRIMARY KEY,
+	at      timestamptz NOT NULL DEFAULT now(),
+	project text        NOT NULL,
+	type    int         NOT NULL,
+	version bigint      NOT NULL,
+	record  text        NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segmatch_events_at ON segmatch_events (at);
+`
+
+// Open connects to the database at dsn (a PostgreSQL URL or key=value
+// string; search_path selects the schema), creates the tables if needed
+// and starts listening for changes.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	cfg := config{now: time.Now, maxConns: 8}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxConns < 1 {
+		cfg.maxConns = 1
+	}
+	connCfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("segment store: %w", err)
+	}
+	s := &Store{
+		cfg: cfg, connCfg: connCfg, feed: store.NewFeed(cfg.watchBuffer),
+		pool: make(chan *pgx.Conn, cfg.maxConns), slots: make(chan struct{}, cfg.maxConns),
+		pending: map[string]*watcher{}, waiting: map[int64]chan struct{}{},
+	}
+	conn, err := pgx.ConnectConfig(ctx, connCfg)
+	if err != nil {
+		return nil, fmt.Errorf("segment store: %w", err)
+	}
+	fail := func(err error) (*Store, error) {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("segment store: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7301982)"); err != nil {
+		return fail(err)
+	}
+	_, err = conn.Exec(ctx, schemaSQL)
+	_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock(7301982)")
+	if err != nil {
+		return fail(err)
+	}
+	var schema, maxID string
+	if err := conn.QueryRow(ctx, "SELECT current_schema(), COALESCE((SELECT max(id) FROM segmatch_segments), '')").Scan(&schema, &maxID); err != nil {
+		return fail(err)
+	}
+	s.ids.Observe(maxID)
+	s.channel = "segmatch_events:" + schema
+	if len(s.channel) > 63 {
+		s.channel = s.channel[:63]
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		return fail(err)
+	}
+	s.listener = conn
+	lctx, cancel := context.WithCancel(context.Background())
+	s.stopListen = cancel
+	s.listenDone = make(chan struct{})
+	go s.listen(lctx)
+	return s, nil
+}
+
+// listen publishes the notifications it hears, in commit order.
+func (s *Store) listen(ctx context.Context) {
+	defer close(s.listenDone)
+	for {
+		n, err := s.listener.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				// The connection is gone: subscribers must re-read.
+				s.feed.Close()
+			}
+			return
+		}
+		s.handle(ctx, n.Payload)
+	}
+}
+
+func (s *Store) handle(ctx context.Context, payload string) {
+	if token, ok := strings.CutPrefix(payload, "sync:"); ok {
+		s.mu.Lock()
+		w := s.pending[token]
+		delete(s.pending, token)
+		s.mu.Unlock()
+		if w != nil {
+			ch, err := s.feed.Subscribe(w.ctx, w.project)
+			w.reply <- watchReply{ch, err}
+		}
+		return
+	}
+	seq, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil {
+		return
+	}
+	var typ int
+	var version int64
+	var body, project string
+	err = s.withConn(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, "SELECT type, version, record, project FROM segmatch_events WHERE seq = $1", seq).Scan(&typ, &version, &body, &project)
+	})
+	if err != nil {
+		return // pruned or unreachable: nothing to deliver
+	}
+	if rec, err := decode(body, version); err == nil {
+		s.feed.Publish(rec.Event(store.EventType(typ)))
+	}
+	s.mu.Lock()
+	if w := s.waiting[seq]; w != nil {
+		close(w)
+		delete(s.waiting, seq)
+	}
+	s.mu.Unlock()
+}
+
+// withConn runs fn on a pooled connection.
+func (s *Store) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
+	var c *pgx.Conn
+	select {
+	case c = <-s.pool:
+	default:
+		select {
+		case c = <-s.pool:
+		case s.slots <- struct{}{}:
+			var err error
+			c, err = pgx.ConnectConfig(ctx, s.connCfg)
+			if err != nil {
+				<-s.slots
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := fn(c)
+	if c.IsClosed() || s.closed.Load() || (err != nil && !isClean(err)) {
+		c.Close(context.Background())
+		<-s.slots
+		return err
+	}
+	s.pool <- c
+	return err
+}
+
+// isClean: the error leaves the connection usable.
+func isClean(err error) bool {
+	var pe *pgconn.PgError
+	return errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pe) || errors.Is(err, store.ErrNotFound) ||
+		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid)
+}
+
+func (s *Store) begin(ctx context.Context, project string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return store.CheckProject(project)
+}
+
+type diskRecord struct {
+	Version uint64         `json:"version"`
+	Segment filter.Segment `json:"segment"`
+}
+
+func encode(r store.Record) (string, error) {
+	b, err := json.Marshal(diskRecord{Version: r.Version, Segment: r.Segment})
+	return string(b), err
+}
+
+func decode(body string, version int64) (store.Record, error) {
+	var d diskRecord
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		return store.Record{}, fmt.Errorf("corrupt segment record: %w", err)
+	}
+	if d.Segment.Filters == nil {
+		d.Segment.Filters = []filter.Filter{}
+	}
+	return store.Record{Segment: d.Segment, Version: uint64(version)}, nil
+}
+
+// write runs fn in a transaction; fn returns the record to save (nil: no
+// change) and the event type. prev is the version fn read (0 for a new
+// row), checked again by the UPDATE.
+//
+// It returns once this store's feed has published the event, so that a
+// caller's own write is on its Watch channels when the call returns.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record, prev uint64, typ store.EventType, err error)) error {
+	var published chan struct{}
+	var seq int64
+	defer func() {
+		if published != nil {
+			s.mu.Lock()
+			delete(s.waiting, seq)
+			s.mu.Unlock()
+		}
+	}()
+	err := s.withConn(ctx, func(c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			rec, prev, typ, err := fn(tx)
+			if err != nil || rec == nil {
+				return err
+			}
+			body, err := encode(*rec)
+			if err != nil {
+				return err
+			}
+			seg := &rec.Segment
+			if prev == 0 {
+				_, err = tx.Exec(ctx, `INSERT INTO segmatch_segments (project, id, version, status, updated_at, record) VALUES ($1, $2, $3, $4, $5, $6)`,
+					seg.IDProject, seg.ID, int64(rec.Version), seg.Status, seg.UpdatedAt, body)
+			} else {
+				var tag pgconn.CommandTag
+				tag, err = tx.Exec(ctx, `UPDATE segmatch_segments SET version = $3, status = $4, updated_at = $5, record = $6 WHERE project = $1 AND id = $2 AND version = $7`,
+					seg.IDProject, seg.ID, int64(rec.Version), seg.Status, seg.UpdatedAt, body, int64(prev))
+				if err == nil && tag.RowsAffected() != 1 {
+					err = store.ErrConflict
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `INSERT INTO segmatch_events (project, type, version, record) VALUES ($1, $2, $3, $4) RETURNING seq`,
+				seg.IDProject, int(typ), int64(rec.Version), body).Scan(&seq); err != nil {
+				return err
+			}
+			published = make(chan struct{})
+			s.mu.Lock()
+			s.waiting[seq] = published
+			s.mu.Unlock()
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(seq, 10)); err != nil {
+				return err
+			}
+			if s.writes.Add(1)%256 == 0 {
+				_, _ = tx.Exec(ctx, "DELETE FROM segmatch_events WHERE at < now() - interval '1 hour'")
+			}
+			return nil
+		})
+	})
+	if err != nil && s.closed.Load() && ctx.Err() == nil && !isClean(err) {
+		return store.ErrClosed
+	}
+	if err == nil && published != nil {
+		select {
+		case <-published:
+		case <-s.listenDone:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return err
+}
+
+// load reads one record, locking its row when lock is set.
+func load(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, project, id string, lock bool) (*store.Record, error) {
+	sql := "SELECT version, record FROM segmatch_segments WHERE project = $1 AND id = $2"
+	if lock {
+		sql += " FOR UPDATE"
+	}
+	var version int64
+	var body string
+	if err := q.QueryRow(ctx, sql, project, id).Scan(&version, &body); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	rec, err := decode(body, version)
+	if err != nil {
+		return nil, fmt.Errorf("segment %s/%s: %w", project, id, err)
+	}
+	return &rec, nil
+}
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, project, createdBy string, seg filter.Segment) (filter.Segment, error) {
+	if err := s.begin(ctx, project); err != nil {
+		return filter.Segment{}, err
+	}
+	now := s.cfg.now()
+	rec, err := store.NewRecord(project, createdBy, s.ids.Next(now), seg, now)
+	if err != nil {
+		return filter.Segment{}, err
+	}
+	err = s.write(ctx, func(pgx.Tx) (*store.Record, uint64, store.EventType, error) {
+		return &rec, 0, store.EventCreated, nil
+	})
+	if err != nil {
+		return filter.Segment{}, err
+	}
+	return store.CloneSegment(rec.Segment), nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, project, id string) (filter.Segment, error) {
+	if err := s.begin(ctx, project); err != nil {
+		return filter.Segment{}, err
+	}
+	if !store.ValidID(id) {
+		return filter.Segment{}, store.ErrNotFound
+	}
+	var rec *store.Record
+	err := s.withConn(ctx, func(c *pgx.Conn) error {
+		var err error
+		rec, err = load(ctx, c, project, id, false)
+		return err
+	})
+	if err != nil {
+		return filter.Segment{}, s.mapErr(ctx, err)
+	}
+	if rec == nil || !rec.Active() {
+		return filter.Segment{}, store.ErrNotFound
+	}
+	return rec.Segment, nil
+}
+
+func (s *Store) mapErr(ctx context.Context, err error) error {
+	if s.closed.Load() && ctx.Err() == nil {
+		return store.ErrClosed
+	}
+	return err
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, project string, opts store.ListOptions) ([]filter.Segment, int, error) {
+	if err := s.begin(ctx, project); err != nil {
+		return nil, 0, err
+	}
+	opts, err := opts.Check()
+	if err != nil {
+		return nil, 0, err
+	}
+	var active []filter.Segment
+	err = s.withConn(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, "SELECT version, record FROM segmatch_segments WHERE project = $1 AND status <> $2", project, filter.StatusDeleted)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var version int64
+			var body string
+			if err := rows.Scan(&version, &body); err != nil {
+				return err
+			}
+			rec, err := decode(body, version)
+			if err != nil {
+				return err
+			}
+			active = append(active, rec.Segment)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, s.mapErr(ctx, err)
+	}
+	page, total := store.ListPage(active, opts)
+	return page, total, nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, project, id string, upd store.SegmentUpdate) (filter.Segment, error) {
+	if err := s.begin(ctx, project); err != nil {
+		return filter.Segment{}, err
+	}
+	if !store.ValidID(id) {
+		return filter.Segment{}, store.ErrNotFound
+	}
+	var out filter.Segment
+	err := s.write(ctx, func(tx pgx.Tx) (*store.Record, uint64, store.EventType, error) {
+		rec, err := load(ctx, tx, project, id, true)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if rec == nil {
+			return nil, 0, 0, store.ErrNotFound
+		}
+		next, changed, err := rec.Apply(upd, s.cfg.now())
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		out = next.Segment
+		if !changed {
+			return nil, 0, 0, nil
+		}
+		return &next, rec.Version, store.EventUpdated, nil
+	})
+	if err != nil {
+		return filter.Segment{}, err
+	}
+	return store.CloneSegment(out), nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment, error) {
+	if err := s.begin(ctx, project); err != nil {
+		return filter.Segment{}, err
+	}
+	if !store.ValidID(id) {
+		return filter.Segment{}, store.ErrNotFound
+	}
+	var out filter.Segment
+	err := s.write(ctx, func(tx pgx.Tx) (*store.Record, uint64, store.EventType, error) {
+		rec, err := load(ctx, tx, project, id, true)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if rec == nil {
+			return nil, 0, 0, store.ErrNotFound
+		}
+		next, changed := rec.Delete(s.cfg.now())
+		out = next.Segment
+		if !changed {
+			return nil, 0, 0, nil
+		}
+		return &next, rec.Version, store.EventDeleted, nil
+	})
+	if err != nil {
+		return filter.Segment{}, err
+	}
+	return store.CloneSegment(out), nil
+}
+
+// Watch implements store.Store: it sends a marker notification, and the
+// listener subscribes when it reaches the marker. The listener is the
+// only publisher and hears writes in commit order, so exactly the writes
+// committed after the marker (and so after Watch returns) are delivered.
+func (s *Store) Watch(ctx context.Context, project string) (<-chan store.Event, error) {
+	if err := s.begin(ctx, project); err != nil {
+		return nil, err
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	w := &watcher{ctx: ctx, project: project, reply: make(chan watchReply, 1)}
+	s.mu.Lock()
+	s.pending[token] = w
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, token)
+		s.mu.Unlock()
+	}()
+	err := s.withConn(ctx, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, "sync:"+token)
+		return err
+	})
+	if err != nil {
+		return nil, s.mapErr(ctx, err)
+	}
+	select {
+	case r := <-w.reply:
+		return r.ch, r.err
+	case <-s.listenDone:
+		return nil, store.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(30 * time.Second):
+		return nil, errors.New("segment store: the change feed did not answer")
+	}
+}
+
+// Close implements store.Store: it stops listening, closes every Watch
+// channel and the connections. Closing twice is harmless.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.stopListen()
+	<-s.listenDone
+	s.listener.Close(context.Background())
+	s.feed.Close()
+	for {
+		select {
+		case c := <-s.pool:
+			c.Close(context.Background())
+			<-s.slots
+		default:
+			return nil
+		}
+	}
+}
