@@ -43,7 +43,7 @@ func testReopen(t *testing.T, h Harness, s store.Store) {
 	b := mustCreate(t, s, ProjectA, "b")
 	c := mustCreate(t, s, ProjectB, "c")
 	var err error
-	aFirst := a.UpdatedAt // strictly older than a's later versions
+	aFirst := a.UpdatedAt    // strictly older than a's later versions
 	for i := 0; i < 3; i++ { // a reaches version 4
 		if a, err = s.Update(t.Context(), ProjectA, a.ID, store.SegmentUpdate{Name: ptr("a" + string(rune('1'+i)))}); err != nil {
 			t.Fatal(err)
