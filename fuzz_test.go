@@ -258,9 +258,11 @@ func normalFilters(fs []filter.Filter) []filter.Filter {
 			f.Match = filter.All
 		}
 		if len(f.Value) > 0 {
-			var b bytes.Buffer
-			if err := json.Compact(&b, f.Value); err == nil {
-				f.Value = b.Bytes()
+			// Compare values as JSON, not bytes: json.Marshal HTML-escapes
+			// a Marshaler's output ("&" becomes "\u0026"), same value.
+			var v any
+			if err := json.Unmarshal(f.Value, &v); err == nil {
+				f.Value, _ = json.Marshal(v)
 			}
 		}
 		f.Filters = normalFilters(f.Filters)

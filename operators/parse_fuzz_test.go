@@ -56,9 +56,9 @@ func FuzzParseDate(f *testing.F) {
 }
 
 // dateGrammar is ParseDate's documented grammar (ranges aside, but for
-// the zone offset: RFC 3339's time-hour is 00-23, where time.Parse also
-// takes +24:00).
-var dateGrammar = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}((\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):\d{2}))?)?$`)
+// the zone offset: RFC 3339's time-hour is 00-23 and time-minute 00-59,
+// where time.Parse also takes +24:00 and +00:60).
+var dateGrammar = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}((\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?)?$`)
 
 // FuzzParseSemver: ParseSemver never panics; on full three-part versions
 // it accepts exactly what golang.org/x/mod/semver accepts (with the "v"
