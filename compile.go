@@ -85,6 +85,17 @@ type node struct {
 	leaf   int                                            // leafNode: identity of the condition, shared by identical ones
 	top    int                                            // leafNode: index of the field's top-level key (-1: the empty path)
 	kids   []*node
+	// For decoded contacts (Program.Match), a group's Scalar conditions
+	// grouped by top-level key, each key looked up once, and the rest.
+	scopes []goScope
+	others []*node
+}
+
+// goScope is the conditions of one group that read below one top-level
+// key.
+type goScope struct {
+	key    string
+	leaves []*node
 }
 
 // eval decides the node for one contact.
@@ -191,7 +202,98 @@ func (c *compiler) group(match filter.Match, fs []filter.Filter, ptr string, dep
 	for i := range fs {
 		n.kids = append(n.kids, c.filter(&fs[i], ptr+"/filters/"+strconv.Itoa(i), depth))
 	}
+	c.plan(n)
 	return n
+}
+
+// plan groups a group's Scalar conditions by top-level key for evalGo.
+// Conditions are pure, so the order they are decided in is free.
+func (c *compiler) plan(n *node) {
+	byKey := map[int]int{}
+	for _, k := range n.kids {
+		if k.kind != leafNode || k.goRest == nil || k.top < 0 {
+			n.others = append(n.others, k)
+			continue
+		}
+		i, ok := byKey[k.top]
+		if !ok {
+			i = len(n.scopes)
+			byKey[k.top] = i
+			n.scopes = append(n.scopes, goScope{key: c.fields.tops[k.top]})
+		}
+		n.scopes[i].leaves = append(n.scopes[i].leaves, k)
+	}
+}
+
+// evalGo decides the node for a decoded contact, without a reader: each
+// top-level key a group's conditions need is looked up once.
+func (n *node) evalGo(m map[string]any, fs *fieldSet, c *operators.Context) bool {
+	var res bool
+	switch n.kind {
+	case leafNode:
+		res = goLeaf(n, m, fs, c)
+	case allNode:
+		res = true
+	all:
+		for i := range n.scopes {
+			sc := &n.scopes[i]
+			x, found := m[sc.key]
+			for _, l := range sc.leaves {
+				v, generic := l.goRest(x, found)
+				if generic {
+					v = goLeaf(l, m, fs, c)
+				}
+				if v == l.negate {
+					res = false
+					break all
+				}
+			}
+		}
+		if res {
+			for _, k := range n.others {
+				if !k.evalGo(m, fs, c) {
+					res = false
+					break
+				}
+			}
+		}
+	case anyNode:
+		res = len(n.kids) == 0
+	any:
+		for i := range n.scopes {
+			sc := &n.scopes[i]
+			x, found := m[sc.key]
+			for _, l := range sc.leaves {
+				v, generic := l.goRest(x, found)
+				if generic {
+					v = goLeaf(l, m, fs, c)
+				}
+				if v != l.negate {
+					res = true
+					break any
+				}
+			}
+		}
+		if !res {
+			for _, k := range n.others {
+				if k.evalGo(m, fs, c) {
+					res = true
+					break
+				}
+			}
+		}
+	}
+	return res != n.negate
+}
+
+// goLeaf decides a condition on a decoded contact in its general form
+// (before negation).
+func goLeaf(n *node, m map[string]any, fs *fieldSet, c *operators.Context) bool {
+	v := operators.GetGo(m, fs.paths[n.slot])
+	if n.scalar != nil {
+		return n.scalar.Test(v, *c)
+	}
+	return n.test(v, *c)
 }
 
 // filter compiles one condition or group.

@@ -145,9 +145,8 @@ func (r *reader) collect(raw string) {
 // object) is in the segment. It never fails and never allocates (except
 // for the expr operator).
 func (p *Program) Match(contact map[string]any) bool {
-	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &p.fields}
 	c := p.context()
-	return p.root.eval(&r, &c)
+	return p.root.evalGo(contact, &p.fields, &c)
 }
 
 // MatchJSON reports whether a raw JSON object is in the segment, reading

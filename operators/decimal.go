@@ -11,6 +11,9 @@ import (
 // beyond float64's range is not a number. This is SEMANTICS rule 1's
 // "a contact string that parses entirely as a decimal number".
 func ParseDecimal(s string) (float64, bool) {
+	if n, ok := smallInt(s); ok {
+		return n, true
+	}
 	if !isDecimal(s) {
 		return 0, false
 	}
@@ -56,4 +59,30 @@ func isDecimal(s string) bool {
 		}
 	}
 	return i == n
+}
+
+// smallInt reads the common numeric string, an optionally signed integer
+// of at most 15 digits, exactly (every such integer is a float64) and
+// without strconv.
+func smallInt(s string) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, i = s[0] == '-', 1
+	}
+	if len(s) == i || len(s)-i > 15 {
+		return 0, false
+	}
+	var n int64
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	f := float64(n)
+	if neg {
+		f = -f
+	}
+	return f, true
 }
