@@ -125,19 +125,25 @@ func (r *reader) leaf(n *node, c *operators.Context) bool {
 	return n.scalar.Test(r.value(n.slot), *c)
 }
 
-// collect reads the top-level members of a validated raw object once,
-// keeping the wanted ones (the last of a repeated key, as encoding/json).
-func (r *reader) collect(raw string) {
+// want keeps a top-level member of raw JSON if the program reads it (the
+// last of a repeated key, as encoding/json).
+func (r *reader) want(rawKey, val string) {
 	fs := r.fields
-	rawjson.ForEachMember(raw, func(rawKey, val string) bool {
-		t := fs.top(rawKey)
-		if t < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || fs.repaired && !utf8.ValidString(rawKey)) {
-			t = fs.top(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
-		}
-		if t >= 0 {
-			r.raw.tops[t], r.raw.found[t] = val, true
-		}
-		return true
+	t := fs.top(rawKey)
+	if t < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || fs.repaired && !utf8.ValidString(rawKey)) {
+		t = fs.top(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
+	}
+	if t >= 0 {
+		r.raw.tops[t], r.raw.found[t] = val, true
+	}
+}
+
+// validateAndCollect checks raw and collects the wanted top-level members
+// in the same pass.
+func (r *reader) validateAndCollect(raw []byte) error {
+	s := r.rawRoot
+	return rawjson.ValidateObjectMembers(raw, func(kS, kE, vS, vE int) {
+		r.want(s[kS:kE], s[vS:vE])
 	})
 }
 
@@ -153,21 +159,18 @@ func (p *Program) Match(contact map[string]any) bool {
 // the fields it needs without decoding the document. The error is only for
 // input that is not one well-formed JSON object.
 func (p *Program) MatchJSON(raw []byte) (bool, error) {
-	if err := rawjson.ValidateObject(raw); err != nil {
-		return false, err
-	}
-	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &p.fields}
 	tops, _ := p.tops.Get().(*rawTops)
 	if tops == nil {
 		tops = newRawTops(len(p.fields.tops))
 	}
-	r.raw = tops
-	r.collect(r.rawRoot)
+	defer p.tops.Put(tops)
+	defer tops.reset()
+	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &p.fields, raw: tops}
+	if err := r.validateAndCollect(raw); err != nil {
+		return false, err
+	}
 	c := p.context()
-	ok := p.root.eval(&r, &c)
-	tops.reset()
-	p.tops.Put(tops)
-	return ok, nil
+	return p.root.eval(&r, &c), nil
 }
 
 func (p *Program) context() operators.Context {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/segmatch/segmatch/filter"
-	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/segmatch/segmatch/operators"
 )
 
@@ -99,21 +98,20 @@ func (s *Set) getScratch() *Scratch {
 // (len(dst) >= Len()), at the clock reading now (see Now). sc may be nil
 // (a pooled one is used).
 func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) error {
-	if err := rawjson.ValidateObject(raw); err != nil {
-		return err
-	}
 	if sc == nil {
 		sc = s.getScratch()
 		defer s.scratch.Put(sc)
 	}
 	clear(sc.memo)
+	defer sc.raw.reset()
 	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw}
-	r.collect(r.rawRoot)
+	if err := r.validateAndCollect(raw); err != nil {
+		return err
+	}
 	c := operators.Context{Now: now}
 	for i, root := range s.roots {
 		dst[i] = root.eval(&r, &c)
 	}
-	sc.raw.reset()
 	return nil
 }
 

@@ -51,36 +51,17 @@ func SkipValue(s string, i int) int {
 // skipString returns the offset just past the string whose quote is at i.
 func skipString(s string, i int) int {
 	i++
-	// short strings (most keys and values): a plain loop beats IndexByte
-	for n := 0; n < 24 && i < len(s); n++ {
-		switch s[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i += 2
-			continue
-		}
-		i++
-	}
-	if i >= len(s) {
-		return len(s)
-	}
-	for {
-		j := strings.IndexByte(s[i:], '"')
-		if j < 0 {
+	for i < len(s) {
+		i += plainRunString(s, i)
+		if i >= len(s) {
 			return len(s)
 		}
-		i += j
-		// count the backslashes before the quote
-		k := i - 1
-		for k >= 0 && s[k] == '\\' {
-			k--
-		}
-		if (i-k-1)%2 == 0 {
+		if s[i] == '"' {
 			return i + 1
 		}
-		i++
+		i += 2 // a backslash and the byte it escapes
 	}
+	return len(s)
 }
 
 func skipWS(s string, i int) int {

@@ -48,7 +48,32 @@ func ValidateObject(b []byte) error {
 }
 
 // Validate checks that b is exactly one well-formed JSON value.
-func Validate(b []byte) error {
+func Validate(b []byte) error { return validate(b, nil) }
+
+// Visitor receives each top-level member of an object as offsets into the
+// document: the raw key (without its quotes, escapes left in) and the
+// value's raw text.
+type Visitor func(keyStart, keyEnd, valStart, valEnd int)
+
+// ValidateObjectMembers is ValidateObject that also hands every top-level
+// member to visit as it goes, so a contact is read in one pass. visit may
+// have been called for members before an error is found.
+func ValidateObjectMembers(b []byte, visit Visitor) error {
+	i := skipSpace(b, 0)
+	if i == len(b) {
+		return fail(i, "empty input")
+	}
+	if b[i] != '{' {
+		if err := Validate(b); err != nil {
+			return err
+		}
+		return ErrNotObject
+	}
+	return validate(b, visit)
+}
+
+func validate(b []byte, visit Visitor) error {
+	var kS, kE, vS int // the current top-level member: key and value start
 	// stack of open containers: true for object. Depth is bounded, so a
 	// small fixed array covers common documents without allocating.
 	var small [64]bool
@@ -61,6 +86,9 @@ func Validate(b []byte) error {
 		// expect a value at i
 		if i >= len(b) {
 			return fail(i, "unexpected end of input")
+		}
+		if len(stack) == 1 {
+			vS = i
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
@@ -75,9 +103,14 @@ func Validate(b []byte) error {
 				break
 			}
 			if c == '{' {
+				start := i
+				var end int
 				var err error
-				if i, err = key(b, i); err != nil {
+				if i, end, err = key(b, i); err != nil {
 					return err
+				}
+				if len(stack) == 1 {
+					kS, kE = start, end
 				}
 			}
 			continue
@@ -109,6 +142,9 @@ func Validate(b []byte) error {
 		default:
 			return fail(i, fmt.Sprintf("unexpected %q", c))
 		}
+		if visit != nil && len(stack) == 1 {
+			visit(kS+1, kE-1, vS, i)
+		}
 		// after a value: close containers or move to the next element
 		for {
 			i = skipSpace(b, i)
@@ -126,14 +162,22 @@ func Validate(b []byte) error {
 			case b[i] == ',':
 				i = skipSpace(b, i+1)
 				if obj {
+					start := i
+					var end int
 					var err error
-					if i, err = key(b, i); err != nil {
+					if i, end, err = key(b, i); err != nil {
 						return err
+					}
+					if len(stack) == 1 {
+						kS, kE = start, end
 					}
 				}
 			case b[i] == '}' && obj, b[i] == ']' && !obj:
 				stack = stack[:len(stack)-1]
 				i++
+				if visit != nil && len(stack) == 1 {
+					visit(kS+1, kE-1, vS, i)
+				}
 				continue
 			default:
 				return fail(i, fmt.Sprintf("unexpected %q", b[i]))
@@ -143,20 +187,22 @@ func Validate(b []byte) error {
 	}
 }
 
-// key reads `"key" :` at i and returns the offset of the value.
-func key(b []byte, i int) (int, error) {
+// key reads `"key" :` at i and returns the offset of the value and the
+// offset just past the key's closing quote.
+func key(b []byte, i int) (int, int, error) {
 	if i >= len(b) || b[i] != '"' {
-		return i, fail(i, "want an object key")
+		return i, i, fail(i, "want an object key")
 	}
 	i, err := str(b, i)
 	if err != nil {
-		return i, err
+		return i, i, err
 	}
+	end := i
 	i = skipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
-		return i, fail(i, "want ':' after an object key")
+		return i, end, fail(i, "want ':' after an object key")
 	}
-	return skipSpace(b, i+1), nil
+	return skipSpace(b, i+1), end, nil
 }
 
 func skipSpace(b []byte, i int) int {
@@ -186,6 +232,10 @@ func str(b []byte, i int) (int, error) {
 	start := i
 	i++
 	for i < len(b) {
+		i += plainRunBytes(b, i)
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
