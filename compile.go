@@ -106,9 +106,9 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 		if r.memo != nil {
 			switch r.memo[n.leaf] {
 			case 1:
-				return false != n.negate
+				return n.negate
 			case 2:
-				return true != n.negate
+				return !n.negate
 			}
 		}
 		res = r.leaf(n, c)

@@ -126,14 +126,3 @@ func Canonical() []string {
 func (a *Arg) Errorf(sub string, format string, args ...any) error {
 	return filter.Errorf(a.Pointer+"/value"+sub, filter.ErrBadValue, fmt.Sprintf(format, args...))
 }
-
-// decode decodes the value into dst, or reports what was wanted.
-func (a *Arg) decode(dst any, want string) error {
-	if len(a.Value) == 0 {
-		return a.Errorf("", "missing; want %s", want)
-	}
-	if err := json.Unmarshal(a.Value, dst); err != nil {
-		return a.Errorf("", "want %s", want)
-	}
-	return nil
-}
