@@ -115,19 +115,12 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 		if r.memo != nil {
 			r.memo[n.leaf] = 1 + b2u(res)
 		}
-	case allNode:
-		res = true
+	default:
+		stop := n.kind == anyNode // see evalGo
+		res = !stop || len(n.kids) == 0
 		for _, k := range n.kids {
-			if !k.decide(r, c) {
-				res = false
-				break
-			}
-		}
-	case anyNode:
-		res = len(n.kids) == 0
-		for _, k := range n.kids {
-			if k.decide(r, c) {
-				res = true
+			if k.decide(r, c) == stop {
+				res = stop
 				break
 			}
 		}
@@ -228,58 +221,33 @@ func (c *compiler) plan(n *node) {
 // evalGo decides the node for a decoded contact, without a reader: each
 // top-level key a group's conditions need is looked up once.
 func (n *node) evalGo(m map[string]any, fs *fieldSet, c *operators.Context) bool {
-	var res bool
-	switch n.kind {
-	case leafNode:
-		res = goLeaf(n, m, fs, c)
-	case allNode:
-		res = true
-	all:
-		for i := range n.scopes {
-			sc := &n.scopes[i]
-			x, found := m[sc.key]
-			for _, l := range sc.leaves {
-				v, generic := l.goRest(x, found)
-				if generic {
-					v = goLeaf(l, m, fs, c)
-				}
-				if v == l.negate {
-					res = false
-					break all
-				}
+	if n.kind == leafNode {
+		return goLeaf(n, m, fs, c) != n.negate
+	}
+	// A group stops at the first child that decides it: false for all,
+	// true for any; otherwise it is the opposite (an empty group is true).
+	stop := n.kind == anyNode
+	res := !stop || len(n.kids) == 0
+scopes:
+	for i := range n.scopes {
+		sc := &n.scopes[i]
+		x, found := m[sc.key]
+		for _, l := range sc.leaves {
+			v, generic := l.goRest(x, found)
+			if generic {
+				v = goLeaf(l, m, fs, c)
+			}
+			if v != l.negate == stop {
+				res = stop
+				break scopes
 			}
 		}
-		if res {
-			for _, k := range n.others {
-				if !k.evalGo(m, fs, c) {
-					res = false
-					break
-				}
-			}
-		}
-	case anyNode:
-		res = len(n.kids) == 0
-	any:
-		for i := range n.scopes {
-			sc := &n.scopes[i]
-			x, found := m[sc.key]
-			for _, l := range sc.leaves {
-				v, generic := l.goRest(x, found)
-				if generic {
-					v = goLeaf(l, m, fs, c)
-				}
-				if v != l.negate {
-					res = true
-					break any
-				}
-			}
-		}
-		if !res {
-			for _, k := range n.others {
-				if k.evalGo(m, fs, c) {
-					res = true
-					break
-				}
+	}
+	if res != stop {
+		for _, k := range n.others {
+			if k.evalGo(m, fs, c) == stop {
+				res = stop
+				break
 			}
 		}
 	}

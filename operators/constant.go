@@ -30,7 +30,7 @@ func (a *Arg) scalar(raw json.RawMessage, sub string) (constant, error) {
 		return constant{kind: Number, num: t}, nil
 	case string:
 		if a.IgnoreCase {
-			t = foldString(t)
+			t = FoldString(t)
 		}
 		return constant{kind: String, str: t}, nil
 	}
@@ -76,7 +76,7 @@ func (a *Arg) stringOrList() ([]string, error) {
 
 func (a *Arg) fold(s string) string {
 	if a.IgnoreCase {
-		return foldString(s)
+		return FoldString(s)
 	}
 	return s
 }

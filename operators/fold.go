@@ -8,8 +8,9 @@ import (
 // Case-insensitive comparison with Unicode simple folding, without
 // allocating: runes compare by a canonical member of their folding orbit.
 
-// foldRune maps r to the smallest rune of its simple-folding orbit.
-func foldRune(r rune) rune {
+// FoldRune maps r to the smallest rune of its simple-folding orbit: the
+// canonical form two runes share when they are equal ignoring case.
+func FoldRune(r rune) rune {
 	if r < utf8.RuneSelf {
 		if 'a' <= r && r <= 'z' {
 			return r - 'a' + 'A'
@@ -25,11 +26,11 @@ func foldRune(r rune) rune {
 	return min
 }
 
-// foldString returns s with every rune canonically folded (compile time).
-func foldString(s string) string {
+// FoldString returns s with every rune canonically folded.
+func FoldString(s string) string {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
-		b = utf8.AppendRune(b, foldRune(r))
+		b = utf8.AppendRune(b, FoldRune(r))
 	}
 	return string(b)
 }
@@ -37,7 +38,7 @@ func foldString(s string) string {
 // appendFold appends the folded form of s to b.
 func appendFold(b []byte, s string) []byte {
 	for _, r := range s {
-		b = utf8.AppendRune(b, foldRune(r))
+		b = utf8.AppendRune(b, FoldRune(r))
 	}
 	return b
 }
@@ -50,7 +51,7 @@ func hasPrefixFold(s, prefix string) bool {
 		}
 		r1, n1 := utf8.DecodeRuneInString(s)
 		r2, n2 := utf8.DecodeRuneInString(prefix)
-		if r1 != r2 && foldRune(r1) != foldRune(r2) {
+		if r1 != r2 && FoldRune(r1) != FoldRune(r2) {
 			return false
 		}
 		s, prefix = s[n1:], prefix[n2:]
@@ -66,7 +67,7 @@ func hasSuffixFold(s, suffix string) bool {
 		}
 		r1, n1 := utf8.DecodeLastRuneInString(s)
 		r2, n2 := utf8.DecodeLastRuneInString(suffix)
-		if r1 != r2 && foldRune(r1) != foldRune(r2) {
+		if r1 != r2 && FoldRune(r1) != FoldRune(r2) {
 			return false
 		}
 		s, suffix = s[:len(s)-n1], suffix[:len(suffix)-n2]
@@ -94,7 +95,7 @@ func equalFold(a, b string) bool {
 	for a != "" && b != "" {
 		r1, n1 := utf8.DecodeRuneInString(a)
 		r2, n2 := utf8.DecodeRuneInString(b)
-		if r1 != r2 && foldRune(r1) != foldRune(r2) {
+		if r1 != r2 && FoldRune(r1) != FoldRune(r2) {
 			return false
 		}
 		a, b = a[n1:], b[n2:]

@@ -158,24 +158,10 @@ func validUTF8(s string) string {
 			if utf8.ValidString(s[i:]) {
 				return s
 			}
-			return repairUTF8(s)
+			return rawjson.RepairUTF8(s)
 		}
 	}
 	return s
-}
-
-func repairUTF8(s string) string {
-	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return string(b)
 }
 
 // Any calls fn for each element of an array (for a fan-out, each value the

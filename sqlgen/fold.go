@@ -1,37 +1,16 @@
 package sqlgen
 
 import (
+	"github.com/segmatch/segmatch/operators"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
-// foldRune maps r to the smallest rune of its simple-folding orbit, as the
-// in-memory operators do (operators/fold.go).
-func foldRune(r rune) rune {
-	if r < utf8.RuneSelf {
-		if 'a' <= r && r <= 'z' {
-			return r - 'a' + 'A'
-		}
-		return r
-	}
-	m := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < m {
-			m = f
-		}
-	}
-	return m
-}
+// foldRune and foldString are the in-memory operators' canonical case
+// folding, so SQL folds exactly as Go does.
+func foldRune(r rune) rune { return operators.FoldRune(r) }
 
-func foldString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(foldRune(r))
-	}
-	return b.String()
-}
+func foldString(s string) string { return operators.FoldString(s) }
 
 // foldTable is the translate() table of segmatch_fold: every non-ASCII
 // rune whose fold differs from itself, and its fold.

@@ -185,11 +185,11 @@ func Unquote(raw string) string {
 // DecodedKey is what encoding/json makes of a raw key: escapes decoded,
 // each byte of invalid UTF-8 replaced with U+FFFD (allocating only when
 // there are escapes or invalid bytes).
-func DecodedKey(rawKey string) string { return repairUTF8(Key(rawKey)) }
+func DecodedKey(rawKey string) string { return RepairUTF8(Key(rawKey)) }
 
-// repairUTF8 replaces each byte of invalid UTF-8 in s with U+FFFD, as
+// RepairUTF8 replaces each byte of invalid UTF-8 in s with U+FFFD, as
 // encoding/json does when it decodes a string.
-func repairUTF8(s string) string {
+func RepairUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}

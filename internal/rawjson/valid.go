@@ -33,19 +33,7 @@ func (e *SyntaxError) Unwrap() error { return ErrMalformed }
 func fail(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
 
 // ValidateObject checks that b is one well-formed JSON object.
-func ValidateObject(b []byte) error {
-	i := skipSpace(b, 0)
-	if i == len(b) {
-		return fail(i, "empty input")
-	}
-	if b[i] != '{' {
-		if err := Validate(b); err != nil {
-			return err
-		}
-		return ErrNotObject
-	}
-	return Validate(b)
-}
+func ValidateObject(b []byte) error { return ValidateObjectMembers(b, nil) }
 
 // Validate checks that b is exactly one well-formed JSON value.
 func Validate(b []byte) error { return validate(b, nil) }
