@@ -130,10 +130,17 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 
 // decide is eval with the common case, an unshared condition, inline.
 func (n *node) decide(r *reader, c *operators.Context) bool {
-	if n.kind == leafNode && r.memo == nil {
+	if n.kind != leafNode {
+		return n.eval(r, c)
+	}
+	if r.memo == nil {
 		return r.leaf(n, c) != n.negate
 	}
-	return n.eval(r, c)
+	m := &r.memo[n.leaf]
+	if *m == 0 {
+		*m = 1 + b2u(r.leaf(n, c))
+	}
+	return (*m == 2) != n.negate
 }
 
 func b2u(b bool) uint8 {

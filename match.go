@@ -33,7 +33,8 @@ type reader struct {
 	raw     *rawTops // readRaw: the wanted top-level members
 	elem    operators.Value
 	fields  *fieldSet
-	memo    []uint8 // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
+	memo    []uint8    // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
+	slots   *slotCache // readRaw with a Scratch: each field looked up once
 }
 
 // rawTops holds, for raw JSON, the raw value of each wanted top-level key
@@ -98,6 +99,13 @@ func (r *reader) value(slot int) operators.Value {
 // leaf decides a condition; a Scalar-shaped one reads the field's raw
 // scalar directly when it is one.
 func (r *reader) leaf(n *node, c *operators.Context) bool {
+	if r.slots != nil { // many segments: every field decoded once
+		v := r.cachedValue(n)
+		if n.scalar != nil {
+			return n.scalar.TestValue(v)
+		}
+		return n.test(*v, *c)
+	}
 	if n.scalar == nil {
 		return n.test(r.value(n.slot), *c)
 	}
@@ -110,12 +118,7 @@ func (r *reader) leaf(n *node, c *operators.Context) bool {
 			}
 		}
 	case readRaw:
-		raw, found, generic := "", false, false
-		if t := n.top; t < 0 {
-			raw, found, generic = operators.LookupRaw(r.rawRoot, r.fields.paths[n.slot])
-		} else if top, ok := r.top(t); ok {
-			raw, found, generic = operators.LookupRaw(top, r.fields.rest[n.slot])
-		}
+		raw, found, generic := r.lookupRaw(n)
 		if !generic {
 			if res, generic := n.scalar.Raw(raw, found); !generic {
 				return res
@@ -123,6 +126,42 @@ func (r *reader) leaf(n *node, c *operators.Context) bool {
 		}
 	}
 	return n.scalar.Test(r.value(n.slot), *c)
+}
+
+// slotCache holds, for one contact, each field's value once read
+// (state 0: not yet, 1: read), so that however many conditions test a
+// field, it is found and decoded once.
+type slotCache struct {
+	state []uint8
+	vals  []operators.Value
+}
+
+// lookupRaw finds the raw value of a condition's field.
+func (r *reader) lookupRaw(n *node) (raw string, found, generic bool) {
+	if t := n.top; t < 0 {
+		return operators.LookupRaw(r.rawRoot, r.fields.paths[n.slot])
+	} else if top, ok := r.top(t); ok {
+		return operators.LookupRaw(top, r.fields.rest[n.slot])
+	}
+	return "", false, false
+}
+
+// cachedValue is the value of a condition's field, read once per contact.
+func (r *reader) cachedValue(n *node) *operators.Value {
+	sc := r.slots
+	if sc.state[n.slot] == 0 {
+		raw, found, generic := r.lookupRaw(n)
+		switch {
+		case generic:
+			sc.vals[n.slot] = r.value(n.slot)
+		case found:
+			sc.vals[n.slot] = operators.OfRaw(raw)
+		default:
+			sc.vals[n.slot] = operators.MissingValue
+		}
+		sc.state[n.slot] = 1
+	}
+	return &sc.vals[n.slot]
 }
 
 // want keeps a top-level member of raw JSON if the program reads it (the

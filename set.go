@@ -78,13 +78,16 @@ func (s *Set) Now() time.Time {
 // Scratch is the per-evaluation working memory of a Set. Reuse one per
 // goroutine to evaluate without allocating.
 type Scratch struct {
-	memo []uint8
-	raw  *rawTops
+	memo  []uint8
+	raw   *rawTops
+	slots slotCache
 }
 
 // NewScratch makes working memory for s.
 func (s *Set) NewScratch() *Scratch {
-	return &Scratch{memo: make([]uint8, s.leaves), raw: newRawTops(len(s.fields.tops))}
+	n := len(s.fields.names)
+	return &Scratch{memo: make([]uint8, s.leaves), raw: newRawTops(len(s.fields.tops)),
+		slots: slotCache{state: make([]uint8, n), vals: make([]operators.Value, n)}}
 }
 
 func (s *Set) getScratch() *Scratch {
@@ -103,8 +106,10 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 		defer s.scratch.Put(sc)
 	}
 	clear(sc.memo)
+	clear(sc.slots.state)
 	defer sc.raw.reset()
-	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw}
+	defer clear(sc.slots.vals) // drop references into the contact
+	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw, slots: &sc.slots}
 	if err := r.validateAndCollect(raw); err != nil {
 		return err
 	}

@@ -19,9 +19,10 @@ import (
 type Result struct {
 	Backend  string
 	Segments int
-	Contacts int64   // contacts classified in the timed run
+	Contacts int64 // contacts classified in the timed run
 	Elapsed  time.Duration
-	Ns       float64 // ns per contact
+	Ns       float64 // ns per contact (wall clock)
+	CPUNs    float64 // process CPU ns per contact (GC included; 0 where unknown)
 	PerSec   float64 // contacts per second
 	Allocs   float64 // heap allocations per contact
 	Bytes    float64 // heap bytes allocated per contact
@@ -37,12 +38,31 @@ func (r Result) Ratio(base Result) float64 {
 	return r.Ns / base.Ns
 }
 
+// Cost is the CPU ns per contact where known, else the wall ns.
+func (r Result) Cost() float64 {
+	if r.CPUNs > 0 {
+		return r.CPUNs
+	}
+	return r.Ns
+}
+
+// CPURatio is Ratio on process CPU time, which a loaded machine disturbs
+// less than wall time (and which counts the garbage collector's work on
+// other cores).
+func (r Result) CPURatio(base Result) float64 {
+	if base.CPUNs == 0 {
+		return 0
+	}
+	return r.CPUNs / base.CPUNs
+}
+
 // MeasureOptions bounds a measurement: it runs for at least Duration and
-// at least MinContacts contacts (after one warm-up pass over the
-// workload's contacts, which is not timed).
+// at least MinContacts contacts, after a warm-up pass (not timed) over
+// the first Warmup contacts.
 type MeasureOptions struct {
 	Duration    time.Duration // default 1s
-	MinContacts int           // default: the number of contacts
+	MinContacts int           // default 200
+	Warmup      int           // default 200 (at most the number of contacts)
 }
 
 // Measure times b over raws on the calling goroutine. Allocations are
@@ -53,12 +73,16 @@ func Measure(b Backend, segments int, raws [][]byte, opt MeasureOptions) Result 
 		opt.Duration = time.Second
 	}
 	if opt.MinContacts <= 0 {
-		opt.MinContacts = len(raws)
+		opt.MinContacts = 200
+	}
+	if opt.Warmup <= 0 {
+		opt.Warmup = 200
 	}
 	dst := make([]bool, segments)
-	// warm-up: one pass (also the mean number of matches)
+	// warm-up (also the mean number of matches)
 	hits := 0
-	for _, raw := range raws {
+	warm := raws[:min(opt.Warmup, len(raws))]
+	for _, raw := range warm {
 		if err := b.Classify(raw, dst); err != nil {
 			res.Err = err
 			return res
@@ -69,11 +93,12 @@ func Measure(b Backend, segments int, raws [][]byte, opt MeasureOptions) Result 
 			}
 		}
 	}
-	res.Matches = float64(hits) / float64(len(raws))
+	res.Matches = float64(hits) / float64(len(warm))
 
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	cpu0 := processCPU()
 	start := time.Now()
 	n := 0
 	for {
@@ -86,10 +111,12 @@ func Measure(b Backend, segments int, raws [][]byte, opt MeasureOptions) Result 
 		}
 	}
 	res.Elapsed = time.Since(start)
+	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&after)
 	res.Contacts = int64(n)
 	res.Ns = float64(res.Elapsed.Nanoseconds()) / float64(n)
 	res.PerSec = 1e9 / res.Ns
+	res.CPUNs = float64(cpu.Nanoseconds()) / float64(n)
 	res.Allocs = float64(after.Mallocs-before.Mallocs) / float64(n)
 	res.Bytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
 	return res
@@ -169,12 +196,24 @@ type StreamResult struct {
 	Elapsed  time.Duration
 	Ns       float64 // wall ns per contact
 	PerSec   float64
+	CPU      time.Duration // process CPU time over the stream
+}
+
+// Cores is the mean number of cores the process kept busy: CPU time over
+// wall time. Two workers that get well under 2 on a 2-core machine are
+// short of cores (other processes) or of work (the reader).
+func (r StreamResult) Cores() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.CPU) / float64(r.Elapsed)
 }
 
 // MeasureStream streams in through eng.ClassifyStream with the given
 // number of workers; the sink only counts matches.
 func MeasureStream(eng *engine.Engine, in io.Reader, workers int) (StreamResult, error) {
 	var hits int
+	cpu0 := processCPU()
 	start := time.Now()
 	st, err := eng.ClassifyStream(context.Background(), in, func(l *engine.Line) error {
 		if l.Err != nil {
@@ -184,7 +223,7 @@ func MeasureStream(eng *engine.Engine, in io.Reader, workers int) (StreamResult,
 		return nil
 	}, engine.StreamOptions{Workers: workers})
 	el := time.Since(start)
-	r := StreamResult{Workers: workers, Contacts: st.Contacts, Elapsed: el}
+	r := StreamResult{Workers: workers, Contacts: st.Contacts, Elapsed: el, CPU: processCPU() - cpu0}
 	if st.Contacts > 0 {
 		r.Ns = float64(el.Nanoseconds()) / float64(st.Contacts)
 		r.PerSec = 1e9 / r.Ns

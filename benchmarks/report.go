@@ -12,27 +12,27 @@ import (
 // ratio to the engine (the first result named "engine").
 func WriteTable(w io.Writer, results []Result) {
 	base := baseOf(results)
-	fmt.Fprintf(w, "%-13s %12s %12s %10s %10s %9s\n", "backend", "contacts/s", "ns/contact", "allocs/c", "bytes/c", "x engine")
+	fmt.Fprintf(w, "%-13s %11s %11s %11s %9s %9s %9s %9s\n", "backend", "contacts/s", "ns/contact", "cpu ns/c", "allocs/c", "bytes/c", "x engine", "cpu x")
 	for _, r := range results {
 		if r.Err != nil {
 			fmt.Fprintf(w, "%-13s skipped: %v\n", r.Backend, r.Err)
 			continue
 		}
-		fmt.Fprintf(w, "%-13s %12.0f %12.0f %10.1f %10.0f %8.1fx\n", r.Backend, r.PerSec, r.Ns, r.Allocs, r.Bytes, r.Ratio(base))
+		fmt.Fprintf(w, "%-13s %11.0f %11.0f %11.0f %9.1f %9.0f %8.1fx %8.1fx\n", r.Backend, r.PerSec, r.Ns, r.CPUNs, r.Allocs, r.Bytes, r.Ratio(base), r.CPURatio(base))
 	}
 }
 
 // WriteMarkdownTable is WriteTable as a Markdown table.
 func WriteMarkdownTable(w io.Writer, results []Result) {
 	base := baseOf(results)
-	fmt.Fprintln(w, "| backend | contacts/s | µs/contact | allocs/contact | bytes/contact | time × engine |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| backend | contacts/s | µs/contact | CPU µs/contact | allocs/contact | bytes/contact | time × engine | CPU × engine |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		if r.Err != nil {
-			fmt.Fprintf(w, "| %s | skipped: %s | | | | |\n", r.Backend, mdCell(r.Err.Error()))
+			fmt.Fprintf(w, "| %s | skipped: %s | | | | | | |\n", r.Backend, mdCell(r.Err.Error()))
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.1f | %.0f | %.1f× |\n", r.Backend, r.PerSec, r.Ns/1000, r.Allocs, r.Bytes, r.Ratio(base))
+		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.2f | %.1f | %.0f | %.1f× | %.1f× |\n", r.Backend, r.PerSec, r.Ns/1000, r.CPUNs/1000, r.Allocs, r.Bytes, r.Ratio(base), r.CPURatio(base))
 	}
 }
 
@@ -56,14 +56,15 @@ type Sweep struct {
 	Results map[int][]Result // by segment count
 }
 
-// WriteSweepTable prints ns per contact for each backend (rows) at each
-// segment count (columns), and the engine's growth between counts.
+// WriteSweepTable prints the cost per contact (Result.Cost: process CPU
+// time, else wall time) of each backend (rows) at each segment count
+// (columns), and the engine's growth between counts.
 func WriteSweepTable(w io.Writer, s Sweep, markdown bool) {
 	names := sweepNames(s)
 	if markdown {
 		fmt.Fprint(w, "| backend |")
 		for _, c := range s.Counts {
-			fmt.Fprintf(w, " %d segments (µs/contact) |", c)
+			fmt.Fprintf(w, " %d segments |", c)
 		}
 		fmt.Fprint(w, "\n|---|")
 		for range s.Counts {
@@ -71,7 +72,7 @@ func WriteSweepTable(w io.Writer, s Sweep, markdown bool) {
 		}
 		fmt.Fprintln(w)
 	} else {
-		fmt.Fprintf(w, "%-13s", "ns/contact")
+		fmt.Fprintf(w, "%-13s", "cpu ns/c")
 		for _, c := range s.Counts {
 			fmt.Fprintf(w, " %14s", fmt.Sprintf("%d segments", c))
 		}
@@ -93,9 +94,9 @@ func WriteSweepTable(w io.Writer, s Sweep, markdown bool) {
 					fmt.Fprintf(w, " %14s", "-")
 				}
 			case markdown:
-				fmt.Fprintf(w, " %.2f |", r.Ns/1000)
+				fmt.Fprintf(w, " %.2f |", r.Cost()/1000)
 			default:
-				fmt.Fprintf(w, " %14.0f", r.Ns)
+				fmt.Fprintf(w, " %14.0f", r.Cost())
 			}
 		}
 		fmt.Fprintln(w)
@@ -103,11 +104,11 @@ func WriteSweepTable(w io.Writer, s Sweep, markdown bool) {
 	for i := 1; i < len(s.Counts); i++ {
 		a, oka := find(s.Results[s.Counts[i-1]], Engine)
 		b, okb := find(s.Results[s.Counts[i]], Engine)
-		if oka && okb && a.Ns > 0 {
+		if oka && okb && a.Cost() > 0 {
 			if markdown {
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "engine: %d → %d segments costs %.2f×\n", s.Counts[i-1], s.Counts[i], b.Ns/a.Ns)
+			fmt.Fprintf(w, "engine: %d → %d segments costs %.2f×\n", s.Counts[i-1], s.Counts[i], b.Cost()/a.Cost())
 		}
 	}
 }
@@ -137,13 +138,14 @@ func find(rs []Result, name string) (Result, bool) {
 
 var palette = []string{"#1b6ca8", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#30638e", "#66a182"}
 
-// WriteSVG draws throughput (contacts/s, log scale) against the number of
-// segments (log scale), one line per backend: a small hand-written SVG.
+// WriteSVG draws throughput (contacts per CPU second, or per second where
+// CPU time is unknown; log scale) against the number of segments (log
+// scale), one line per backend: a small hand-written SVG.
 func WriteSVG(w io.Writer, s Sweep) error {
 	const (
-		width, height          = 720.0, 440.0
-		left, right, top, bot  = 80.0, 150.0, 40.0, 60.0
-		plotW, plotH           = width - left - right, height - top - bot
+		width, height         = 720.0, 440.0
+		left, right, top, bot = 80.0, 150.0, 40.0, 60.0
+		plotW, plotH          = width - left - right, height - top - bot
 	)
 	names := sweepNames(s)
 	counts := append([]int(nil), s.Counts...)
@@ -154,8 +156,8 @@ func WriteSVG(w io.Writer, s Sweep) error {
 	minY, maxY := math.Inf(1), math.Inf(-1)
 	for _, c := range counts {
 		for _, r := range s.Results[c] {
-			if r.Err == nil && r.PerSec > 0 {
-				minY, maxY = math.Min(minY, r.PerSec), math.Max(maxY, r.PerSec)
+			if r.Err == nil && r.Cost() > 0 {
+				minY, maxY = math.Min(minY, 1e9/r.Cost()), math.Max(maxY, 1e9/r.Cost())
 			}
 		}
 	}
@@ -176,7 +178,7 @@ func WriteSVG(w io.Writer, s Sweep) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%.0f" y="22" font-size="15" font-weight="bold">Throughput against segment count (one core, log scales)</text>`+"\n", left)
+	fmt.Fprintf(&b, `<text x="%.0f" y="22" font-size="15" font-weight="bold">Throughput against segment count (one goroutine, log scales)</text>`+"\n", left)
 	for e := lo; e <= hi; e++ {
 		yy := y(math.Pow(10, e))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, yy, left+plotW, yy)
@@ -189,13 +191,13 @@ func WriteSVG(w io.Writer, s Sweep) error {
 	}
 	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#333"/>`+"\n", left, top, plotW, plotH)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">segments</text>`+"\n", left+plotW/2, height-18)
-	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">contacts / second</text>`+"\n", top+plotH/2)
+	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">contacts per CPU second</text>`+"\n", top+plotH/2)
 	for i, name := range names {
 		color := palette[i%len(palette)]
 		var pts []string
 		for _, c := range counts {
-			if r, ok := find(s.Results[c], name); ok && r.PerSec > 0 {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(c), y(r.PerSec)))
+			if r, ok := find(s.Results[c], name); ok && r.Cost() > 0 {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(c), y(1e9/r.Cost())))
 			}
 		}
 		if len(pts) > 1 {

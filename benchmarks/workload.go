@@ -30,6 +30,7 @@
 package benchmarks
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -37,8 +38,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"encoding/json"
 
 	"github.com/segmatch/segmatch/filter"
 )

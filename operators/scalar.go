@@ -25,7 +25,10 @@ type Scalar struct {
 }
 
 // Test is the general form of the scalar test.
-func (s *Scalar) Test(v Value, _ Context) bool {
+func (s *Scalar) Test(v Value, _ Context) bool { return s.TestValue(&v) }
+
+// TestValue is Test on a value held elsewhere (no copy).
+func (s *Scalar) TestValue(v *Value) bool {
 	switch v.kind {
 	case Missing, Null:
 		return s.Nil
@@ -34,7 +37,7 @@ func (s *Scalar) Test(v Value, _ Context) bool {
 	case String:
 		return s.Str != nil && s.Str(v.str)
 	}
-	return s.elem(v)
+	return s.elem(*v)
 }
 
 // arrayElem tests one element of an array field.

@@ -128,7 +128,7 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			sw.Results[c] = benchmarks.MeasureAll(&sub, names, opt)
 		}
 		benchmarks.WriteSweepTable(stdout, sw, false)
-		fmt.Fprintf(&rep, "\n## Sweep over segment count\n\nSame contacts, the first n generated segments; µs per contact:\n\n")
+		fmt.Fprintf(&rep, "\n## Sweep over segment count\n\nSame contacts, the first n generated segments; CPU µs per contact (process CPU time, GC included):\n\n")
 		benchmarks.WriteSweepTable(&rep, sw, true)
 	}
 
@@ -139,7 +139,7 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		fmt.Fprintf(stdout, "\nClassifyStream, %d contacts (the workload's, cycled):\n", *stream)
-		fmt.Fprintf(&rep, "\n## Streaming (engine.ClassifyStream, %d contacts)\n\n| workers | contacts/s | wall µs/contact |\n|---:|---:|---:|\n", *stream)
+		fmt.Fprintf(&rep, "\n## Streaming (engine.ClassifyStream, %d contacts)\n\n| workers | contacts/s | wall µs/contact | cores busy |\n|---:|---:|---:|---:|\n", *stream)
 		var per [3]float64
 		for _, workers := range []int{1, 2} {
 			r, err := benchmarks.MeasureStream(eng, benchmarks.NewCycleReader(w.Raw, *stream), workers)
@@ -148,8 +148,8 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 				return exitFailure
 			}
 			per[workers] = r.PerSec
-			fmt.Fprintf(stdout, "  workers=%d  %10.0f contacts/s  %8.0f ns/contact\n", workers, r.PerSec, r.Ns)
-			fmt.Fprintf(&rep, "| %d | %.0f | %.2f |\n", workers, r.PerSec, r.Ns/1000)
+			fmt.Fprintf(stdout, "  workers=%d  %10.0f contacts/s  %8.0f ns/contact  %.2f cores busy\n", workers, r.PerSec, r.Ns, r.Cores())
+			fmt.Fprintf(&rep, "| %d | %.0f | %.2f | %.2f |\n", workers, r.PerSec, r.Ns/1000, r.Cores())
 		}
 		rss := float64(benchmarks.PeakRSS()) / (1 << 20)
 		fmt.Fprintf(stdout, "  2 workers / 1 worker: %.2fx; peak RSS of this process: %.1f MB\n", per[2]/per[1], rss)
