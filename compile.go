@@ -103,18 +103,7 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 	var res bool
 	switch n.kind {
 	case leafNode:
-		if r.memo != nil {
-			switch r.memo[n.leaf] {
-			case 1:
-				return n.negate
-			case 2:
-				return !n.negate
-			}
-		}
-		res = r.leaf(n, c)
-		if r.memo != nil {
-			r.memo[n.leaf] = 1 + b2u(res)
-		}
+		return n.decide(r, c)
 	default:
 		stop := n.kind == anyNode // see evalGo
 		res = !stop || len(n.kids) == 0
@@ -128,7 +117,9 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 	return res != n.negate
 }
 
-// decide is eval with the common case, an unshared condition, inline.
+// decide is eval with conditions inline: decided directly, or, with a
+// memo (many segments), once per contact and possibly together with the
+// other equality conditions on the field.
 func (n *node) decide(r *reader, c *operators.Context) bool {
 	if n.kind != leafNode {
 		return n.eval(r, c)
@@ -138,7 +129,11 @@ func (n *node) decide(r *reader, c *operators.Context) bool {
 	}
 	m := &r.memo[n.leaf]
 	if *m == 0 {
-		*m = 1 + b2u(r.leaf(n, c))
+		if r.eqIndexes != nil && r.eqIndexes[n.leaf] != nil {
+			r.eqIndexes[n.leaf].decide(r.cachedValue(n), r.memo)
+		} else {
+			*m = 1 + b2u(r.leaf(n, c))
+		}
 	}
 	return (*m == 2) != n.negate
 }
@@ -157,6 +152,7 @@ type compiler struct {
 	readsNow bool
 	errs     []error
 	leaves   map[string]*node // identical conditions, by leafKey
+	equality []equality       // per leaf id: what it equals, for an eqIndex
 }
 
 // intern gives n the identity of an identical condition compiled before
@@ -179,6 +175,7 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 	}
 	n.leaf = len(c.leaves)
 	c.leaves[key] = n
+	c.equality = append(c.equality, equalityOf(n.slot, pos.Name, f))
 }
 
 func (c *compiler) fail(path string, sentinel error, detail string) {
@@ -369,6 +366,9 @@ type fieldSet struct {
 	// repaired: some wanted top-level key holds U+FFFD, which a raw key
 	// with invalid UTF-8 decodes to.
 	repaired bool
+	// children, per top-level key, the slots one step below it by key:
+	// many segments read those in one scan of the nested object.
+	children []map[string][]int
 }
 
 // top finds a top-level key's index in tops (-1 when not wanted).
@@ -414,5 +414,14 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 	}
 	s.slotTop = append(s.slotTop, t)
 	s.rest = append(s.rest, rest)
+	if t >= 0 && len(rest) == 1 && !rest[0].Len {
+		for len(s.children) <= t {
+			s.children = append(s.children, nil)
+		}
+		if s.children[t] == nil {
+			s.children[t] = map[string][]int{}
+		}
+		s.children[t][rest[0].Key] = append(s.children[t][rest[0].Key], len(s.names)-1)
+	}
 	return len(s.names) - 1
 }

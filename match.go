@@ -27,14 +27,15 @@ type reader struct {
 	goMap  map[string]any // readGo: the contact
 	// readGo: each top-level member looked up once per contact: value and
 	// state (0 not yet, 1 absent, 2 present), inline for the first few.
-	gv      [goCached]any
-	gs      [goCached]uint8
-	rawRoot string
-	raw     *rawTops // readRaw: the wanted top-level members
-	elem    operators.Value
-	fields  *fieldSet
-	memo    []uint8    // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
-	slots   *slotCache // readRaw with a Scratch: each field looked up once
+	gv        [goCached]any
+	gs        [goCached]uint8
+	rawRoot   string
+	raw       *rawTops // readRaw: the wanted top-level members
+	elem      operators.Value
+	fields    *fieldSet
+	memo      []uint8    // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
+	slots     *slotCache // readRaw with a Scratch: each field looked up once
+	eqIndexes []*eqIndex // with memo: per condition, the index deciding it with its kin
 }
 
 // rawTops holds, for raw JSON, the raw value of each wanted top-level key
@@ -149,6 +150,9 @@ func (r *reader) lookupRaw(n *node) (raw string, found, generic bool) {
 // cachedValue is the value of a condition's field, read once per contact.
 func (r *reader) cachedValue(n *node) *operators.Value {
 	sc := r.slots
+	if sc.state[n.slot] == 0 && n.top >= 0 && n.top < len(r.fields.children) && len(r.fields.children[n.top]) > 1 {
+		r.readChildren(n.top)
+	}
 	if sc.state[n.slot] == 0 {
 		raw, found, generic := r.lookupRaw(n)
 		switch {
@@ -162,6 +166,42 @@ func (r *reader) cachedValue(n *node) *operators.Value {
 		sc.state[n.slot] = 1
 	}
 	return &sc.vals[n.slot]
+}
+
+// readChildren reads, in one scan of a top-level object, every field one
+// step below it that the set reads (the last of a repeated key wins, as
+// in encoding/json). A top-level value that is not an object leaves them
+// to be read one by one.
+func (r *reader) readChildren(t int) {
+	top, ok := r.top(t)
+	if ok {
+		top = rawjson.Trim(top)
+		if top == "" || top[0] != '{' {
+			return
+		}
+	}
+	children, sc := r.fields.children[t], r.slots
+	for _, slots := range children {
+		for _, s := range slots {
+			sc.state[s], sc.vals[s] = 1, operators.MissingValue
+		}
+	}
+	if !ok {
+		return
+	}
+	rawjson.ForEachMember(top, func(rawKey, val string) bool {
+		slots, found := children[rawKey]
+		if !found && (strings.IndexByte(rawKey, '\\') >= 0 || !utf8.ValidString(rawKey)) {
+			slots = children[rawjson.DecodedKey(rawKey)]
+		}
+		if len(slots) > 0 {
+			v := operators.OfRaw(val)
+			for _, s := range slots {
+				sc.vals[s] = v
+			}
+		}
+		return true
+	})
 }
 
 // want keeps a top-level member of raw JSON if the program reads it (the

@@ -23,6 +23,9 @@ type Set struct {
 	readsNow bool
 	now      func() time.Time
 	scratch  sync.Pool
+	// eqIndexes: per condition id, the index deciding it together with the
+	// other equality conditions on its field (nil: decided alone).
+	eqIndexes []*eqIndex
 }
 
 // CompileSet compiles segments into one plan. Problems are reported for
@@ -51,6 +54,7 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 		return nil, errors.Join(errs...)
 	}
 	s.fields, s.leaves, s.readsNow = c.fields, len(c.leaves), c.readsNow
+	s.eqIndexes = buildEqIndexes(c.equality)
 	return s, nil
 }
 
@@ -109,7 +113,8 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 	clear(sc.slots.state)
 	defer sc.raw.reset()
 	defer clear(sc.slots.vals) // drop references into the contact
-	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw, slots: &sc.slots}
+	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw, slots: &sc.slots,
+		eqIndexes: s.eqIndexes}
 	if err := r.validateAndCollect(raw); err != nil {
 		return err
 	}
