@@ -89,6 +89,16 @@ type node struct {
 	// grouped by top-level key, each key looked up once, and the rest.
 	scopes []goScope
 	others []*node
+	// For many segments (Set), the children flat: a memoized condition is
+	// decided from its id without touching its node.
+	flat []flatKid
+}
+
+// flatKid is one child of a group: a condition (leaf >= 0) or a group.
+type flatKid struct {
+	leaf   int32
+	negate bool
+	node   *node
 }
 
 // goScope is the conditions of one group that read below one top-level
@@ -127,15 +137,46 @@ func (n *node) decide(r *reader, c *operators.Context) bool {
 	if r.memo == nil {
 		return r.leaf(n, c) != n.negate
 	}
-	m := &r.memo[n.leaf]
-	if *m == 0 {
-		if r.eqIndexes != nil && r.eqIndexes[n.leaf] != nil {
-			r.eqIndexes[n.leaf].decide(r.cachedValue(n), r.memo)
+	m := r.memo[n.leaf]
+	if m == 0 {
+		m = r.decideLeaf(n, c)
+	}
+	return (m == 2) != n.negate
+}
+
+// evalSet decides a group for one contact with a memo (many segments).
+func (n *node) evalSet(r *reader, c *operators.Context) bool {
+	stop := n.kind == anyNode // see evalGo
+	res := !stop || len(n.flat) == 0
+	for i := range n.flat {
+		k := &n.flat[i]
+		var v bool
+		if k.leaf >= 0 {
+			m := r.memo[k.leaf]
+			if m == 0 {
+				m = r.decideLeaf(k.node, c)
+			}
+			v = (m == 2) != k.negate
 		} else {
-			*m = 1 + b2u(r.leaf(n, c))
+			v = k.node.evalSet(r, c)
+		}
+		if v == stop {
+			res = stop
+			break
 		}
 	}
-	return (*m == 2) != n.negate
+	return res != n.negate
+}
+
+// decideLeaf decides a condition into the memo (together with its kin
+// when an index covers it) and returns its memo state.
+func (r *reader) decideLeaf(n *node, c *operators.Context) uint8 {
+	if r.eqIndexes != nil && r.eqIndexes[n.leaf] != nil {
+		r.eqIndexes[n.leaf].decide(r.cachedValue(n), r.memo)
+	} else {
+		r.memo[n.leaf] = 1 + b2u(r.leaf(n, c))
+	}
+	return r.memo[n.leaf]
 }
 
 func b2u(b bool) uint8 {
@@ -200,6 +241,13 @@ func (c *compiler) group(match filter.Match, fs []filter.Filter, ptr string, dep
 		n.kids = append(n.kids, c.filter(&fs[i], ptr+"/filters/"+strconv.Itoa(i), depth))
 	}
 	c.plan(n)
+	for _, k := range n.kids {
+		fk := flatKid{leaf: -1, node: k}
+		if k.kind == leafNode {
+			fk.leaf, fk.negate = int32(k.leaf), k.negate
+		}
+		n.flat = append(n.flat, fk)
+	}
 	return n
 }
 

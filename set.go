@@ -26,6 +26,19 @@ type Set struct {
 	// eqIndexes: per condition id, the index deciding it together with the
 	// other equality conditions on its field (nil: decided alone).
 	eqIndexes []*eqIndex
+	// packed: per segment, its conditions as one run of kids when it has
+	// no nested group, all segments' runs in one array for locality.
+	packed []packedSeg
+	kids   []flatKid
+}
+
+// packedSeg is a segment whose filters are all conditions: kids[start:end]
+// combined by any or all. A segment with nested groups has root set.
+type packedSeg struct {
+	start, end int32
+	any        bool
+	negate     bool
+	root       *node
 }
 
 // CompileSet compiles segments into one plan. Problems are reported for
@@ -55,7 +68,51 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 	}
 	s.fields, s.leaves, s.readsNow = c.fields, len(c.leaves), c.readsNow
 	s.eqIndexes = buildEqIndexes(c.equality)
+	s.pack()
 	return s, nil
+}
+
+// pack lays the segments out for evaluation (see packed).
+func (s *Set) pack() {
+	for _, root := range s.roots {
+		flat := true
+		for _, k := range root.flat {
+			flat = flat && k.leaf >= 0
+		}
+		if !flat {
+			s.packed = append(s.packed, packedSeg{root: root})
+			continue
+		}
+		start := int32(len(s.kids))
+		s.kids = append(s.kids, root.flat...)
+		s.packed = append(s.packed, packedSeg{start: start, end: int32(len(s.kids)),
+			any: root.kind == anyNode, negate: root.negate})
+	}
+}
+
+// evalAll decides every segment into dst.
+func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
+	memo := r.memo
+	for i := range s.packed {
+		p := &s.packed[i]
+		if p.root != nil {
+			dst[i] = p.root.evalSet(r, c)
+			continue
+		}
+		stop := p.any
+		res := !stop || p.start == p.end
+		for _, k := range s.kids[p.start:p.end] {
+			m := memo[k.leaf]
+			if m == 0 {
+				m = r.decideLeaf(k.node, c)
+			}
+			if (m == 2) != k.negate == stop {
+				res = stop
+				break
+			}
+		}
+		dst[i] = res != p.negate
+	}
 }
 
 // Len is the number of segments.
@@ -119,9 +176,7 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 		return err
 	}
 	c := operators.Context{Now: now}
-	for i, root := range s.roots {
-		dst[i] = root.eval(&r, &c)
-	}
+	s.evalAll(&r, &c, dst)
 	return nil
 }
 
@@ -134,7 +189,5 @@ func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scrat
 	clear(sc.memo)
 	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &s.fields, memo: sc.memo}
 	c := operators.Context{Now: now}
-	for i, root := range s.roots {
-		dst[i] = root.eval(&r, &c)
-	}
+	s.evalAll(&r, &c, dst)
 }
