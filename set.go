@@ -26,20 +26,27 @@ type Set struct {
 	// eqIndexes: per condition id, the index deciding it together with the
 	// other equality conditions on its field (nil: decided alone).
 	eqIndexes []*eqIndex
-	// packed: per segment, its conditions as one run of kids when it has
-	// no nested group, all segments' runs in one array for locality.
-	packed []packedSeg
-	kids   []flatKid
+	// packed: per segment, its conditions as one run of refs when it has
+	// no nested group, all segments' runs in one dense array (a condition
+	// id and its negation in 4 bytes), the nodes aside by id.
+	packed    []packedSeg
+	refs      []uint32 // id<<1 | negate
+	leafNodes []*node  // per condition id, a node that tests it
 }
 
-// packedSeg is a segment whose filters are all conditions: kids[start:end]
-// combined by any or all. A segment with nested groups has root set.
+// packedSeg is a segment whose filters are all conditions:
+// refs[start:end] combined by any or all (flags). A segment with nested
+// groups has root set.
 type packedSeg struct {
-	start, end int32
-	any        bool
-	negate     bool
+	start, end uint32
+	flags      uint8 // packAny, packNegate
 	root       *node
 }
+
+const (
+	packAny uint8 = 1 << iota
+	packNegate
+)
 
 // CompileSet compiles segments into one plan. Problems are reported for
 // every segment at once, each CompileError's Path prefixed with the
@@ -74,44 +81,69 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 
 // pack lays the segments out for evaluation (see packed).
 func (s *Set) pack() {
+	s.leafNodes = make([]*node, s.leaves)
 	for _, root := range s.roots {
 		flat := true
 		for _, k := range root.flat {
-			flat = flat && k.leaf >= 0
+			if k.leaf < 0 {
+				flat = false
+			} else {
+				s.leafNodes[k.leaf] = k.node
+			}
 		}
 		if !flat {
 			s.packed = append(s.packed, packedSeg{root: root})
 			continue
 		}
-		start := int32(len(s.kids))
-		s.kids = append(s.kids, root.flat...)
-		s.packed = append(s.packed, packedSeg{start: start, end: int32(len(s.kids)),
-			any: root.kind == anyNode, negate: root.negate})
+		p := packedSeg{start: uint32(len(s.refs))}
+		for _, k := range root.flat {
+			ref := uint32(k.leaf) << 1
+			if k.negate {
+				ref |= 1
+			}
+			s.refs = append(s.refs, ref)
+		}
+		p.end = uint32(len(s.refs))
+		if root.kind == anyNode {
+			p.flags |= packAny
+		}
+		if root.negate {
+			p.flags |= packNegate
+		}
+		s.packed = append(s.packed, p)
 	}
 }
 
-// evalAll decides every segment into dst.
+// evalAll decides every segment into dst: first every condition the
+// packed segments use (each once, equality kin together), then each
+// packed segment from its conditions' memo without branching on them
+// (data-dependent short-circuits mispredict), the others by their tree.
 func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
-	memo := r.memo
+	memo, refs := r.memo, s.refs
+	for id, n := range s.leafNodes {
+		if n != nil && memo[id] == 0 {
+			r.decideLeaf(n, c)
+		}
+	}
 	for i := range s.packed {
 		p := &s.packed[i]
 		if p.root != nil {
 			dst[i] = p.root.evalSet(r, c)
 			continue
 		}
-		stop := p.any
-		res := !stop || p.start == p.end
-		for _, k := range s.kids[p.start:p.end] {
-			m := memo[k.leaf]
-			if m == 0 {
-				m = r.decideLeaf(k.node, c)
-			}
-			if (m == 2) != k.negate == stop {
-				res = stop
-				break
-			}
+		// memo 1 is false, 2 true: memo>>1 is the result, xor the
+		// negation bit.
+		all, any := uint8(1), uint8(0)
+		for _, ref := range refs[p.start:p.end] {
+			v := memo[ref>>1]>>1 ^ uint8(ref&1)
+			all &= v
+			any |= v
 		}
-		dst[i] = res != p.negate
+		res := all
+		if p.flags&packAny != 0 && p.start != p.end {
+			res = any
+		}
+		dst[i] = res^(p.flags&packNegate>>1) == 1
 	}
 }
 
