@@ -32,6 +32,9 @@ type Set struct {
 	packed    []packedSeg
 	refs      []uint32 // id<<1 | negate
 	leafNodes []*node  // per condition id, a node that tests it
+	// bySlot: per field slot, the ids of the packed segments' conditions
+	// on it, decided together from the field's value.
+	bySlot [][]int32
 }
 
 // packedSeg is a segment whose filters are all conditions:
@@ -104,6 +107,15 @@ func (s *Set) pack() {
 			s.refs = append(s.refs, ref)
 		}
 		p.end = uint32(len(s.refs))
+		for _, k := range root.flat {
+			slot := k.node.slot
+			for len(s.bySlot) <= slot {
+				s.bySlot = append(s.bySlot, nil)
+			}
+			if !containsID(s.bySlot[slot], int32(k.leaf)) {
+				s.bySlot[slot] = append(s.bySlot[slot], int32(k.leaf))
+			}
+		}
 		if root.kind == anyNode {
 			p.flags |= packAny
 		}
@@ -120,9 +132,13 @@ func (s *Set) pack() {
 // (data-dependent short-circuits mispredict), the others by their tree.
 func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 	memo, refs := r.memo, s.refs
-	for id, n := range s.leafNodes {
-		if n != nil && memo[id] == 0 {
-			r.decideLeaf(n, c)
+	if r.slots != nil {
+		s.decideBySlot(r, c)
+	} else {
+		for id, n := range s.leafNodes {
+			if n != nil && memo[id] == 0 {
+				r.decideLeaf(n, c)
+			}
 		}
 	}
 	for i := range s.packed {
@@ -145,6 +161,42 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 		}
 		dst[i] = res^(p.flags&packNegate>>1) == 1
 	}
+}
+
+// decideBySlot decides the packed segments' conditions field by field:
+// the value read once, then each condition on it (equality kin through
+// their index).
+func (s *Set) decideBySlot(r *reader, c *operators.Context) {
+	memo := r.memo
+	for _, ids := range s.bySlot {
+		if len(ids) == 0 {
+			continue
+		}
+		v := r.cachedValue(s.leafNodes[ids[0]])
+		for _, id := range ids {
+			if memo[id] != 0 {
+				continue // decided with its equality kin
+			}
+			n := s.leafNodes[id]
+			switch {
+			case s.eqIndexes[id] != nil:
+				s.eqIndexes[id].decide(v, memo)
+			case n.scalar != nil:
+				memo[id] = 1 + b2u(n.scalar.TestValue(v))
+			default:
+				memo[id] = 1 + b2u(n.test(*v, *c))
+			}
+		}
+	}
+}
+
+func containsID(ids []int32, id int32) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Len is the number of segments.
