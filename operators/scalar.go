@@ -77,51 +77,6 @@ func (s *Scalar) Go(root any, p filter.Path) (result, generic bool) {
 	return s.goValue(cur)
 }
 
-// GoFunc is Go specialised, once, for path p: the walk unrolled for the
-// short paths most fields have.
-func (s *Scalar) GoFunc(p filter.Path) func(root any) (result, generic bool) {
-	for _, st := range p {
-		if st.Len {
-			return func(any) (bool, bool) { return false, true }
-		}
-	}
-	switch len(p) {
-	case 1:
-		k := p[0].Key
-		return func(root any) (bool, bool) {
-			m, ok := root.(map[string]any)
-			if !ok {
-				return false, true
-			}
-			x, ok := m[k]
-			if !ok {
-				return s.Nil, false
-			}
-			return s.goValue(x)
-		}
-	case 2:
-		k0, k1 := p[0].Key, p[1].Key
-		return func(root any) (bool, bool) {
-			m, ok := root.(map[string]any)
-			if !ok {
-				return false, true
-			}
-			x, ok := m[k0]
-			if !ok {
-				return s.Nil, false
-			}
-			if m, ok = x.(map[string]any); !ok {
-				return false, true
-			}
-			if x, ok = m[k1]; !ok {
-				return s.Nil, false
-			}
-			return s.goValue(x)
-		}
-	}
-	return func(root any) (bool, bool) { return s.Go(root, p) }
-}
-
 // GoRestFunc is the test specialised for the rest of a path below a
 // top-level member already looked up (x, found): the evaluator looks each
 // top-level key up once per contact, whatever number of fields start with
