@@ -333,43 +333,24 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, project, id string, upd store.SegmentUpdate) (filter.Segment, error) {
-	if err := s.begin(ctx, project); err != nil {
-		return filter.Segment{}, err
-	}
-	if !store.ValidID(id) {
-		return filter.Segment{}, store.ErrNotFound
-	}
-	var out filter.Segment
-	err := s.write(ctx, func(tx *bbolt.Tx) (*store.Event, error) {
-		rec, err := load(tx, project, id)
-		if err != nil {
-			return nil, err
-		}
-		if rec == nil {
-			return nil, store.ErrNotFound
-		}
-		next, changed, err := rec.Apply(upd, s.now())
-		if err != nil {
-			return nil, err
-		}
-		out = next.Segment
-		if !changed {
-			return nil, nil
-		}
-		if err := save(tx, next); err != nil {
-			return nil, err
-		}
-		ev := next.Event(store.EventUpdated)
-		return &ev, nil
+	return s.modify(ctx, project, id, store.EventUpdated, func(r *store.Record) (store.Record, bool, error) {
+		return r.Apply(upd, s.now())
 	})
-	if err != nil {
-		return filter.Segment{}, err
-	}
-	return out, nil
 }
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment, error) {
+	return s.modify(ctx, project, id, store.EventDeleted, func(r *store.Record) (store.Record, bool, error) {
+		next, changed := r.Delete(s.now())
+		return next, changed, nil
+	})
+}
+
+// modify changes one existing segment in one transaction: change makes
+// the next record from the stored one; when it changed something, it is
+// saved and published as an event of kind.
+func (s *Store) modify(ctx context.Context, project, id string, kind store.EventType,
+	change func(*store.Record) (store.Record, bool, error)) (filter.Segment, error) {
 	if err := s.begin(ctx, project); err != nil {
 		return filter.Segment{}, err
 	}
@@ -385,7 +366,10 @@ func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment,
 		if rec == nil {
 			return nil, store.ErrNotFound
 		}
-		next, changed := rec.Delete(s.now())
+		next, changed, err := change(rec)
+		if err != nil {
+			return nil, err
+		}
 		out = next.Segment
 		if !changed {
 			return nil, nil
@@ -393,7 +377,7 @@ func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment,
 		if err := save(tx, next); err != nil {
 			return nil, err
 		}
-		ev := next.Event(store.EventDeleted)
+		ev := next.Event(kind)
 		return &ev, nil
 	})
 	if err != nil {

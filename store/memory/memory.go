@@ -131,6 +131,24 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, project, id string, upd store.SegmentUpdate) (filter.Segment, error) {
+	return s.modify(ctx, project, id, store.EventUpdated, func(r *store.Record) (store.Record, bool, error) {
+		return r.Apply(upd, s.now())
+	})
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment, error) {
+	return s.modify(ctx, project, id, store.EventDeleted, func(r *store.Record) (store.Record, bool, error) {
+		next, changed := r.Delete(s.now())
+		return next, changed, nil
+	})
+}
+
+// modify changes one existing segment under the write lock: change makes
+// the next record; when it changed something, it replaces the stored one
+// and is published as an event of kind.
+func (s *Store) modify(ctx context.Context, project, id string, kind store.EventType,
+	change func(*store.Record) (store.Record, bool, error)) (filter.Segment, error) {
 	if err := begin(ctx, project); err != nil {
 		return filter.Segment{}, err
 	}
@@ -143,34 +161,13 @@ func (s *Store) Update(ctx context.Context, project, id string, upd store.Segmen
 	if rec == nil {
 		return filter.Segment{}, store.ErrNotFound
 	}
-	next, changed, err := rec.Apply(upd, s.now())
+	next, changed, err := change(rec)
 	if err != nil {
 		return filter.Segment{}, err
 	}
 	if changed {
 		*rec = next
-		s.feed.Publish(rec.Event(store.EventUpdated))
-	}
-	return store.CloneSegment(rec.Segment), nil
-}
-
-// Delete implements store.Store.
-func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment, error) {
-	if err := begin(ctx, project); err != nil {
-		return filter.Segment{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return filter.Segment{}, store.ErrClosed
-	}
-	rec := s.projects[project][id]
-	if rec == nil {
-		return filter.Segment{}, store.ErrNotFound
-	}
-	if next, changed := rec.Delete(s.now()); changed {
-		*rec = next
-		s.feed.Publish(rec.Event(store.EventDeleted))
+		s.feed.Publish(rec.Event(kind))
 	}
 	return store.CloneSegment(rec.Segment), nil
 }
