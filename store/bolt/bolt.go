@@ -12,6 +12,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,33 @@ type Store struct {
 	ids  store.IDGen
 	feed *store.Feed
 	now  func() time.Time
+
+	// decoded caches records decoded from the file, by project and id;
+	// an entry serves only while the stored bytes are the same, so it
+	// can never be stale. List would otherwise decode every record of
+	// the project on every call.
+	decoded sync.Map // string -> *cachedRecord
+}
+
+type cachedRecord struct {
+	raw []byte
+	rec store.Record
+}
+
+// decodeCached decodes a stored record, or takes it from the cache when
+// its bytes are unchanged. The record shares its filters with the cache:
+// callers clone what they hand out.
+func (s *Store) decodeCached(project string, k, v []byte) (store.Record, error) {
+	key := project + "\x00" + string(k)
+	if c, ok := s.decoded.Load(key); ok && bytes.Equal(c.(*cachedRecord).raw, v) {
+		return c.(*cachedRecord).rec, nil
+	}
+	r, err := decode(v)
+	if err != nil {
+		return r, err
+	}
+	s.decoded.Store(key, &cachedRecord{raw: bytes.Clone(v), rec: r})
+	return r, nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -314,7 +342,7 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			r, err := decode(v)
+			r, err := s.decodeCached(project, k, v)
 			if err != nil {
 				return fmt.Errorf("segment %s/%s: %w", project, k, err)
 			}
@@ -328,6 +356,9 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 		return nil, 0, mapErr(err)
 	}
 	page, total := store.ListPage(active, opts)
+	for i := range page {
+		page[i] = store.CloneSegment(page[i]) // the cache keeps the originals
+	}
 	return page, total, nil
 }
 
