@@ -475,39 +475,25 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, project, id string, upd store.SegmentUpdate) (filter.Segment, error) {
-	if err := s.begin(ctx, project); err != nil {
-		return filter.Segment{}, err
-	}
-	if !store.ValidID(id) {
-		return filter.Segment{}, store.ErrNotFound
-	}
-	var out filter.Segment
-	err := s.write(ctx, func(tx pgx.Tx) (*store.Record, uint64, store.EventType, error) {
-		rec, err := load(ctx, tx, project, id, true)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		if rec == nil {
-			return nil, 0, 0, store.ErrNotFound
-		}
-		next, changed, err := rec.Apply(upd, s.cfg.now())
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		out = next.Segment
-		if !changed {
-			return nil, 0, 0, nil
-		}
-		return &next, rec.Version, store.EventUpdated, nil
+	return s.modify(ctx, project, id, store.EventUpdated, func(r *store.Record) (store.Record, bool, error) {
+		return r.Apply(upd, s.cfg.now())
 	})
-	if err != nil {
-		return filter.Segment{}, err
-	}
-	return store.CloneSegment(out), nil
 }
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment, error) {
+	return s.modify(ctx, project, id, store.EventDeleted, func(r *store.Record) (store.Record, bool, error) {
+		next, changed := r.Delete(s.cfg.now())
+		return next, changed, nil
+	})
+}
+
+// modify changes one existing segment in one transaction, the row
+// locked: change makes the next record from the stored one; when it
+// changed something, it is written (conditional on the version read) and
+// published as an event of kind.
+func (s *Store) modify(ctx context.Context, project, id string, kind store.EventType,
+	change func(*store.Record) (store.Record, bool, error)) (filter.Segment, error) {
 	if err := s.begin(ctx, project); err != nil {
 		return filter.Segment{}, err
 	}
@@ -523,12 +509,15 @@ func (s *Store) Delete(ctx context.Context, project, id string) (filter.Segment,
 		if rec == nil {
 			return nil, 0, 0, store.ErrNotFound
 		}
-		next, changed := rec.Delete(s.cfg.now())
+		next, changed, err := change(rec)
+		if err != nil {
+			return nil, 0, 0, err
+		}
 		out = next.Segment
 		if !changed {
 			return nil, 0, 0, nil
 		}
-		return &next, rec.Version, store.EventDeleted, nil
+		return &next, rec.Version, kind, nil
 	})
 	if err != nil {
 		return filter.Segment{}, err
