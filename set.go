@@ -132,6 +132,10 @@ func (s *Set) pack() {
 // (data-dependent short-circuits mispredict), the others by their tree.
 func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 	memo, refs := r.memo, s.refs
+	if len(s.packed) < eagerFrom {
+		s.evalLazy(r, c, dst)
+		return
+	}
 	if r.slots != nil {
 		s.decideBySlot(r, c)
 	} else {
@@ -160,6 +164,38 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 			res = any
 		}
 		dst[i] = res^(p.flags&packNegate>>1) == 1
+	}
+}
+
+// eagerFrom is the number of segments from which deciding every
+// condition up front beats short-circuiting (measured with
+// benchmarks.BenchmarkScale: few segments leave most conditions
+// undecided, many decide nearly all of them anyway).
+const eagerFrom = 64
+
+// evalLazy decides each segment in turn, a condition only when a segment
+// needs it (short-circuit).
+func (s *Set) evalLazy(r *reader, c *operators.Context, dst []bool) {
+	memo, refs := r.memo, s.refs
+	for i := range s.packed {
+		p := &s.packed[i]
+		if p.root != nil {
+			dst[i] = p.root.evalSet(r, c)
+			continue
+		}
+		stop := p.flags&packAny != 0
+		res := !stop || p.start == p.end
+		for _, ref := range refs[p.start:p.end] {
+			m := memo[ref>>1]
+			if m == 0 {
+				m = r.decideLeaf(s.leafNodes[ref>>1], c)
+			}
+			if (m == 2) != (ref&1 != 0) == stop {
+				res = stop
+				break
+			}
+		}
+		dst[i] = res != (p.flags&packNegate != 0)
 	}
 }
 
