@@ -10,6 +10,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 )
@@ -108,7 +110,7 @@ func (e *Engine) ClassifyJSONInto(raw []byte, r *Result) error {
 	return e.classifyJSONAt(raw, r, e.set.Now())
 }
 
-func (e *Engine) classifyJSONAt(raw []byte, r *Result, now nowTime) error {
+func (e *Engine) classifyJSONAt(raw []byte, r *Result, now time.Time) error {
 	return e.set.MatchJSON(raw, now, r.Matches, r.scratch)
 }
 

@@ -1,11 +1,6 @@
 package engine
 
-import (
-	"sync/atomic"
-	"time"
-)
-
-type nowTime = time.Time
+import "sync/atomic"
 
 // Live holds the current Engine of a sender whose segments change while
 // classifications run: readers Load without locking, a writer Swaps in a

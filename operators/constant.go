@@ -2,7 +2,6 @@ package operators
 
 import (
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -135,5 +134,3 @@ func anyElem(v Value, test func(Value) bool) bool {
 	}
 	return test(v)
 }
-
-var _ = math.NaN

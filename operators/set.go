@@ -1,9 +1,6 @@
 package operators
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "strconv"
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
@@ -82,5 +79,3 @@ func (s *valueSet) has(v Value) bool {
 	}
 	return false
 }
-
-var _ = json.Valid
