@@ -129,7 +129,7 @@ func (n *node) eval(r *reader, c *operators.Context) bool {
 
 // decide is eval with conditions inline: decided directly, or, with a
 // memo (many segments), once per contact and possibly together with the
-// other equality conditions on the field.
+// other indexable conditions on the field.
 func (n *node) decide(r *reader, c *operators.Context) bool {
 	if n.kind != leafNode {
 		return n.eval(r, c)
@@ -171,8 +171,8 @@ func (n *node) evalSet(r *reader, c *operators.Context) bool {
 // decideLeaf decides a condition into the memo (together with its kin
 // when an index covers it) and returns its memo state.
 func (r *reader) decideLeaf(n *node, c *operators.Context) uint8 {
-	if r.eqIndexes != nil && r.eqIndexes[n.leaf] != nil {
-		r.eqIndexes[n.leaf].decide(r.cachedValue(n), r.memo)
+	if r.indexes != nil && r.indexes[n.leaf] != nil {
+		r.indexes[n.leaf].decide(r.cachedValue(n), r.memo)
 	} else {
 		r.memo[n.leaf] = 1 + b2u(r.leaf(n, c))
 	}
@@ -188,12 +188,12 @@ func b2u(b bool) uint8 {
 
 // compiler turns filters into nodes, collecting every problem.
 type compiler struct {
-	cfg      *config
-	fields   fieldSet
-	readsNow bool
-	errs     []error
-	leaves   map[string]*node // identical conditions, by leafKey
-	equality []equality       // per leaf id: what it equals, for an eqIndex
+	cfg       *config
+	fields    fieldSet
+	readsNow  bool
+	errs      []error
+	leaves    map[string]*node // identical conditions, by leafKey
+	indexable []indexable      // per leaf id: how a field index can decide it
 }
 
 // intern gives n the identity of an identical condition compiled before
@@ -216,7 +216,7 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 	}
 	n.leaf = len(c.leaves)
 	c.leaves[key] = n
-	c.equality = append(c.equality, equalityOf(n.slot, pos.Name, f))
+	c.indexable = append(c.indexable, indexableOf(n.slot, pos.Name, f))
 }
 
 func (c *compiler) fail(path string, sentinel error, detail string) {
@@ -414,9 +414,6 @@ type fieldSet struct {
 	// repaired: some wanted top-level key holds U+FFFD, which a raw key
 	// with invalid UTF-8 decodes to.
 	repaired bool
-	// children, per top-level key, the slots one step below it by key:
-	// many segments read those in one scan of the nested object.
-	children []map[string][]int
 }
 
 // top finds a top-level key's index in tops (-1 when not wanted).
@@ -462,14 +459,5 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 	}
 	s.slotTop = append(s.slotTop, t)
 	s.rest = append(s.rest, rest)
-	if t >= 0 && len(rest) == 1 && !rest[0].Len {
-		for len(s.children) <= t {
-			s.children = append(s.children, nil)
-		}
-		if s.children[t] == nil {
-			s.children[t] = map[string][]int{}
-		}
-		s.children[t][rest[0].Key] = append(s.children[t][rest[0].Key], len(s.names)-1)
-	}
 	return len(s.names) - 1
 }

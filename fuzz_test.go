@@ -368,7 +368,67 @@ var fuzzConditions = []string{
 	`{"field":"\ufffd","operator":"=","value":1}`,
 	`{"field":"é.ü","operator":"=","value":"ß","ignore_case":true}`,
 	`{"match":"any","negate":true,"filters":[{"field":"country","operator":"=","value":"US"},{"field":"tags","operator":"has","value":"trial"}]}`,
+	// several conditions a Set decides through one field index
+	`{"field":"email","operator":"starts_with","value":"a"}`,
+	`{"field":"email","operator":"starts_with","value":["x","ab",""]}`,
+	`{"field":"email","operator":"ends_with","value":".com"}`,
+	`{"field":"email","operator":"ends_with","value":["@y","m"]}`,
+	`{"field":"email","operator":"contains","value":["@","x@"]}`,
+	`{"field":"email","operator":"eq","value":"a.b@y"}`,
+	`{"field":"tags","operator":"starts_with","value":"v"}`,
+	`{"field":"tags","operator":"ends_with","value":"al"}`,
+	`{"field":"tags","operator":"contains","value":["trial","1"]}`,
+	`{"field":"tags","operator":"eq","value":"beta"}`,
+	`{"field":"tags","operator":"in","value":[1,"vip",false]}`,
+	`{"field":"country","operator":"starts_with","value":"I"}`,
+	`{"field":"country","operator":"contains","value":"T"}`,
+	`{"field":"country","operator":"in","value":["IT","US"]}`,
+	`{"field":"attributes.score","operator":">=","value":85}`,
+	`{"field":"attributes.score","operator":"<","value":92}`,
+	`{"field":"attributes.score","operator":"eq","value":"85"}`,
+	`{"field":"attributes.score","operator":"contains","value":"8"}`,
+	`{"field":"attributes.age","operator":"<=","value":34}`,
+	`{"field":"attributes.preferences.channel","operator":"eq","value":"sms"}`,
+	`{"field":"attributes.preferences.channel","operator":"starts_with","value":"s"}`,
+	`{"field":"attributes.preferences","operator":"is_set"}`,
+	`{"field":"orders.sku","operator":"starts_with","value":"RT-"}`,
+	`{"field":"orders.sku","operator":"contains","value":"RT-HOODIE"}`,
+	`{"field":"a.b","operator":"=","value":1}`,
+	`{"field":"a.b","operator":"!=","value":2}`,
+	`{"field":"a.c","operator":"exists"}`,
 }
+
+// fuzzSets are fuzzConditions as Sets, one segment per condition: the
+// first 40 (fewer segments than eagerFrom: short-circuit), and every
+// condition three times (eager): match all, match any, and negated in a
+// nested group.
+var fuzzSets = sync.OnceValues(func() ([]*segmatch.Set, error) {
+	var lazy, eager []filter.Segment
+	for i, c := range fuzzConditions {
+		seg, err := filter.DecodeSegment([]byte(`{"filters":[` + c + `]}`))
+		if err != nil {
+			return nil, err
+		}
+		seg.ID = strconv.Itoa(i)
+		if i < 40 {
+			lazy = append(lazy, seg)
+		}
+		anyOf, neg := seg, seg
+		anyOf.ID, anyOf.Match = seg.ID+"-any", filter.Any
+		neg.ID += "-not"
+		neg.Filters = []filter.Filter{{Match: filter.All, Negate: true, Filters: seg.Filters}}
+		eager = append(eager, seg, anyOf, neg)
+	}
+	var out []*segmatch.Set
+	for _, segs := range [][]filter.Segment{lazy, eager} {
+		s, err := segmatch.CompileSet(segs, fixedNow())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+})
 
 // fuzzPrograms compiles fuzzConditions once (as clients send them:
 // through DecodeSegment), at the core table's fixed now.
@@ -421,10 +481,18 @@ func FuzzMatchJSON(f *testing.F) {
 		`{"properties":{"app_version":"v3.0.0","ip":"10.0.0.1%eth0"}}`,
 		`{"attributes":{"preferences":{"channel":"ſms"},"score":"85"}}`,
 		`[` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 101), `{"a":` + strings.Repeat(`[`, 10001),
+		`{"a":{"b":1},"a":{"c":2}}`, `{"a":{"b":1},"a":[{"b":1}]}`, `{"a":[{"b":1}],"a":{"b":2}}`, `{"a":{"b":1},"a":7}`,
+		`{"a":{"b":1,"b":{"x":1}}}`, `{"a":{"\u0062":1}}`, `{"\u0061":{"b":1}}`, `{"a":{"b":[1,2]}}`,
+		`{"attributes":{"age":40},"attributes":{"score":85}}`, `{"attributes":{"preferences":[{"channel":"sms"}]}}`,
+		`{"email":"ab@y","tags":["vip","trial",1,["beta"],"beta"],"country":"IT"}`, `{"email":["x@y.com",2]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	progs, err := fuzzPrograms()
+	if err != nil {
+		f.Fatal(err)
+	}
+	sets, err := fuzzSets()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -467,5 +535,36 @@ func FuzzMatchJSON(f *testing.F) {
 				}
 			}
 		}
+		checkSetsJSON(t, sets, progs, data, m, decErr == nil && isObj)
 	})
+}
+
+// checkSetsJSON: a Set's MatchJSON fails exactly when Program.MatchJSON
+// does, and otherwise agrees with Match of each condition's Program on the
+// decoded contact m.
+func checkSetsJSON(t *testing.T, sets []*segmatch.Set, progs []*segmatch.Program, data []byte, m map[string]any, ok bool) {
+	t.Helper()
+	for si, set := range sets {
+		dst := make([]bool, set.Len())
+		err := set.MatchJSON(data, set.Now(), dst, nil)
+		if !ok {
+			if err == nil {
+				t.Fatalf("set %d: MatchJSON(%q) accepted what Program.MatchJSON refuses", si, data)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("set %d: MatchJSON(%q): %v", si, data, err)
+		}
+		for j, got := range dst {
+			i, negated := j, false
+			if si == 1 {
+				i, negated = j/3, j%3 == 2
+			}
+			if want := progs[i].Match(m) != negated; got != want {
+				t.Fatalf("set %d, condition %s (negated: %v)\ncontact %q\nSet.MatchJSON = %v, Program.Match = %v",
+					si, fuzzConditions[i], negated, data, got, want)
+			}
+		}
+	}
 }

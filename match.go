@@ -27,26 +27,30 @@ type reader struct {
 	goMap  map[string]any // readGo: the contact
 	// readGo: each top-level member looked up once per contact: value and
 	// state (0 not yet, 1 absent, 2 present), inline for the first few.
-	gv        [goCached]any
-	gs        [goCached]uint8
-	rawRoot   string
-	raw       *rawTops // readRaw: the wanted top-level members
-	elem      operators.Value
-	fields    *fieldSet
-	memo      []uint8    // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
-	slots     *slotCache // readRaw with a Scratch: each field looked up once
-	eqIndexes []*eqIndex // with memo: per condition, the index deciding it with its kin
+	gv      [goCached]any
+	gs      [goCached]uint8
+	rawRoot string
+	raw     *rawTops   // readRaw: the wanted top-level members
+	col     *collected // readRaw in a Set: every wanted member, in one pass
+	elem    operators.Value
+	fields  *fieldSet
+	memo    []uint8       // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
+	slots   *slotCache    // readRaw with a Scratch: each field looked up once
+	indexes []*fieldIndex // with memo: per condition, the index deciding it with its kin
 }
 
 // rawTops holds, for raw JSON, the raw value of each wanted top-level key
 // and whether it was present. It is reused (pooled or in a Scratch), so a
 // reader stays small for decoded contacts and nothing is allocated.
 type rawTops struct {
-	tops  []string
-	found []bool
+	fields *fieldSet
+	tops   []string
+	found  []bool
 }
 
-func newRawTops(n int) *rawTops { return &rawTops{make([]string, n), make([]bool, n)} }
+func newRawTops(fs *fieldSet) *rawTops {
+	return &rawTops{fs, make([]string, len(fs.tops)), make([]bool, len(fs.tops))}
+}
 
 func (t *rawTops) reset() {
 	clear(t.tops) // drop references into the previous contact
@@ -147,83 +151,43 @@ func (r *reader) lookupRaw(n *node) (raw string, found, generic bool) {
 	return "", false, false
 }
 
-// cachedValue is the value of a condition's field, read once per contact.
+// cachedValue is the value of a condition's field, read once per contact
+// (a Set's reader).
 func (r *reader) cachedValue(n *node) *operators.Value {
 	sc := r.slots
-	if sc.state[n.slot] == 0 && n.top >= 0 && n.top < len(r.fields.children) && len(r.fields.children[n.top]) > 1 {
-		r.readChildren(n.top)
-	}
 	if sc.state[n.slot] == 0 {
-		raw, found, generic := r.lookupRaw(n)
-		switch {
-		case generic:
+		if r.col != nil {
+			sc.vals[n.slot] = r.col.value(n.slot)
+		} else {
 			sc.vals[n.slot] = r.value(n.slot)
-		case found:
-			sc.vals[n.slot] = operators.OfRaw(raw)
-		default:
-			sc.vals[n.slot] = operators.MissingValue
 		}
 		sc.state[n.slot] = 1
 	}
 	return &sc.vals[n.slot]
 }
 
-// readChildren reads, in one scan of a top-level object, every field one
-// step below it that the set reads (the last of a repeated key wins, as
-// in encoding/json). A top-level value that is not an object leaves them
-// to be read one by one.
-func (r *reader) readChildren(t int) {
-	top, ok := r.top(t)
-	if ok {
-		top = rawjson.Trim(top)
-		if top == "" || top[0] != '{' {
-			return
-		}
-	}
-	children, sc := r.fields.children[t], r.slots
-	for _, slots := range children {
-		for _, s := range slots {
-			sc.state[s], sc.vals[s] = 1, operators.MissingValue
-		}
-	}
-	if !ok {
-		return
-	}
-	rawjson.ForEachMember(top, func(rawKey, val string) bool {
-		slots, found := children[rawKey]
-		if !found && (strings.IndexByte(rawKey, '\\') >= 0 || !utf8.ValidString(rawKey)) {
-			slots = children[rawjson.DecodedKey(rawKey)]
-		}
-		if len(slots) > 0 {
-			v := operators.OfRaw(val)
-			for _, s := range slots {
-				sc.vals[s] = v
-			}
-		}
-		return true
-	})
-}
-
-// want keeps a top-level member of raw JSON if the program reads it (the
-// last of a repeated key, as encoding/json).
-func (r *reader) want(rawKey, val string) {
-	fs := r.fields
-	t := fs.top(rawKey)
-	if t < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || fs.repaired && !utf8.ValidString(rawKey)) {
-		t = fs.top(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
-	}
-	if t >= 0 {
-		r.raw.tops[t], r.raw.found[t] = val, true
-	}
-}
-
 // validateAndCollect checks raw and collects the wanted top-level members
 // in the same pass.
 func (r *reader) validateAndCollect(raw []byte) error {
-	s := r.rawRoot
-	return rawjson.ValidateObjectMembers(raw, func(kS, kE, vS, vE int) {
-		r.want(s[kS:kE], s[vS:vE])
-	})
+	return rawjson.ValidateCollect(raw, r.raw, 1)
+}
+
+// Member and Value make rawTops the rawjson.Collector of a Program's one
+// pass: node t+1 is tops[t].
+func (t *rawTops) Member(_ int32, rawKey string) int32 {
+	fs := t.fields
+	i := fs.top(rawKey)
+	if i < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || fs.repaired && !utf8.ValidString(rawKey)) {
+		i = fs.top(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
+	}
+	if i < 0 {
+		return -1
+	}
+	return int32(i + 1)
+}
+
+func (t *rawTops) Value(node int32, raw string) {
+	t.tops[node-1], t.found[node-1] = raw, true
 }
 
 // Match reports whether a decoded contact (as encoding/json decodes a JSON
@@ -240,7 +204,7 @@ func (p *Program) Match(contact map[string]any) bool {
 func (p *Program) MatchJSON(raw []byte) (bool, error) {
 	tops, _ := p.tops.Get().(*rawTops)
 	if tops == nil {
-		tops = newRawTops(len(p.fields.tops))
+		tops = newRawTops(&p.fields)
 	}
 	defer p.tops.Put(tops)
 	defer tops.reset()

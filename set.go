@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/segmatch/segmatch/operators"
 )
 
@@ -19,13 +20,14 @@ type Set struct {
 	keys     []string
 	roots    []*node
 	fields   fieldSet
+	tree     *keyTree
 	leaves   int
 	readsNow bool
 	now      func() time.Time
 	scratch  sync.Pool
-	// eqIndexes: per condition id, the index deciding it together with the
-	// other equality conditions on its field (nil: decided alone).
-	eqIndexes []*eqIndex
+	// indexes: per condition id, the index deciding it together with the
+	// indexable conditions on its field (nil: decided alone).
+	indexes []*fieldIndex
 	// packed: per segment, its conditions as one run of refs when it has
 	// no nested group, all segments' runs in one dense array (a condition
 	// id and its negation in 4 bytes), the nodes aside by id.
@@ -35,6 +37,22 @@ type Set struct {
 	// bySlot: per field slot, the ids of the packed segments' conditions
 	// on it, decided together from the field's value.
 	bySlot [][]int32
+	// groups: the flat segments again, by number of conditions and
+	// any/all, so that combining them (eagerly) runs loops of a fixed trip
+	// count the CPU predicts; nested: the other segments.
+	groups []segGroup
+	nested []int32
+}
+
+// segGroup is flat segments with k conditions each, all combined by any
+// (or all): segment j's refs are refs[j*k:(j+1)*k], its index out[j], its
+// negation neg[j] (0 or 1).
+type segGroup struct {
+	k    int
+	any  bool
+	refs []uint32
+	out  []int32
+	neg  []uint8
 }
 
 // packedSeg is a segment whose filters are all conditions:
@@ -77,7 +95,8 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 		return nil, errors.Join(errs...)
 	}
 	s.fields, s.leaves, s.readsNow = c.fields, len(c.leaves), c.readsNow
-	s.eqIndexes = buildEqIndexes(c.equality)
+	s.indexes = buildIndexes(c.indexable)
+	s.tree = newKeyTree(s.fields.paths)
 	s.pack()
 	return s, nil
 }
@@ -124,14 +143,41 @@ func (s *Set) pack() {
 		}
 		s.packed = append(s.packed, p)
 	}
+	s.group()
+}
+
+// group lays the flat segments out by shape for evalAll (see groups).
+func (s *Set) group() {
+	type shape struct {
+		k   int
+		any bool
+	}
+	at := map[shape]int{}
+	for i, p := range s.packed {
+		if p.root != nil {
+			s.nested = append(s.nested, int32(i))
+			continue
+		}
+		sh := shape{int(p.end - p.start), p.flags&packAny != 0 && p.end != p.start}
+		g, ok := at[sh]
+		if !ok {
+			g = len(s.groups)
+			at[sh] = g
+			s.groups = append(s.groups, segGroup{k: sh.k, any: sh.any})
+		}
+		gr := &s.groups[g]
+		gr.refs = append(gr.refs, s.refs[p.start:p.end]...)
+		gr.out = append(gr.out, int32(i))
+		gr.neg = append(gr.neg, p.flags&packNegate>>1)
+	}
 }
 
 // evalAll decides every segment into dst: first every condition the
-// packed segments use (each once, equality kin together), then each
+// packed segments use (each once, indexed kin together), then each
 // packed segment from its conditions' memo without branching on them
 // (data-dependent short-circuits mispredict), the others by their tree.
 func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
-	memo, refs := r.memo, s.refs
+	memo := r.memo
 	if len(s.packed) < eagerFrom {
 		s.evalLazy(r, c, dst)
 		return
@@ -145,25 +191,83 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 			}
 		}
 	}
-	for i := range s.packed {
-		p := &s.packed[i]
-		if p.root != nil {
-			dst[i] = p.root.evalSet(r, c)
-			continue
+	for _, i := range s.nested {
+		dst[i] = s.packed[i].root.evalSet(r, c)
+	}
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		if g.any {
+			combineAny(g, memo, dst)
+		} else {
+			combineAll(g, memo, dst)
 		}
-		// memo 1 is false, 2 true: memo>>1 is the result, xor the
-		// negation bit.
-		all, any := uint8(1), uint8(0)
-		for _, ref := range refs[p.start:p.end] {
-			v := memo[ref>>1]>>1 ^ uint8(ref&1)
-			all &= v
-			any |= v
+	}
+}
+
+// combineAll decides a group of all-segments from their conditions' memo
+// without branching on it (data-dependent short-circuits mispredict):
+// memo 1 is false, 2 true, so memo>>1 is the result, xor the negation bit.
+// The common sizes are unrolled.
+func combineAll(g *segGroup, memo []uint8, dst []bool) {
+	refs, neg := g.refs, g.neg
+	t := func(ref uint32) uint8 { return memo[ref>>1]>>1 ^ uint8(ref&1) }
+	switch g.k {
+	case 3:
+		for j, out := range g.out {
+			r := refs[j*3 : j*3+3 : j*3+3]
+			dst[out] = t(r[0])&t(r[1])&t(r[2])^neg[j] == 1
 		}
-		res := all
-		if p.flags&packAny != 0 && p.start != p.end {
-			res = any
+	case 4:
+		for j, out := range g.out {
+			r := refs[j*4 : j*4+4 : j*4+4]
+			dst[out] = t(r[0])&t(r[1])&t(r[2])&t(r[3])^neg[j] == 1
 		}
-		dst[i] = res^(p.flags&packNegate>>1) == 1
+	case 5:
+		for j, out := range g.out {
+			r := refs[j*5 : j*5+5 : j*5+5]
+			dst[out] = t(r[0])&t(r[1])&t(r[2])&t(r[3])&t(r[4])^neg[j] == 1
+		}
+	default:
+		k := g.k
+		for j, out := range g.out {
+			v := uint8(1)
+			for _, ref := range refs[j*k : j*k+k] {
+				v &= t(ref)
+			}
+			dst[out] = v^neg[j] == 1
+		}
+	}
+}
+
+// combineAny is combineAll for any-segments.
+func combineAny(g *segGroup, memo []uint8, dst []bool) {
+	refs, neg := g.refs, g.neg
+	t := func(ref uint32) uint8 { return memo[ref>>1]>>1 ^ uint8(ref&1) }
+	switch g.k {
+	case 3:
+		for j, out := range g.out {
+			r := refs[j*3 : j*3+3 : j*3+3]
+			dst[out] = (t(r[0])|t(r[1])|t(r[2]))^neg[j] == 1
+		}
+	case 4:
+		for j, out := range g.out {
+			r := refs[j*4 : j*4+4 : j*4+4]
+			dst[out] = (t(r[0])|t(r[1])|t(r[2])|t(r[3]))^neg[j] == 1
+		}
+	case 5:
+		for j, out := range g.out {
+			r := refs[j*5 : j*5+5 : j*5+5]
+			dst[out] = (t(r[0])|t(r[1])|t(r[2])|t(r[3])|t(r[4]))^neg[j] == 1
+		}
+	default:
+		k := g.k
+		for j, out := range g.out {
+			v := uint8(0)
+			for _, ref := range refs[j*k : j*k+k] {
+				v |= t(ref)
+			}
+			dst[out] = v^neg[j] == 1
+		}
 	}
 }
 
@@ -200,7 +304,7 @@ func (s *Set) evalLazy(r *reader, c *operators.Context, dst []bool) {
 }
 
 // decideBySlot decides the packed segments' conditions field by field:
-// the value read once, then each condition on it (equality kin through
+// the value read once, then each condition on it (indexed kin through
 // their index).
 func (s *Set) decideBySlot(r *reader, c *operators.Context) {
 	memo := r.memo
@@ -211,12 +315,12 @@ func (s *Set) decideBySlot(r *reader, c *operators.Context) {
 		v := r.cachedValue(s.leafNodes[ids[0]])
 		for _, id := range ids {
 			if memo[id] != 0 {
-				continue // decided with its equality kin
+				continue // decided with its indexed kin
 			}
 			n := s.leafNodes[id]
 			switch {
-			case s.eqIndexes[id] != nil:
-				s.eqIndexes[id].decide(v, memo)
+			case s.indexes[id] != nil:
+				s.indexes[id].decide(v, memo)
 			case n.scalar != nil:
 				memo[id] = 1 + b2u(n.scalar.TestValue(v))
 			default:
@@ -260,14 +364,14 @@ func (s *Set) Now() time.Time {
 // goroutine to evaluate without allocating.
 type Scratch struct {
 	memo  []uint8
-	raw   *rawTops
+	col   *collected
 	slots slotCache
 }
 
 // NewScratch makes working memory for s.
 func (s *Set) NewScratch() *Scratch {
 	n := len(s.fields.names)
-	return &Scratch{memo: make([]uint8, s.leaves), raw: newRawTops(len(s.fields.tops)),
+	return &Scratch{memo: make([]uint8, s.leaves), col: newCollected(s.tree),
 		slots: slotCache{state: make([]uint8, n), vals: make([]operators.Value, n)}}
 }
 
@@ -288,11 +392,13 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 	}
 	clear(sc.memo)
 	clear(sc.slots.state)
-	defer sc.raw.reset()
+	doc := bytesString(raw)
+	sc.col.start(doc)
+	defer sc.col.reset()
 	defer clear(sc.slots.vals) // drop references into the contact
-	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &s.fields, memo: sc.memo, raw: sc.raw, slots: &sc.slots,
-		eqIndexes: s.eqIndexes}
-	if err := r.validateAndCollect(raw); err != nil {
+	r := reader{rawRoot: doc, mode: readRaw, fields: &s.fields, memo: sc.memo, col: sc.col, slots: &sc.slots,
+		indexes: s.indexes}
+	if err := rawjson.ValidateCollect(raw, sc.col, rawjson.MaxCollectDepth); err != nil {
 		return err
 	}
 	c := operators.Context{Now: now}

@@ -7,6 +7,7 @@ package rawjson
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // MaxDepth is encoding/json's nesting limit.
@@ -33,20 +34,33 @@ func (e *SyntaxError) Unwrap() error { return ErrMalformed }
 func fail(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
 
 // ValidateObject checks that b is one well-formed JSON object.
-func ValidateObject(b []byte) error { return ValidateObjectMembers(b, nil) }
+func ValidateObject(b []byte) error { return ValidateCollect(b, nil, 0) }
 
 // Validate checks that b is exactly one well-formed JSON value.
-func Validate(b []byte) error { return validate(b, nil) }
+func Validate(b []byte) error { return validate(b, nil, 0) }
 
-// Visitor receives each top-level member of an object as offsets into the
-// document: the raw key (without its quotes, escapes left in) and the
-// value's raw text.
-type Visitor func(keyStart, keyEnd, valStart, valEnd int)
+// Collector chooses what one pass over an object keeps, so a contact is
+// checked and read at once. Nodes name the objects it descends into: the
+// document is node 0. Member is called for each member of a node's
+// object, with the raw key (without its quotes, escapes left in), and
+// returns the member's node, or -1 to skip it. Value is then called with
+// the member's raw value when it ends; when that value is an object, its
+// members are offered in turn with the member's node as parent. Arrays
+// are not descended into.
+type Collector interface {
+	Member(parent int32, rawKey string) int32
+	Value(node int32, raw string)
+}
 
-// ValidateObjectMembers is ValidateObject that also hands every top-level
-// member to visit as it goes, so a contact is read in one pass. visit may
-// have been called for members before an error is found.
-func ValidateObjectMembers(b []byte, visit Visitor) error {
+// MaxCollectDepth is how deep a Collector is offered members: objects
+// nested deeper are validated only.
+const MaxCollectDepth = 16
+
+// ValidateCollect is ValidateObject that also offers the document's
+// members to c (nil: none) as it goes, in objects up to depth levels deep
+// (1: the document's own members; at most MaxCollectDepth). c may have
+// been called before an error is found.
+func ValidateCollect(b []byte, c Collector, depth int) error {
 	i := skipSpace(b, 0)
 	if i == len(b) {
 		return fail(i, "empty input")
@@ -57,11 +71,63 @@ func ValidateObjectMembers(b []byte, visit Visitor) error {
 		}
 		return ErrNotObject
 	}
-	return validate(b, visit)
+	return validate(b, c, min(depth, MaxCollectDepth))
 }
 
-func validate(b []byte, visit Visitor) error {
-	var kS, kE, vS int // the current top-level member: key and value start
+// collecting is validate's bookkeeping for a Collector: the depth of the
+// innermost object it descends into (0: none), and per depth that
+// object's node, its current member's node and where that member's value
+// starts.
+type collecting struct {
+	c     Collector
+	s     string // the document
+	max   int    // the deepest object offered
+	depth int
+	obj   [MaxCollectDepth + 1]int32
+	mem   [MaxCollectDepth + 1]int32
+	start [MaxCollectDepth + 1]int
+}
+
+// open notes a container opening at depth d (its own depth) at i.
+func (w *collecting) open(d int, isObj bool) {
+	switch {
+	case !isObj || d > w.max:
+	case d == 1:
+		w.depth, w.obj[1] = 1, 0
+	case d-1 == w.depth && w.mem[d-1] >= 0:
+		w.depth, w.obj[d] = d, w.mem[d-1]
+	}
+}
+
+// key offers the member whose raw key (quotes included) is b[kS:kE] of
+// the object at depth d.
+func (w *collecting) key(d, kS, kE int) {
+	if d == w.depth {
+		w.mem[d] = w.c.Member(w.obj[d], w.s[kS+1:kE-1])
+	}
+}
+
+// valueStart and valueEnd bracket a value at depth d (its container's).
+func (w *collecting) valueStart(d, i int) {
+	if d == w.depth && d > 0 {
+		w.start[d] = i
+	}
+}
+
+func (w *collecting) valueEnd(d, i int) {
+	if w.depth > d {
+		w.depth = d
+	}
+	if d == w.depth && d > 0 && w.mem[d] >= 0 {
+		w.c.Value(w.mem[d], w.s[w.start[d]:i])
+	}
+}
+
+func validate(b []byte, c Collector, depth int) error {
+	var w *collecting
+	if c != nil && depth > 0 {
+		w = &collecting{c: c, max: depth, s: unsafe.String(unsafe.SliceData(b), len(b))}
+	}
 	// stack of open containers: true for object. Depth is bounded, so a
 	// small fixed array covers common documents without allocating.
 	var small [64]bool
@@ -75,8 +141,8 @@ func validate(b []byte, visit Visitor) error {
 		if i >= len(b) {
 			return fail(i, "unexpected end of input")
 		}
-		if len(stack) == 1 {
-			vS = i
+		if w != nil {
+			w.valueStart(len(stack), i)
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
@@ -84,6 +150,9 @@ func validate(b []byte, visit Visitor) error {
 				return fail(i, "nested too deep")
 			}
 			stack = append(stack, c == '{')
+			if w != nil {
+				w.open(len(stack), c == '{')
+			}
 			i = skipSpace(b, i+1)
 			if i < len(b) && (b[i] == '}' && c == '{' || b[i] == ']' && c == '[') {
 				stack = stack[:len(stack)-1]
@@ -97,8 +166,8 @@ func validate(b []byte, visit Visitor) error {
 				if i, end, err = key(b, i); err != nil {
 					return err
 				}
-				if len(stack) == 1 {
-					kS, kE = start, end
+				if w != nil {
+					w.key(len(stack), start, end)
 				}
 			}
 			continue
@@ -130,8 +199,8 @@ func validate(b []byte, visit Visitor) error {
 		default:
 			return fail(i, fmt.Sprintf("unexpected %q", c))
 		}
-		if visit != nil && len(stack) == 1 {
-			visit(kS+1, kE-1, vS, i)
+		if w != nil {
+			w.valueEnd(len(stack), i)
 		}
 		// after a value: close containers or move to the next element
 		for {
@@ -156,15 +225,15 @@ func validate(b []byte, visit Visitor) error {
 					if i, end, err = key(b, i); err != nil {
 						return err
 					}
-					if len(stack) == 1 {
-						kS, kE = start, end
+					if w != nil {
+						w.key(len(stack), start, end)
 					}
 				}
 			case b[i] == '}' && obj, b[i] == ']' && !obj:
 				stack = stack[:len(stack)-1]
 				i++
-				if visit != nil && len(stack) == 1 {
-					visit(kS+1, kE-1, vS, i)
+				if w != nil {
+					w.valueEnd(len(stack), i)
 				}
 				continue
 			default:

@@ -9,8 +9,9 @@ import (
 
 // FuzzRawJSONValidate checks the package's contract: Validate accepts
 // exactly what encoding/json's json.Valid accepts (same grammar, same
-// nesting limit of 10000), and ValidateObject accepts exactly the valid
-// documents whose top-level value is an object.
+// nesting limit of 10000), ValidateObject accepts exactly the valid
+// documents whose top-level value is an object, and ValidateCollect offers
+// a Collector the members the scanner finds, in the same order.
 func FuzzRawJSONValidate(f *testing.F) {
 	for _, s := range []string{
 		``, ` `, "\t\r\n", `{}`, `[]`, `{"a":1}`, `[1,2,3]`, `"x"`, `0`, `-0`, `-0.0e-0`, `1e400`, `-1E+400`,
@@ -42,6 +43,9 @@ func FuzzRawJSONValidate(f *testing.F) {
 			t.Fatalf("ValidateObject(%q) = %v, want ErrMalformed", b, oerr)
 		case want && !isObj && !errors.Is(oerr, ErrNotObject):
 			t.Fatalf("ValidateObject(%q) = %v, want ErrNotObject", b, oerr)
+		}
+		if isObj {
+			checkCollect(t, b)
 		}
 	})
 }

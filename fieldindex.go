@@ -1,0 +1,292 @@
+package segmatch
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/operators"
+)
+
+// Many segments test one field against many values ("country is IT",
+// "country in [FR, DE]", "email ends with .it", "tags contains vip", ...).
+// For a Set, such conditions are decided together: hashes from a value
+// (or a prefix or suffix of it) to the conditions it satisfies, so a few
+// lookups per field and contact decide them all, however many there are
+// (the classic inverted index of many-audience matching).
+
+// indexable is how a condition can be decided by a field's index: the
+// strings, numbers or bools it tests equality with (eq, in), the number
+// it compares with (numeric gt/gte/lt/lte), or the strings it looks for
+// (contains, starts_with, ends_with). ok is false for any other condition
+// (ignore_case, null, lists of lists, string order, other operators),
+// which is decided alone.
+type indexable struct {
+	ok    bool
+	slot  int
+	op    string // the canonical positive operator
+	strs  []string
+	nums  []float64
+	bools []bool
+	bound float64 // numeric order: the number
+}
+
+func indexableOf(slot int, op string, f *filter.Filter) indexable {
+	x := indexable{ok: true, slot: slot, op: op}
+	switch op {
+	case "gt", "gte", "lt", "lte":
+		if json.Unmarshal(f.Value, &x.bound) != nil {
+			return indexable{} // a string bound: byte order, decided alone
+		}
+		return x
+	case "eq", "in", "contains", "starts_with", "ends_with":
+	default:
+		return indexable{}
+	}
+	if f.IgnoreCase {
+		return indexable{}
+	}
+	var vals []any
+	if v := f.Value; len(v) > 0 && v[0] == '[' && op != "eq" {
+		if json.Unmarshal(v, &vals) != nil {
+			return indexable{}
+		}
+	} else {
+		var one any
+		if json.Unmarshal(v, &one) != nil {
+			return indexable{}
+		}
+		vals = []any{one}
+	}
+	for _, v := range vals {
+		switch t := v.(type) {
+		case string:
+			x.strs = append(x.strs, t)
+		case float64:
+			x.nums = append(x.nums, t)
+		case bool:
+			x.bools = append(x.bools, t)
+		default: // null (is_not_set semantics), arrays: decided alone
+			return indexable{}
+		}
+	}
+	if op != "eq" && op != "in" && (len(x.nums) > 0 || len(x.bools) > 0) {
+		return indexable{} // the string operators take strings only
+	}
+	return x
+}
+
+// fieldIndex decides the indexable conditions on one field together.
+type fieldIndex struct {
+	leaves []int32 // every condition it decides
+	// eq, in (rule 1: a numeric string equals a number)
+	strs  map[string][]int32
+	nums  map[float64][]int32
+	bools [2][]int32
+	// numeric gt, gte, lt, lte
+	orders []orderCond
+	// contains: an element of an array field equal to one of subs, or a
+	// string field containing one
+	elems  map[string][]int32
+	substr []substrCond
+	// starts_with / ends_with: the field's prefix / suffix of each length
+	// some condition has, looked up
+	prefixes, suffixes affixes
+}
+
+// orderCond is one numeric order condition: field <op> bound.
+type orderCond struct {
+	id    int32
+	op    string
+	bound float64
+}
+
+func (o *orderCond) holds(x float64) bool {
+	switch o.op {
+	case "gt":
+		return x > o.bound
+	case "gte":
+		return x >= o.bound
+	case "lt":
+		return x < o.bound
+	}
+	return x <= o.bound
+}
+
+// substrCond is one contains condition, as it applies to a string field.
+type substrCond struct {
+	id   int32
+	subs []string
+}
+
+// affixes maps each prefix (or suffix) some condition looks for to those
+// conditions; lens are its distinct lengths, ascending.
+type affixes struct {
+	ids  map[string][]int32
+	lens []int
+}
+
+func (a *affixes) add(s string, id int32) {
+	if a.ids == nil {
+		a.ids = map[string][]int32{}
+	}
+	a.ids[s] = appendOnce(a.ids[s], id)
+	if !slices.Contains(a.lens, len(s)) {
+		a.lens = append(a.lens, len(s))
+		slices.Sort(a.lens)
+	}
+}
+
+// mark marks the conditions whose affix s has: its prefixes (suffix
+// false) or suffixes of the lengths looked for.
+func (a *affixes) mark(s string, suffix bool, memo []uint8) {
+	for _, n := range a.lens {
+		if n > len(s) {
+			return
+		}
+		if suffix {
+			mark(a.ids[s[len(s)-n:]], memo)
+		} else {
+			mark(a.ids[s[:n]], memo)
+		}
+	}
+}
+
+// buildIndexes groups the indexable conditions by field; a field with a
+// single such condition keeps deciding it alone. The result is per leaf
+// id (nil for conditions decided alone).
+func buildIndexes(xs []indexable) []*fieldIndex {
+	bySlot := map[int][]int{}
+	for id, x := range xs {
+		if x.ok {
+			bySlot[x.slot] = append(bySlot[x.slot], id)
+		}
+	}
+	out := make([]*fieldIndex, len(xs))
+	for _, ids := range bySlot {
+		if len(ids) < 2 {
+			continue
+		}
+		ix := &fieldIndex{strs: map[string][]int32{}, nums: map[float64][]int32{}}
+		for _, id := range ids {
+			x, id32 := xs[id], int32(id)
+			ix.leaves = append(ix.leaves, id32)
+			out[id] = ix
+			switch x.op {
+			case "gt", "gte", "lt", "lte":
+				ix.orders = append(ix.orders, orderCond{id: id32, op: x.op, bound: x.bound})
+			case "contains":
+				if ix.elems == nil {
+					ix.elems = map[string][]int32{}
+				}
+				for _, s := range x.strs {
+					ix.elems[s] = appendOnce(ix.elems[s], id32)
+				}
+				ix.substr = append(ix.substr, substrCond{id: id32, subs: x.strs})
+			case "starts_with":
+				for _, s := range x.strs {
+					ix.prefixes.add(s, id32)
+				}
+			case "ends_with":
+				for _, s := range x.strs {
+					ix.suffixes.add(s, id32)
+				}
+			default: // eq, in
+				for _, s := range x.strs {
+					ix.strs[s] = appendOnce(ix.strs[s], id32)
+				}
+				for _, n := range x.nums {
+					ix.nums[n] = appendOnce(ix.nums[n], id32)
+				}
+				for _, b := range x.bools {
+					ix.bools[b2i(b)] = appendOnce(ix.bools[b2i(b)], id32)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func appendOnce(ids []int32, id int32) []int32 {
+	if len(ids) > 0 && ids[len(ids)-1] == id {
+		return ids
+	}
+	return append(ids, id)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// decide sets the memo of every condition of the index for the field's
+// value v: true for those v (or, on an array, some element) satisfies,
+// false for the others. Missing, null and objects satisfy none.
+func (ix *fieldIndex) decide(v *operators.Value, memo []uint8) {
+	for _, id := range ix.leaves {
+		memo[id] = 1
+	}
+	if v.Kind() == operators.Array {
+		v.Any(func(e operators.Value) bool { ix.hit(&e, true, memo); return false })
+		return
+	}
+	ix.hit(v, false, memo)
+}
+
+// hit marks the conditions a scalar satisfies; elem says it is an element
+// of an array field (contains then means equality).
+func (ix *fieldIndex) hit(v *operators.Value, elem bool, memo []uint8) {
+	switch v.Kind() {
+	case operators.String:
+		s := v.Str()
+		mark(ix.strs[s], memo)
+		if len(ix.nums) > 0 || len(ix.orders) > 0 {
+			if n, ok := operators.ParseDecimal(s); ok {
+				ix.number(n, memo)
+			}
+		}
+		if elem {
+			mark(ix.elems[s], memo)
+		} else {
+			for i := range ix.substr {
+				if c := &ix.substr[i]; containsAny(s, c.subs) {
+					memo[c.id] = 2
+				}
+			}
+		}
+		ix.prefixes.mark(s, false, memo)
+		ix.suffixes.mark(s, true, memo)
+	case operators.Number:
+		ix.number(v.Num(), memo)
+	case operators.Bool:
+		mark(ix.bools[b2i(v.Bool())], memo)
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// number marks the conditions a numeric field value satisfies.
+func (ix *fieldIndex) number(x float64, memo []uint8) {
+	mark(ix.nums[x], memo)
+	for i := range ix.orders {
+		if o := &ix.orders[i]; o.holds(x) {
+			memo[o.id] = 2
+		}
+	}
+}
+
+func mark(ids []int32, memo []uint8) {
+	for _, id := range ids {
+		memo[id] = 2
+	}
+}
