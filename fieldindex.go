@@ -84,8 +84,9 @@ type fieldIndex struct {
 	strs  map[string][]int32
 	nums  map[float64][]int32
 	bools [2][]int32
-	// numeric gt, gte, lt, lte
-	orders []orderCond
+	// numeric gt, gte, lt, lte: each kind's bounds sorted, so a number
+	// satisfies a prefix (gt, gte) or a suffix (lt, lte) of them
+	orders [4]orderList
 	// contains: an element of an array field equal to one of subs, or a
 	// string field containing one
 	elems  map[string][]int32
@@ -95,23 +96,44 @@ type fieldIndex struct {
 	prefixes, suffixes affixes
 }
 
-// orderCond is one numeric order condition: field <op> bound.
-type orderCond struct {
-	id    int32
-	op    string
-	bound float64
+// orderList is the numeric order conditions of one kind (opGT...),
+// ascending by bound.
+type orderList struct {
+	bounds []float64
+	ids    []int32
 }
 
-func (o *orderCond) holds(x float64) bool {
-	switch o.op {
-	case "gt":
-		return x > o.bound
-	case "gte":
-		return x >= o.bound
-	case "lt":
-		return x < o.bound
+const (
+	opGT = iota
+	opGTE
+	opLT
+	opLTE
+)
+
+var orderKinds = map[string]int{"gt": opGT, "gte": opGTE, "lt": opLT, "lte": opLTE}
+
+func (l *orderList) add(bound float64, id int32) {
+	i, _ := slices.BinarySearch(l.bounds, bound)
+	l.bounds = slices.Insert(l.bounds, i, bound)
+	l.ids = slices.Insert(l.ids, i, id)
+}
+
+// below is the number of bounds less than x (orEqual: at most x).
+func (l *orderList) below(x float64, orEqual bool) int {
+	lo, hi := 0, len(l.bounds)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if b := l.bounds[m]; b < x || orEqual && b == x {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	return x <= o.bound
+	return lo
+}
+
+func (ix *fieldIndex) hasOrders() bool {
+	return len(ix.orders[0].ids)+len(ix.orders[1].ids)+len(ix.orders[2].ids)+len(ix.orders[3].ids) > 0
 }
 
 // substrCond is one contains condition, as it applies to a string field.
@@ -175,7 +197,7 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 			out[id] = ix
 			switch x.op {
 			case "gt", "gte", "lt", "lte":
-				ix.orders = append(ix.orders, orderCond{id: id32, op: x.op, bound: x.bound})
+				ix.orders[orderKinds[x.op]].add(x.bound, id32)
 			case "contains":
 				if ix.elems == nil {
 					ix.elems = map[string][]int32{}
@@ -243,7 +265,7 @@ func (ix *fieldIndex) hit(v *operators.Value, elem bool, memo []uint8) {
 	case operators.String:
 		s := v.Str()
 		mark(ix.strs[s], memo)
-		if len(ix.nums) > 0 || len(ix.orders) > 0 {
+		if len(ix.nums) > 0 || ix.hasOrders() {
 			if n, ok := operators.ParseDecimal(s); ok {
 				ix.number(n, memo)
 			}
@@ -278,11 +300,14 @@ func containsAny(s string, subs []string) bool {
 // number marks the conditions a numeric field value satisfies.
 func (ix *fieldIndex) number(x float64, memo []uint8) {
 	mark(ix.nums[x], memo)
-	for i := range ix.orders {
-		if o := &ix.orders[i]; o.holds(x) {
-			memo[o.id] = 2
-		}
+	if x != x {
+		return // NaN is in no order
 	}
+	o := &ix.orders
+	mark(o[opGT].ids[:o[opGT].below(x, false)], memo)
+	mark(o[opGTE].ids[:o[opGTE].below(x, true)], memo)
+	mark(o[opLT].ids[o[opLT].below(x, true):], memo)
+	mark(o[opLTE].ids[o[opLTE].below(x, false):], memo)
 }
 
 func mark(ids []int32, memo []uint8) {

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/segmatch/segmatch"
@@ -290,6 +292,27 @@ func TestStreamCancelAndSinkError(t *testing.T) {
 			return nil
 		}, engine.StreamOptions{})
 	assert.ErrorIs(t, err, stop)
+}
+
+// TestStreamReadError: a failing reader ends the stream with its error,
+// naming the line it cut short; every whole line before it is delivered.
+func TestStreamReadError(t *testing.T) {
+	eng, err := engine.New([]filter.Segment{{ID: "all"}})
+	require.NoError(t, err)
+	boom := errors.New("disk on fire")
+	whole := strings.Repeat("{}\n", 1000)
+	in := io.MultiReader(strings.NewReader(whole+`{"cut":`), iotest.ErrReader(boom))
+	var numbers []int
+	st, err := eng.ClassifyStream(context.Background(), in, func(l *engine.Line) error {
+		require.NoError(t, l.Err)
+		numbers = append(numbers, l.Number)
+		return nil
+	}, engine.StreamOptions{Workers: 2, BatchSize: 64})
+	require.ErrorIs(t, err, boom)
+	assert.Contains(t, err.Error(), "reading line 1001")
+	assert.Equal(t, int64(1000), st.Contacts)
+	require.Len(t, numbers, 1000)
+	assert.Equal(t, 1000, numbers[999])
 }
 
 // TestLiveSwap: classifications run while the segment set is swapped;

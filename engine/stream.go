@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // StreamOptions configures ClassifyStream. The zero value is usable.
@@ -58,6 +59,7 @@ type batch struct {
 	first   int      // line number of lines[0]
 	lines   [][]byte // views into buf
 	buf     []byte
+	offs    []int
 	errs    []error
 	blank   []bool
 	matches []bool // len(lines) * segments
@@ -85,49 +87,34 @@ func (e *Engine) ClassifyStream(ctx context.Context, in io.Reader, sink func(*Li
 
 	inFlight := 2*opts.Workers + 2
 	tokens := make(chan struct{}, inFlight)
-	jobs := make(chan *batch, opts.Workers)
 	done := make(chan *batch, inFlight)
 	n := e.Len()
 	now := e.set.Now() // one clock reading for the whole stream
 	pool := sync.Pool{New: func() any { return &batch{} }}
 
-	var readErr error
-	var wg sync.WaitGroup
-	// reader
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(jobs)
-		readErr = e.readBatches(ctx, in, opts, tokens, jobs, &pool)
-	}()
-	// workers
+	// Each worker reads its own batches, one at a time under the source's
+	// lock, so the lines it classifies were just copied by its own core
+	// (hot in its cache) and no reader goroutine competes for the cores.
+	src := &lineSource{br: bufio.NewReaderSize(in, 256<<10), opts: opts}
 	var workers sync.WaitGroup
 	for w := 0; w < opts.Workers; w++ {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
 			res := e.NewResult()
-			for b := range jobs {
-				if cap(b.matches) < len(b.lines)*n {
-					b.matches = make([]bool, len(b.lines)*n)
+			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-ctx.Done():
+					return
 				}
-				b.matches = b.matches[:len(b.lines)*n]
-				b.errs = b.errs[:0]
-				for i, l := range b.lines {
-					b.errs = append(b.errs, nil)
-					if b.blank[i] {
-						continue
-					}
-					if l == nil { // over MaxLineBytes
-						b.errs[i] = &LineError{Line: b.first + i, Err: ErrLineTooLong}
-						continue
-					}
-					if err := e.classifyJSONAt(l, res, now); err != nil {
-						b.errs[i] = &LineError{Line: b.first + i, Err: err}
-						continue
-					}
-					copy(b.matches[i*n:(i+1)*n], res.Matches)
+				b := pool.Get().(*batch)
+				if !src.next(b) {
+					<-tokens
+					pool.Put(b)
+					return
 				}
+				e.classifyBatch(b, res, now)
 				select {
 				case done <- b:
 				case <-ctx.Done():
@@ -188,99 +175,120 @@ func (e *Engine) ClassifyStream(ctx context.Context, in io.Reader, sink func(*Li
 			}
 		}
 	}
-	wg.Wait()
 	switch {
 	case sinkErr != nil:
 		return st, sinkErr
-	case readErr != nil:
-		return st, readErr
+	case src.err != nil:
+		return st, src.err
 	}
 	return st, ctx.Err()
 }
 
-// readBatches splits the input into batches of lines, waiting for a token
-// before each so that at most cap(tokens) batches are in flight.
-func (e *Engine) readBatches(ctx context.Context, in io.Reader, opts StreamOptions, tokens chan struct{}, jobs chan<- *batch, pool *sync.Pool) error {
-	br := bufio.NewReaderSize(in, 256<<10)
-	lineNo := 0
-	seq := 0
-	for {
-		select {
-		case tokens <- struct{}{}:
-		case <-ctx.Done():
-			return nil
+// classifyBatch classifies a batch's lines into it.
+func (e *Engine) classifyBatch(b *batch, res *Result, now time.Time) {
+	n := e.Len()
+	if cap(b.matches) < len(b.lines)*n {
+		b.matches = make([]bool, len(b.lines)*n)
+	}
+	b.matches = b.matches[:len(b.lines)*n]
+	b.errs = b.errs[:0]
+	for i, l := range b.lines {
+		b.errs = append(b.errs, nil)
+		if b.blank[i] {
+			continue
 		}
-		b := pool.Get().(*batch)
-		b.seq, b.first, b.lines, b.buf, b.blank, b.bytes = seq, lineNo+1, b.lines[:0], b.buf[:0], b.blank[:0], 0
-		seq++
-		var offs []int // line start offsets in buf; -1 for a too-long line
-		eof := false
-		for len(offs) < opts.BatchSize {
-			start := len(b.buf)
-			tooLong := false
-			for {
-				chunk, err := br.ReadSlice('\n')
-				b.bytes += int64(len(chunk))
-				if !tooLong {
-					if len(b.buf)-start+len(chunk) > opts.MaxLineBytes+1 {
-						tooLong = true
-						b.buf = b.buf[:start]
-					} else {
-						b.buf = append(b.buf, chunk...)
-					}
-				}
-				if err == bufio.ErrBufferFull {
-					continue
-				}
-				if err != nil && err != io.EOF {
-					return fmt.Errorf("reading line %d: %w", lineNo+1, err)
-				}
-				eof = err == io.EOF
-				break
-			}
-			if eof && len(b.buf) == start && !tooLong {
-				break
-			}
-			lineNo++
-			if tooLong {
-				offs = append(offs, -1)
-			} else {
-				offs = append(offs, start)
-			}
-			if eof {
-				break
-			}
+		if l == nil { // over MaxLineBytes
+			b.errs[i] = &LineError{Line: b.first + i, Err: ErrLineTooLong}
+			continue
 		}
-		// views are taken once buf stops growing
-		for i, off := range offs {
-			if off < 0 {
-				b.lines = append(b.lines, nil)
-				b.blank = append(b.blank, false)
+		if err := e.classifyJSONAt(l, res, now); err != nil {
+			b.errs[i] = &LineError{Line: b.first + i, Err: err}
+			continue
+		}
+		copy(b.matches[i*n:(i+1)*n], res.Matches)
+	}
+}
+
+// lineSource splits the input into batches of lines for the workers,
+// one batch at a time.
+type lineSource struct {
+	mu     sync.Mutex
+	br     *bufio.Reader
+	opts   StreamOptions
+	lineNo int // lines handed out
+	seq    int // batches handed out
+	over   bool
+	err    error // the read error that ended the input
+}
+
+// next fills b with the next batch; false when the input is over (or
+// failed: err).
+func (s *lineSource) next(b *batch) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return false
+	}
+	opts := s.opts
+	b.seq, b.first, b.lines, b.buf, b.blank, b.bytes = s.seq, s.lineNo+1, b.lines[:0], b.buf[:0], b.blank[:0], 0
+	offs := b.offs[:0] // line start offsets in buf; -1 for a too-long line
+	for len(offs) < opts.BatchSize && !s.over {
+		start := len(b.buf)
+		tooLong := false
+		for {
+			chunk, err := s.br.ReadSlice('\n')
+			b.bytes += int64(len(chunk))
+			if !tooLong {
+				if len(b.buf)-start+len(chunk) > opts.MaxLineBytes+1 {
+					tooLong = true
+					b.buf = b.buf[:start]
+				} else {
+					b.buf = append(b.buf, chunk...)
+				}
+			}
+			if err == bufio.ErrBufferFull {
 				continue
 			}
-			end := len(b.buf)
-			for j := i + 1; j < len(offs); j++ {
-				if offs[j] >= 0 {
-					end = offs[j]
-					break
-				}
+			if err != nil && err != io.EOF {
+				// the line it cut short is not a line; the error says which
+				s.err = fmt.Errorf("reading line %d: %w", s.lineNo+1, err)
+				b.buf, tooLong = b.buf[:start], false
 			}
-			l := bytes.TrimRight(b.buf[off:end], "\r\n")
-			b.lines = append(b.lines, l)
-			b.blank = append(b.blank, len(bytes.TrimSpace(l)) == 0)
+			s.over = err != nil
+			break
 		}
-		if len(b.lines) == 0 {
-			<-tokens
-			pool.Put(b)
-			return nil
+		if s.over && len(b.buf) == start && !tooLong {
+			break
 		}
-		select {
-		case jobs <- b:
-		case <-ctx.Done():
-			return nil
-		}
-		if eof {
-			return nil
+		s.lineNo++
+		if tooLong {
+			offs = append(offs, -1)
+		} else {
+			offs = append(offs, start)
 		}
 	}
+	b.offs = offs
+	// views are taken once buf stops growing
+	for i, off := range offs {
+		if off < 0 {
+			b.lines = append(b.lines, nil)
+			b.blank = append(b.blank, false)
+			continue
+		}
+		end := len(b.buf)
+		for j := i + 1; j < len(offs); j++ {
+			if offs[j] >= 0 {
+				end = offs[j]
+				break
+			}
+		}
+		l := bytes.TrimRight(b.buf[off:end], "\r\n")
+		b.lines = append(b.lines, l)
+		b.blank = append(b.blank, len(bytes.TrimSpace(l)) == 0)
+	}
+	if len(b.lines) == 0 {
+		return false
+	}
+	s.seq++
+	return true
 }

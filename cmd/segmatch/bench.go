@@ -37,6 +37,7 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		backends     = fs.String("backends", strings.Join(benchmarks.AllBackends, ","), "backends to run, comma-separated")
 		sweep        = fs.String("sweep", "", "also measure at several segment counts, e.g. segments=10,100,1000")
 		stream       = fs.Int("stream", 0, "also stream this many contacts through engine.ClassifyStream with 1 and 2 workers")
+		streamRuns   = fs.Int("stream-runs", 3, "stream runs per worker count, interleaved; the fastest is reported")
 		out          = fs.String("out", "", "write report.md and throughput.svg into this directory")
 		segFile      = fs.String("segments-file", "", "read the segments from this file (JSON array or JSON Lines) instead of generating them")
 		conFile      = fs.String("contacts-file", "", "read the contacts from this JSON Lines file instead of generating them")
@@ -138,15 +139,25 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "segmatch bench:", err)
 			return exitFailure
 		}
-		fmt.Fprintf(stdout, "\nClassifyStream, %d contacts (the workload's, cycled):\n", *stream)
-		fmt.Fprintf(&rep, "\n## Streaming (engine.ClassifyStream, %d contacts)\n\n| workers | contacts/s | wall µs/contact | cores busy |\n|---:|---:|---:|---:|\n", *stream)
+		runs := max(*streamRuns, 1)
+		fmt.Fprintf(stdout, "\nClassifyStream, %d contacts (the workload's, cycled), fastest of %d interleaved runs:\n", *stream, runs)
+		fmt.Fprintf(&rep, "\n## Streaming (engine.ClassifyStream, %d contacts, fastest of %d interleaved runs)\n\n| workers | contacts/s | wall µs/contact | cores busy |\n|---:|---:|---:|---:|\n", *stream, runs)
+		var best [3]benchmarks.StreamResult
+		for range runs {
+			for _, workers := range []int{1, 2} {
+				r, err := benchmarks.MeasureStream(eng, benchmarks.NewCycleReader(w.Raw, *stream), workers)
+				if err != nil {
+					fmt.Fprintln(stderr, "segmatch bench:", err)
+					return exitFailure
+				}
+				if r.PerSec > best[workers].PerSec {
+					best[workers] = r
+				}
+			}
+		}
 		var per [3]float64
 		for _, workers := range []int{1, 2} {
-			r, err := benchmarks.MeasureStream(eng, benchmarks.NewCycleReader(w.Raw, *stream), workers)
-			if err != nil {
-				fmt.Fprintln(stderr, "segmatch bench:", err)
-				return exitFailure
-			}
+			r := best[workers]
 			per[workers] = r.PerSec
 			fmt.Fprintf(stdout, "  workers=%d  %10.0f contacts/s  %8.0f ns/contact  %.2f cores busy\n", workers, r.PerSec, r.Ns, r.Cores())
 			fmt.Fprintf(&rep, "| %d | %.0f | %.2f | %.2f |\n", workers, r.PerSec, r.Ns/1000, r.Cores())
