@@ -17,10 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/operators"
@@ -29,12 +27,13 @@ import (
 // Program is a compiled segment. It is immutable and safe for concurrent
 // use by many goroutines.
 type Program struct {
-	id, name string
-	root     *node
-	fields   fieldSet
-	readsNow bool
-	now      func() time.Time
-	tops     sync.Pool // *rawTops for MatchJSON
+	id, name  string
+	root      *node
+	fields    fieldSet
+	readsNow  bool
+	now       func() time.Time
+	tree      *keyTree
+	collected sync.Pool // *collected for MatchJSON
 }
 
 // Compile compiles a segment, reporting every problem at once: the result
@@ -50,6 +49,7 @@ func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
 	return &Program{
 		id: seg.ID, name: seg.Name,
 		root: root, fields: c.fields, readsNow: c.readsNow, now: cfg.now,
+		tree: newKeyTree(c.fields.paths),
 	}, nil
 }
 
@@ -404,32 +404,12 @@ type fieldSet struct {
 	names []string
 	paths []filter.Path
 	index map[string]int
-	// tops are the distinct first keys of the paths: raw JSON is read in
-	// one pass over its top-level members, keeping these. Per slot, top is
-	// the index into tops (-1 for the empty path) and rest the path after.
+	// tops are the distinct first keys of the paths: a decoded contact's
+	// top-level members are looked up once each. Per slot, slotTop is the
+	// index into tops (-1 for the empty path).
 	tops    []string
 	topIdx  map[string]int
 	slotTop []int
-	rest    []filter.Path
-	// repaired: some wanted top-level key holds U+FFFD, which a raw key
-	// with invalid UTF-8 decodes to.
-	repaired bool
-}
-
-// top finds a top-level key's index in tops (-1 when not wanted).
-func (s *fieldSet) top(key string) int {
-	if len(s.tops) <= 8 {
-		for i, t := range s.tops {
-			if t == key {
-				return i
-			}
-		}
-		return -1
-	}
-	if i, ok := s.topIdx[key]; ok {
-		return i
-	}
-	return -1
 }
 
 func (s *fieldSet) add(name string, p filter.Path) int {
@@ -443,7 +423,6 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 	s.names = append(s.names, name)
 	s.paths = append(s.paths, p)
 	t := -1
-	var rest filter.Path
 	if len(p) > 0 {
 		if s.topIdx == nil {
 			s.topIdx = map[string]int{}
@@ -453,11 +432,8 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 			t = len(s.tops)
 			s.topIdx[p[0].Key] = t
 			s.tops = append(s.tops, p[0].Key)
-			s.repaired = s.repaired || strings.ContainsRune(p[0].Key, utf8.RuneError)
 		}
-		rest = p[1:]
 	}
 	s.slotTop = append(s.slotTop, t)
-	s.rest = append(s.rest, rest)
 	return len(s.names) - 1
 }

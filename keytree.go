@@ -9,7 +9,7 @@ import (
 	"github.com/segmatch/segmatch/operators"
 )
 
-// keyTree is the field paths a Set reads, as a tree of object keys
+// keyTree is the field paths a plan reads, as a tree of object keys
 // numbered depth-first from the document (node 0). A raw contact is
 // validated and read in one pass (rawjson.ValidateCollect) that keeps the
 // value of every member on the tree, however deep, instead of scanning
@@ -177,14 +177,14 @@ func (c *collected) Value(node int32, raw string) {
 	c.raw[node], c.found[node] = raw, true
 }
 
-// value is a slot's value: missing when a key on its path is, read from
-// the deepest node when every node above it holds an object, and
-// otherwise from the first node that does not (an array fans out, a
-// scalar has no members).
-func (c *collected) value(slot int) operators.Value {
+// resolve finds where a slot's value is read: missing when a key on its
+// path is; otherwise from the deepest node when every node above it holds
+// an object, and else from the first node that does not (an array fans
+// out, a scalar has no members), rest being the steps after that node.
+func (c *collected) resolve(slot int) (from int32, rest filter.Path, missing bool) {
 	t := c.tree
 	n := t.slotNode[slot]
-	from, missing := n, false
+	from = n
 	for a := n; a > 0; a = t.parent[a] {
 		switch {
 		case !c.found[a]:
@@ -193,15 +193,33 @@ func (c *collected) value(slot int) operators.Value {
 			from, missing = a, false
 		}
 	}
-	if missing {
+	if from == n {
+		return n, t.slotRest[slot], missing
+	}
+	return from, t.paths[slot][t.depth[from]:], missing
+}
+
+// value is a slot's value.
+func (c *collected) value(slot int) operators.Value {
+	from, rest, missing := c.resolve(slot)
+	switch {
+	case missing:
 		return operators.MissingValue
-	}
-	rest := t.slotRest[slot]
-	if from != n {
-		rest = t.paths[slot][t.depth[from]:]
-	}
-	if len(rest) == 0 {
+	case len(rest) == 0:
 		return operators.OfRaw(c.raw[from])
 	}
 	return operators.GetRaw(c.raw[from], rest)
+}
+
+// lookup is a slot's raw value, when it is one piece of the document
+// (generic: it needs the general form, as operators.LookupRaw says).
+func (c *collected) lookup(slot int) (raw string, found, generic bool) {
+	from, rest, missing := c.resolve(slot)
+	switch {
+	case missing:
+		return "", false, false
+	case len(rest) == 0:
+		return c.raw[from], true, false
+	}
+	return operators.LookupRaw(c.raw[from], rest)
 }

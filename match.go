@@ -1,8 +1,6 @@
 package segmatch
 
 import (
-	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/segmatch/segmatch/internal/rawjson"
@@ -18,9 +16,8 @@ var ErrMalformedContact = rawjson.ErrMalformed
 var ErrNotObject = rawjson.ErrNotObject
 
 // reader gives the predicate tree the value of each field slot, read on
-// demand from a decoded contact, from raw JSON whose wanted top-level
-// members were collected in one pass, or from an array element
-// (elem_match).
+// demand from a decoded contact, from raw JSON whose wanted members were
+// collected in one pass, or from an array element (elem_match).
 type reader struct {
 	mode   uint8 // readGo, readRaw, readElem
 	goRoot any
@@ -30,31 +27,12 @@ type reader struct {
 	gv      [goCached]any
 	gs      [goCached]uint8
 	rawRoot string
-	raw     *rawTops   // readRaw: the wanted top-level members
-	col     *collected // readRaw in a Set: every wanted member, in one pass
+	col     *collected // readRaw: every wanted member, collected in one pass
 	elem    operators.Value
 	fields  *fieldSet
 	memo    []uint8       // per leaf: 0 not yet, 1 false, 2 true (nil: no memo)
 	slots   *slotCache    // readRaw with a Scratch: each field looked up once
 	indexes []*fieldIndex // with memo: per condition, the index deciding it with its kin
-}
-
-// rawTops holds, for raw JSON, the raw value of each wanted top-level key
-// and whether it was present. It is reused (pooled or in a Scratch), so a
-// reader stays small for decoded contacts and nothing is allocated.
-type rawTops struct {
-	fields *fieldSet
-	tops   []string
-	found  []bool
-}
-
-func newRawTops(fs *fieldSet) *rawTops {
-	return &rawTops{fs, make([]string, len(fs.tops)), make([]bool, len(fs.tops))}
-}
-
-func (t *rawTops) reset() {
-	clear(t.tops) // drop references into the previous contact
-	clear(t.found)
 }
 
 const goCached = 8
@@ -72,10 +50,6 @@ func (r *reader) goTop(t int) (any, bool) {
 	return r.gv[t], r.gs[t] == 2
 }
 
-// top returns the raw value of wanted top-level key t and whether it was
-// present.
-func (r *reader) top(t int) (string, bool) { return r.raw.tops[t], r.raw.found[t] }
-
 const (
 	readGo = iota
 	readRaw
@@ -88,15 +62,7 @@ func (r *reader) value(slot int) operators.Value {
 	case readGo:
 		return operators.GetGo(r.goRoot, p)
 	case readRaw:
-		t := r.fields.slotTop[slot]
-		if t < 0 {
-			return operators.GetRaw(r.rawRoot, p)
-		}
-		raw, ok := r.top(t)
-		if !ok {
-			return operators.MissingValue
-		}
-		return operators.GetRaw(raw, r.fields.rest[slot])
+		return r.col.value(slot)
 	}
 	return r.elem.Get(p)
 }
@@ -123,7 +89,7 @@ func (r *reader) leaf(n *node, c *operators.Context) bool {
 			}
 		}
 	case readRaw:
-		raw, found, generic := r.lookupRaw(n)
+		raw, found, generic := r.col.lookup(n.slot)
 		if !generic {
 			if res, generic := n.scalar.Raw(raw, found); !generic {
 				return res
@@ -141,53 +107,15 @@ type slotCache struct {
 	vals  []operators.Value
 }
 
-// lookupRaw finds the raw value of a condition's field.
-func (r *reader) lookupRaw(n *node) (raw string, found, generic bool) {
-	if t := n.top; t < 0 {
-		return operators.LookupRaw(r.rawRoot, r.fields.paths[n.slot])
-	} else if top, ok := r.top(t); ok {
-		return operators.LookupRaw(top, r.fields.rest[n.slot])
-	}
-	return "", false, false
-}
-
 // cachedValue is the value of a condition's field, read once per contact
 // (a Set's reader).
 func (r *reader) cachedValue(n *node) *operators.Value {
 	sc := r.slots
 	if sc.state[n.slot] == 0 {
-		if r.col != nil {
-			sc.vals[n.slot] = r.col.value(n.slot)
-		} else {
-			sc.vals[n.slot] = r.value(n.slot)
-		}
+		sc.vals[n.slot] = r.value(n.slot)
 		sc.state[n.slot] = 1
 	}
 	return &sc.vals[n.slot]
-}
-
-// validateAndCollect checks raw and collects the wanted top-level members
-// in the same pass.
-func (r *reader) validateAndCollect(raw []byte) error {
-	return rawjson.ValidateCollect(raw, r.raw, 1)
-}
-
-// Member and Value make rawTops the rawjson.Collector of a Program's one
-// pass: node t+1 is tops[t].
-func (t *rawTops) Member(_ int32, rawKey string) int32 {
-	fs := t.fields
-	i := fs.top(rawKey)
-	if i < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || fs.repaired && !utf8.ValidString(rawKey)) {
-		i = fs.top(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
-	}
-	if i < 0 {
-		return -1
-	}
-	return int32(i + 1)
-}
-
-func (t *rawTops) Value(node int32, raw string) {
-	t.tops[node-1], t.found[node-1] = raw, true
 }
 
 // Match reports whether a decoded contact (as encoding/json decodes a JSON
@@ -202,14 +130,16 @@ func (p *Program) Match(contact map[string]any) bool {
 // the fields it needs without decoding the document. The error is only for
 // input that is not one well-formed JSON object.
 func (p *Program) MatchJSON(raw []byte) (bool, error) {
-	tops, _ := p.tops.Get().(*rawTops)
-	if tops == nil {
-		tops = newRawTops(&p.fields)
+	col, _ := p.collected.Get().(*collected)
+	if col == nil {
+		col = newCollected(p.tree)
 	}
-	defer p.tops.Put(tops)
-	defer tops.reset()
-	r := reader{rawRoot: bytesString(raw), mode: readRaw, fields: &p.fields, raw: tops}
-	if err := r.validateAndCollect(raw); err != nil {
+	defer p.collected.Put(col)
+	doc := bytesString(raw)
+	col.start(doc)
+	defer col.reset()
+	r := reader{rawRoot: doc, mode: readRaw, fields: &p.fields, col: col}
+	if err := rawjson.ValidateCollect(raw, col, rawjson.MaxCollectDepth); err != nil {
 		return false, err
 	}
 	c := p.context()

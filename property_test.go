@@ -307,9 +307,7 @@ func valueVariants(x any, depth int) []any {
 			out = append(out, append(append([]any{}, t[:i]...), t[i+1:]...))
 		}
 		if depth > 0 {
-			for _, e := range t {
-				out = append(out, e)
-			}
+			out = append(out, t...)
 		}
 		for i, e := range t {
 			for _, v := range valueVariants(e, depth+1) {

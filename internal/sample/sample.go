@@ -30,7 +30,7 @@ var Now = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 // The defaults that testdata/ is written with.
 const (
 	DefaultSeed  uint64 = 20261128
-	DefaultLeads        = 2500
+	DefaultLeads int    = 2500
 )
 
 // File names written by WriteFiles.
