@@ -88,7 +88,7 @@ type collecting struct {
 	start [MaxCollectDepth + 1]int
 }
 
-// open notes a container opening at depth d (its own depth) at i.
+// open notes a container opening at depth d (its own depth).
 func (w *collecting) open(d int, isObj bool) {
 	switch {
 	case !isObj || d > w.max:
