@@ -37,19 +37,19 @@ type Set struct {
 	// bySlot: per field slot, the ids of the packed segments' conditions
 	// on it, decided together from the field's value.
 	bySlot [][]int32
-	// groups: the flat segments again, by number of conditions and
-	// any/all, so that combining them (eagerly) runs loops of a fixed trip
-	// count the CPU predicts; nested: the other segments.
+	// groups: the flat segments again, by number of conditions, so that
+	// combining them (eagerly) runs loops of a fixed trip count the CPU
+	// predicts; nested: the other segments.
 	groups []segGroup
 	nested []int32
 }
 
-// segGroup is flat segments with k conditions each, all combined by any
-// (or all): segment j's refs are refs[j*k:(j+1)*k], its index out[j], its
-// negation neg[j] (0 or 1).
+// segGroup is flat segments with k conditions each, every one an all of
+// its refs, negated when neg[j] is 1 (an any-segment is stored as
+// not(all(not ...)), so one loop combines both): segment j's refs are
+// refs[j*k:(j+1)*k], its index out[j].
 type segGroup struct {
 	k    int
-	any  bool
 	refs []uint32
 	out  []int32
 	neg  []uint8
@@ -60,14 +60,11 @@ type segGroup struct {
 // groups has root set.
 type packedSeg struct {
 	start, end uint32
-	flags      uint8 // packAny, packNegate
+	flags      uint8 // packAny
 	root       *node
 }
 
-const (
-	packAny uint8 = 1 << iota
-	packNegate
-)
+const packAny uint8 = 1
 
 // CompileSet compiles segments into one plan. Problems are reported for
 // every segment at once, each CompileError's Path prefixed with the
@@ -138,37 +135,37 @@ func (s *Set) pack() {
 		if root.kind == anyNode {
 			p.flags |= packAny
 		}
-		if root.negate {
-			p.flags |= packNegate
-		}
 		s.packed = append(s.packed, p)
 	}
 	s.group()
 }
 
-// group lays the flat segments out by shape for evalAll (see groups).
+// group lays the flat segments out by size for evalAll (see groups).
 func (s *Set) group() {
-	type shape struct {
-		k   int
-		any bool
-	}
-	at := map[shape]int{}
+	at := map[int]int{} // size -> group
 	for i, p := range s.packed {
 		if p.root != nil {
 			s.nested = append(s.nested, int32(i))
 			continue
 		}
-		sh := shape{int(p.end - p.start), p.flags&packAny != 0 && p.end != p.start}
-		g, ok := at[sh]
+		k := int(p.end - p.start)
+		g, ok := at[k]
 		if !ok {
 			g = len(s.groups)
-			at[sh] = g
-			s.groups = append(s.groups, segGroup{k: sh.k, any: sh.any})
+			at[k] = g
+			s.groups = append(s.groups, segGroup{k: k})
 		}
 		gr := &s.groups[g]
-		gr.refs = append(gr.refs, s.refs[p.start:p.end]...)
 		gr.out = append(gr.out, int32(i))
-		gr.neg = append(gr.neg, p.flags&packNegate>>1)
+		if p.flags&packAny == 0 || k == 0 { // an empty any is true, as an empty all
+			gr.refs = append(gr.refs, s.refs[p.start:p.end]...)
+			gr.neg = append(gr.neg, 0)
+			continue
+		}
+		for _, ref := range s.refs[p.start:p.end] {
+			gr.refs = append(gr.refs, ref^1)
+		}
+		gr.neg = append(gr.neg, 1)
 	}
 }
 
@@ -195,20 +192,15 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 		dst[i] = s.packed[i].root.evalSet(r, c)
 	}
 	for gi := range s.groups {
-		g := &s.groups[gi]
-		if g.any {
-			combineAny(g, memo, dst)
-		} else {
-			combineAll(g, memo, dst)
-		}
+		combine(&s.groups[gi], memo, dst)
 	}
 }
 
-// combineAll decides a group of all-segments from their conditions' memo
+// combine decides a group of segments from their conditions' memo
 // without branching on it (data-dependent short-circuits mispredict):
 // memo 1 is false, 2 true, so memo>>1 is the result, xor the negation bit.
 // The common sizes are unrolled.
-func combineAll(g *segGroup, memo []uint8, dst []bool) {
+func combine(g *segGroup, memo []uint8, dst []bool) {
 	refs, neg := g.refs, g.neg
 	t := func(ref uint32) uint8 { return memo[ref>>1]>>1 ^ uint8(ref&1) }
 	switch g.k {
@@ -233,38 +225,6 @@ func combineAll(g *segGroup, memo []uint8, dst []bool) {
 			v := uint8(1)
 			for _, ref := range refs[j*k : j*k+k] {
 				v &= t(ref)
-			}
-			dst[out] = v^neg[j] == 1
-		}
-	}
-}
-
-// combineAny is combineAll for any-segments.
-func combineAny(g *segGroup, memo []uint8, dst []bool) {
-	refs, neg := g.refs, g.neg
-	t := func(ref uint32) uint8 { return memo[ref>>1]>>1 ^ uint8(ref&1) }
-	switch g.k {
-	case 3:
-		for j, out := range g.out {
-			r := refs[j*3 : j*3+3 : j*3+3]
-			dst[out] = (t(r[0])|t(r[1])|t(r[2]))^neg[j] == 1
-		}
-	case 4:
-		for j, out := range g.out {
-			r := refs[j*4 : j*4+4 : j*4+4]
-			dst[out] = (t(r[0])|t(r[1])|t(r[2])|t(r[3]))^neg[j] == 1
-		}
-	case 5:
-		for j, out := range g.out {
-			r := refs[j*5 : j*5+5 : j*5+5]
-			dst[out] = (t(r[0])|t(r[1])|t(r[2])|t(r[3])|t(r[4]))^neg[j] == 1
-		}
-	default:
-		k := g.k
-		for j, out := range g.out {
-			v := uint8(0)
-			for _, ref := range refs[j*k : j*k+k] {
-				v |= t(ref)
 			}
 			dst[out] = v^neg[j] == 1
 		}
@@ -299,7 +259,7 @@ func (s *Set) evalLazy(r *reader, c *operators.Context, dst []bool) {
 				break
 			}
 		}
-		dst[i] = res != (p.flags&packNegate != 0)
+		dst[i] = res
 	}
 }
 
