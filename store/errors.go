@@ -18,6 +18,9 @@ var (
 	// compile (the *segmatch.CompileError values are wrapped too, see
 	// Problems), bad list options (a *ParamError), an empty project id.
 	ErrInvalid = errors.New("invalid input")
+	// ErrBadParam: a list option is wrong (a *ParamError); it is an
+	// ErrInvalid too.
+	ErrBadParam = fmt.Errorf("%w: bad list option", ErrInvalid)
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store closed")
 )
@@ -58,7 +61,7 @@ func Problems(err error) []*segmatch.CompileError {
 }
 
 // ParamError is an invalid list option, such as limit=5000. It wraps
-// ErrInvalid.
+// ErrBadParam (and so ErrInvalid).
 type ParamError struct {
 	Param  string // "limit", "page", "sort", "direction"
 	Value  string // as given
@@ -69,7 +72,7 @@ func (e *ParamError) Error() string {
 	return fmt.Sprintf("invalid %s %q: %s", e.Param, e.Value, e.Reason)
 }
 
-func (e *ParamError) Unwrap() error { return ErrInvalid }
+func (e *ParamError) Unwrap() error { return ErrBadParam }
 
 // CheckProject rejects an empty or oversized project id (a programming
 // error in the caller; it wraps ErrInvalid).
