@@ -372,7 +372,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 		n.slot = c.fields.add(f.Field, path)
 		n.top = c.fields.slotTop[n.slot]
 		c.intern(n, op, f)
-		if n.scalar != nil && len(path) > 0 {
+		if n.scalar != nil && n.top >= 0 {
 			n.goRest = n.scalar.GoRestFunc(path[1:])
 		}
 	}
@@ -406,7 +406,7 @@ type fieldSet struct {
 	index map[string]int
 	// tops are the distinct first keys of the paths: a decoded contact's
 	// top-level members are looked up once each. Per slot, slotTop is the
-	// index into tops (-1 for the empty path).
+	// index into tops (-1 for the empty path and a path starting "#").
 	tops    []string
 	topIdx  map[string]int
 	slotTop []int
@@ -423,7 +423,7 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 	s.names = append(s.names, name)
 	s.paths = append(s.paths, p)
 	t := -1
-	if len(p) > 0 {
+	if len(p) > 0 && !p[0].Len { // a leading "#" is the document's length, no key
 		if s.topIdx == nil {
 			s.topIdx = map[string]int{}
 		}

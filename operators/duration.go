@@ -3,6 +3,7 @@ package operators
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -19,26 +20,34 @@ var unitLengths = map[string]time.Duration{
 }
 
 // ParseDuration reads "30m", "7d", "3mo", "1y": a non-negative integer and
-// a unit.
+// a unit. A span in s, m, h, d or w must fit a time.Duration (about 292
+// years); months and years are calendar units, any count an int holds.
 func ParseDuration(s string) (Duration, bool) {
+	d, problem := parseDuration(s)
+	return d, problem == ""
+}
+
+// parseDuration is ParseDuration saying what is wrong.
+func parseDuration(s string) (Duration, string) {
+	const syntax = "is not a duration (an integer and s, m, h, d, w, mo or y)"
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
-	if i == 0 || i > 9 {
-		return Duration{}, false
+	if i == 0 {
+		return Duration{}, syntax
 	}
-	n, _ := digits(s[:i])
-	d := Duration{N: n, Unit: s[i:]}
-	switch d.Unit {
-	case "mo", "y":
-		return d, true
+	d := Duration{Unit: s[i:]}
+	l, fixed := unitLengths[d.Unit]
+	if !fixed && d.Unit != "mo" && d.Unit != "y" {
+		return Duration{}, syntax
 	}
-	l, ok := unitLengths[d.Unit]
-	if !ok || float64(n)*float64(l) > math.MaxInt64/2 {
-		return Duration{}, false
+	n, err := strconv.Atoi(s[:i])
+	if err != nil || fixed && int64(n) > math.MaxInt64/int64(l) {
+		return Duration{}, "is out of range (in s, m, h, d or w, at most about 292 years)"
 	}
-	return d, true
+	d.N = n
+	return d, ""
 }
 
 // Back is t minus d; Forward is t plus d.
@@ -60,9 +69,9 @@ func (a *Arg) duration() (Duration, error) {
 	if len(a.Value) == 0 || json.Unmarshal(a.Value, &s) != nil {
 		return Duration{}, a.Errorf("", `want a duration string such as "7d"`)
 	}
-	d, ok := ParseDuration(s)
-	if !ok {
-		return Duration{}, a.Errorf("", "%q is not a duration (an integer and s, m, h, d, w, mo or y)", s)
+	d, problem := parseDuration(s)
+	if problem != "" {
+		return Duration{}, a.Errorf("", "%q %s", s, problem)
 	}
 	return d, nil
 }

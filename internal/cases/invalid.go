@@ -64,6 +64,7 @@ var Invalids = []Invalid{
 	bad(`{"filters":[{"field":"a","operator":"date_between","value":["2026-01-01","nope"]}]}`, p("/filters/0/value/1", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"date_between","value":["2026-02-01","2026-01-01"]}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"within_last","value":"7 days"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"within_last","value":"300000000000s"}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"within_last","value":"-7d"}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"within_next","value":7}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"semver_gt","value":"v1.2.3"}]}`, p("/filters/0/value", filter.ErrBadValue)),

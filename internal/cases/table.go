@@ -137,6 +137,9 @@ var table = []group{
 	on(`{"field":"d","operator":"within_last","value":"2h"}`, T(`{"d":"2026-11-28T10:00:00Z"}`), F(`{"d":"2026-11-28T09:59:59Z"}`)),
 	on(`{"field":"d","operator":"within_last","value":"90s"}`, T(`{"d":"2026-11-28T11:58:30Z"}`), F(`{"d":"2026-11-28T11:58:29Z"}`)),
 	on(`{"field":"d","operator":"within_last","value":"2w"}`, T(`{"d":"2026-11-14T12:00:00Z"}`), F(`{"d":"2026-11-14T11:00:00Z"}`)),
+	// long spans: any count whose span fits a time.Duration (about 292 years)
+	on(`{"field":"d","operator":"within_last","value":"60000d"}`, T(`{"d":"1900-01-01"}`), F(`{"d":"1800-01-01"}`)),
+	on(`{"field":"d","operator":"within_last","value":"1000000000s"}`, T(`{"d":"1996-01-01"}`), F(`{"d":"1995-01-01"}`)),
 	on(`{"field":"d","operator":"not_within_last","value":"7d"}`, F(`{"d":"2026-11-25"}`), T(`{"d":"2026-01-01"}`), T(`{}`), T(`{"d":"garbage"}`)),
 	on(`{"field":"d","operator":"within_next","value":"1d"}`,
 		T(`{"d":"2026-11-29T12:00:00Z"}`), F(`{"d":"2026-11-29T12:00:01Z"}`), F(`{"d":"2026-11-28T11:59:59Z"}`), T(`{"d":1795953600000}`)),
@@ -204,6 +207,10 @@ var table = []group{
 	on(`{"field":"orders.items.#","operator":"gte","value":3}`, T(`{"orders":[{"items":[1]},{"items":[1,2,3]}]}`), F(`{"orders":[{"items":[1,2]}]}`)),
 	on(`{"field":"a\\#","operator":"eq","value":1}`, T(`{"a#":1}`)),
 	on(`{"field":"x.\\#","operator":"eq","value":1}`, T(`{"x":{"#":1}}`), F(`{"x":[1]}`)),
+	// a bare "#" is the length of the document, which is an object: missing,
+	// whatever a member named "#" holds
+	on(`{"field":"#","operator":"eq","value":5}`, F(`{"#":5}`), F(`{}`)),
+	on(`{"field":"#","operator":"ne","value":5}`, T(`{"#":5}`), T(`{}`)),
 	on(`{"field":"","operator":"is_not_empty"}`, T(`{"a":1}`), F(`{}`)),
 	on(`{"field":"unicodé.ключ","operator":"eq","value":"ü"}`, T(`{"unicodé":{"ключ":"ü"}}`), T(`{"unicodé":{"ключ":"\u00fc"}}`)),
 
