@@ -12,7 +12,6 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
-	"github.com/segmatch/segmatch/filter"
 )
 
 // since measures the elapsed time of the summary; tests fix it.
@@ -66,11 +65,8 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, classifyUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *segFile == "" {
 		fmt.Fprintln(stderr, "segmatch classify: --segments is required (segmatch classify -h for help)")
@@ -89,27 +85,15 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	// One "now" for the whole run, so that a batch is consistent
 	// (SEMANTICS rule 6).
-	now := time.Now()
-	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
-		if err != nil {
-			fmt.Fprintf(stderr, "segmatch classify: --now %q: want an RFC 3339 time such as 2026-11-28T10:00:00Z\n", *nowFlag)
-			return exitUsage
-		}
-		now = t
+	now, err := parseNowFlag(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitUsage
 	}
 	clock := func() time.Time { return now }
 
-	set, err := loadSegmentsFrom(*segFile, *project, clock)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
-		return exitFailure
-	}
-	if len(set.problems) > 0 {
-		for _, p := range set.problems {
-			fmt.Fprintln(stderr, p)
-		}
-		fmt.Fprintf(stderr, "segmatch classify: %s in %s; run `segmatch validate %s`\n", plural(len(set.problems), "problem"), set.file, validateArgs(*segFile, *project))
+	set, ok := loadForRun("classify", *segFile, *project, clock, stderr)
+	if !ok {
 		return exitFailure
 	}
 
@@ -124,11 +108,7 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		in, name, size = f, fs.Arg(0), inputSize(f)
 	}
 
-	segs := make([]filter.Segment, len(set.entries))
-	for i, e := range set.entries {
-		segs[i] = e.seg
-	}
-	eng, err := engine.New(segs, segmatch.WithNow(clock))
+	eng, err := engine.New(set.segments(), segmatch.WithNow(clock))
 	if err != nil {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
 		return exitFailure

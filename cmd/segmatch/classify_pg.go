@@ -4,18 +4,18 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/segmatch/segmatch/sqlgen"
 )
 
-const classifyPGUsage = `Usage: segmatch classify --pg DSN --table T [--column doc] --segments FILE [--now RFC3339]
+const classifyPGUsage = `Usage: segmatch classify --pg DSN --table T [--column doc] --segments FILE [--project P] [--now RFC3339]
 
 Classify the contacts stored in PostgreSQL, in the database: each segment
 becomes a WHERE-style predicate (see "segmatch sql") and one query reads
@@ -48,13 +48,11 @@ func classifyPG(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	table := fs.String("table", "", "the `TABLE` of contacts (schema.table allowed)")
 	column := fs.String("column", "doc", "the jsonb `COLUMN` holding the contact")
 	segFile := fs.String("segments", "", "segments `FILE` (required)")
+	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
 	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
 	fs.Usage = func() { fmt.Fprint(stderr, classifyPGUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *dsn == "" || *table == "" || *segFile == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -65,11 +63,11 @@ func classifyPG(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
 		return exitUsage
 	}
-	segs, err := readSegmentsFile(*segFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+	set, ok := loadForRun("classify", *segFile, *project, func() time.Time { return now }, stderr)
+	if !ok {
 		return exitFailure
 	}
+	segs := set.segments()
 	// One column per segment, parameters numbered across all of them.
 	var cols []string
 	var params []any
@@ -86,7 +84,13 @@ func classifyPG(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	col := pgx.Identifier{*column}.Sanitize()
 	ident := pgx.Identifier(strings.Split(*table, ".")).Sanitize()
-	query := fmt.Sprintf("SELECT COALESCE(%s->'lead_id', %s->'_id', %s->'id')::text", col, col, col)
+	// the id as classify reads it (contactID): the first of lead_id, _id
+	// and id that is a string or a number
+	var ids []string
+	for _, k := range []string{"lead_id", "_id", "id"} {
+		ids = append(ids, fmt.Sprintf("CASE WHEN jsonb_typeof(%[1]s->'%[2]s') IN ('string', 'number') THEN %[1]s->'%[2]s' END", col, k))
+	}
+	query := "SELECT COALESCE(" + strings.Join(ids, ", ") + ")::text"
 	if len(cols) > 0 {
 		query += ", " + strings.Join(cols, ", ")
 	}
@@ -111,7 +115,6 @@ func classifyPG(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer rows.Close()
 	w := bufio.NewWriter(stdout)
-	defer w.Flush()
 	line := 0
 	dest := make([]any, 1+len(segs))
 	var id *string
@@ -141,10 +144,14 @@ func classifyPG(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		b, _ := json.Marshal(out)
 		w.Write(b)
-		w.WriteByte('\n')
+		w.WriteByte('\n') // a write error sticks: Flush reports it
 	}
 	if err := rows.Err(); err != nil {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitFailure
+	}
+	if err := w.Flush(); err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: writing: %v\n", err)
 		return exitFailure
 	}
 	return exitOK

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Exit codes shared by the subcommands.
@@ -74,4 +77,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "segmatch: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage
+}
+
+// parseFlags parses a subcommand's flags; when it returns false, the
+// command ends with code (-h: success, a bad flag: usage, which the flag
+// package has already explained).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+// parseNowFlag reads --now: the one clock reading of a run (SEMANTICS
+// rule 6); empty means the time the run starts.
+func parseNowFlag(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--now %q: want an RFC 3339 time such as 2026-11-28T10:00:00Z", s)
+	}
+	return t, nil
 }

@@ -62,6 +62,34 @@ func loadSegments(file string, now func() time.Time) (*segmentSet, error) {
 	return loadSegmentsFrom(file, "", now)
 }
 
+// loadForRun loads the segments a command runs on (see loadSegmentsFrom),
+// printing on stderr why it cannot: every problem, then a line pointing
+// at segmatch validate. ok false means the command fails (exit 1).
+func loadForRun(cmd, file, project string, now func() time.Time, stderr io.Writer) (set *segmentSet, ok bool) {
+	set, err := loadSegmentsFrom(file, project, now)
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch %s: %v\n", cmd, err)
+		return nil, false
+	}
+	if len(set.problems) > 0 {
+		for _, p := range set.problems {
+			fmt.Fprintln(stderr, p)
+		}
+		fmt.Fprintf(stderr, "segmatch %s: %s in %s; run `segmatch validate %s`\n", cmd, plural(len(set.problems), "problem"), set.file, validateArgs(file, project))
+		return nil, false
+	}
+	return set, true
+}
+
+// segments are the loaded segments, in file order.
+func (set *segmentSet) segments() []filter.Segment {
+	segs := make([]filter.Segment, len(set.entries))
+	for i, e := range set.entries {
+		segs[i] = e.seg
+	}
+	return segs
+}
+
 // loadSegmentsFrom is loadSegments for a file that may also be the
 // store's data file (`segmatch serve --data FILE`), whose project's
 // active segments are read when project is given.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
 	"github.com/segmatch/segmatch/store/bolt"
-	"github.com/segmatch/segmatch/store/keeper"
 )
 
 // Server timeouts: a slow or idle client cannot hold a connection (and
@@ -63,14 +63,15 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret.\n", jwtSecretEnv)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "segmatch serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if p := *prefix; p != "" && (p[0] != '/' || strings.ContainsAny(p, "{} \t")) {
+		fmt.Fprintf(stderr, "segmatch serve: --prefix %q: want a path such as /v3 (or \"\"), without braces or spaces\n", p)
 		return exitUsage
 	}
 	var handler slog.Handler
@@ -108,7 +109,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		acfg.JWTPublic = k
 	}
 
-	st, err := bolt.Open(*data, bolt.WithLockTimeout(2*time.Second))
+	st, err := bolt.Open(*data, bolt.WithLockTimeout(dataLockTimeout))
 	if err != nil {
 		return fail("opening the store", err)
 	}
@@ -117,13 +118,8 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			log.Error("closing the store", "err", err)
 		}
 	}()
-	k := keeper.New(st, httpapi.EngineBuild, keeper.WithLogger(log))
-	defer k.Close()
-	api := httpapi.New(httpapi.Config{
-		Prefix: *prefix, Store: st, Auth: auth.NewAuthenticator(acfg),
-		Classifiers: httpapi.KeeperClassifiers(k), Logger: log,
-	})
-	defer api.Close()
+	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: auth.NewAuthenticator(acfg), Logger: log})
+	defer api.Close() // stops the keeper it started, before the store closes
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

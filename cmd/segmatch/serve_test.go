@@ -247,6 +247,11 @@ func TestServeUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	assert.Equal(t, exitUsage, run([]string{"serve", "--log-format", "xml"}, nil, &out, &errb))
 	assert.Equal(t, exitUsage, run([]string{"serve", "extra"}, nil, &out, &errb))
+	for _, p := range []string{"v3", "/v3/{x}", "/a b"} { // a host, a wildcard, a space: not a path prefix
+		errb.Reset()
+		assert.Equal(t, exitUsage, run([]string{"serve", "--prefix", p}, nil, &out, &errb), p)
+		assert.Contains(t, errb.String(), "--prefix", p)
+	}
 	errb.Reset()
 	assert.Equal(t, exitFailure, run([]string{"serve", "--users", filepath.Join(t.TempDir(), "none.json")}, nil, &out, &errb))
 	assert.Contains(t, errb.String(), "loading users")

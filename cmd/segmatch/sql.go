@@ -1,24 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
-	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/sqlgen"
 )
 
-const sqlUsage = `Usage: segmatch sql --segments FILE [--column doc] [--now RFC3339]
+const sqlUsage = `Usage: segmatch sql --segments FILE [--project P] [--column doc] [--now RFC3339]
 
-Print, for each segment of FILE (a JSON array, JSON Lines or one object),
-the PostgreSQL WHERE clause over a jsonb column that selects its contacts,
-and its parameters ($1, $2, ... as JSON). The clauses call the segmatch_*
+Print, for each segment of FILE (a JSON array, JSON Lines, one object, or
+the store's data file with --project), the PostgreSQL WHERE clause over a
+jsonb column that selects its contacts, and its parameters ($1, $2, ... as
+JSON). Every segment must compile first (segmatch validate lists what is
+wrong). The clauses call the segmatch_*
 helper functions that "segmatch classify --pg" installs (sqlgen.Install).
 A segment that cannot be pushed down (expr) is reported as a comment, and
 the exit code is then 1.
@@ -30,14 +28,12 @@ func sqlCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	segFile := fs.String("segments", "", "segments `FILE` (required)")
+	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
 	column := fs.String("column", "doc", "the jsonb `COLUMN` holding the contact")
 	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
 	fs.Usage = func() { fmt.Fprint(stderr, sqlUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *segFile == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -48,11 +44,11 @@ func sqlCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "segmatch sql: %v\n", err)
 		return exitUsage
 	}
-	segs, err := readSegmentsFile(*segFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch sql: %v\n", err)
+	set, ok := loadForRun("sql", *segFile, *project, func() time.Time { return now }, stderr)
+	if !ok {
 		return exitFailure
 	}
+	segs := set.segments()
 	code := exitOK
 	for _, seg := range segs {
 		fmt.Fprintf(stdout, "-- segment %s (%s)\n", seg.Key(), seg.Name)
@@ -70,49 +66,4 @@ func sqlCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 	}
 	return code
-}
-
-func parseNowFlag(s string) (time.Time, error) {
-	if s == "" {
-		return time.Now(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--now %q: want RFC 3339", s)
-	}
-	return t, nil
-}
-
-// readSegmentsFile reads a JSON array of segments, one segment object, or
-// JSON Lines.
-func readSegmentsFile(file string) ([]filter.Segment, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	trimmed := bytes.TrimSpace(data)
-	var segs []filter.Segment
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &segs); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		return segs, nil
-	}
-	for i, line := range bytes.Split(trimmed, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		var seg filter.Segment
-		if err := json.Unmarshal(line, &seg); err != nil {
-			// Maybe one (multi-line) object.
-			var one filter.Segment
-			if err2 := json.Unmarshal(trimmed, &one); err2 == nil {
-				return []filter.Segment{one}, nil
-			}
-			return nil, fmt.Errorf("%s:%d: %w", file, i+1, err)
-		}
-		segs = append(segs, seg)
-	}
-	return segs, nil
 }

@@ -32,11 +32,8 @@ func users(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	project := fs.String("project", "", "the `PROJECT_ID` the role applies to (required)")
 	roleName := fs.String("role", "agent", "the `ROLE` in the project: guest, user, agent, supervisor, admin or owner")
 	typ := fs.String("type", "", "the user's `TYPE`: user, bot or subscription (default: user, or unchanged)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args[1:]); !ok {
+		return code
 	}
 	if *email == "" || *project == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "segmatch users add: --email and --project are required, and nothing else")

@@ -46,6 +46,7 @@ func TestParseUsersRejects(t *testing.T) {
 		"bad role":     `[{"id":"a","email":"x","roles":{"p":"god"}}]`,
 		"bad type":     `[{"id":"a","email":"x","type":"robot","roles":{}}]`,
 		"not an array": `{"id":"a"}`,
+		"bad hash":     `[{"id":"a","email":"x","password_hash":"plaintext","roles":{}}]`,
 	} {
 		_, err := auth.ParseUsers([]byte(doc))
 		assert.Error(t, err, name)

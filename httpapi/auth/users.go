@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Role is a project role; a higher value includes the lower ones.
@@ -112,7 +114,7 @@ type user struct {
 
 // ParseUsers reads a users file's content and checks it: every user has
 // an id and an email, both unique (emails case-insensitively), a known
-// type and known role names.
+// type, known role names, and a bcrypt password hash or none.
 func ParseUsers(data []byte) (*Users, error) {
 	var entries []Entry
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -135,6 +137,14 @@ func ParseUsers(data []byte) (*Users, error) {
 		}
 		if typ != TypeUser && typ != TypeBot && typ != TypeSubscription {
 			return nil, fmt.Errorf("users file: entry %d: unknown type %q", i, e.Type)
+		}
+		if e.PasswordHash != "" {
+			// a malformed hash would fail at once where a wrong password
+			// costs a bcrypt comparison: refuse it rather than show, by
+			// timing, which emails exist
+			if _, err := bcrypt.Cost([]byte(e.PasswordHash)); err != nil {
+				return nil, fmt.Errorf("users file: entry %d: password_hash is not a bcrypt hash: %w", i, err)
+			}
 		}
 		u := &user{Principal: Principal{ID: e.ID, Email: e.Email, Type: typ, Roles: map[string]Role{}}, hash: []byte(e.PasswordHash)}
 		for proj, name := range e.Roles {
