@@ -422,7 +422,7 @@ func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
 				d.add(p, ErrUnknownOperator, "empty operator")
 			}
 		case !isGroup && m.key == "value":
-			d.checkValue(m.val, p, 0)
+			d.checkValue(m.val, p)
 			f.Value = json.RawMessage(m.val.Raw)
 		case !isGroup && m.key == "ignore_case":
 			f.IgnoreCase = d.boolean(m.val, p)
@@ -460,7 +460,7 @@ func (d *decoder) boolean(v gjson.Result, path string) bool {
 
 // checkValue rejects what a value must never carry: duplicate keys,
 // invalid UTF-8, numbers outside float64.
-func (d *decoder) checkValue(v gjson.Result, path string, depth int) {
+func (d *decoder) checkValue(v gjson.Result, path string) {
 	switch {
 	case v.Type == gjson.String:
 		if !utf8.ValidString(v.Str) {
@@ -474,13 +474,13 @@ func (d *decoder) checkValue(v gjson.Result, path string, depth int) {
 	case v.IsArray():
 		i := 0
 		v.ForEach(func(_, e gjson.Result) bool {
-			d.checkValue(e, Pointer(path, strconv.Itoa(i)), depth+1)
+			d.checkValue(e, Pointer(path, strconv.Itoa(i)))
 			i++
 			return true
 		})
 	case v.IsObject():
 		for _, m := range d.members(v, path) {
-			d.checkValue(m.val, Pointer(path, m.key), depth+1)
+			d.checkValue(m.val, Pointer(path, m.key))
 		}
 	}
 }

@@ -4,7 +4,7 @@ package operators
 // element of an array field) has one of the values as prefix / suffix.
 func affixPrep(plain, fold func(s, affix string) bool) func(a *Arg) (*Scalar, error) {
 	return func(a *Arg) (*Scalar, error) {
-		affixes, err := a.stringOrList()
+		affixes, err := a.stringOrList(a.IgnoreCase)
 		if err != nil {
 			return nil, err
 		}

@@ -14,8 +14,10 @@ type constant struct {
 	str  string // folded when the filter ignores case
 }
 
-// scalar reads one JSON scalar of the filter value; sub locates it.
-func (a *Arg) scalar(raw json.RawMessage, sub string) (constant, error) {
+// scalar reads one JSON scalar of the filter value; sub locates it. A
+// string is folded when fold is set (the caller decides: order and CIDR
+// constants are never folded, whatever the filter's ignore_case).
+func (a *Arg) scalar(raw json.RawMessage, sub string, fold bool) (constant, error) {
 	var x any
 	if err := json.Unmarshal(raw, &x); err != nil {
 		return constant{}, a.Errorf(sub, "not JSON")
@@ -28,7 +30,7 @@ func (a *Arg) scalar(raw json.RawMessage, sub string) (constant, error) {
 	case float64:
 		return constant{kind: Number, num: t}, nil
 	case string:
-		if a.IgnoreCase {
+		if fold {
 			t = FoldString(t)
 		}
 		return constant{kind: String, str: t}, nil
@@ -48,16 +50,16 @@ func (a *Arg) list(want string) ([]json.RawMessage, error) {
 	return raws, nil
 }
 
-// stringOrList reads a string or an array of strings (folded when the
-// filter ignores case).
-func (a *Arg) stringOrList() ([]string, error) {
+// stringOrList reads a string or an array of strings, folded when fold is
+// set.
+func (a *Arg) stringOrList(fold bool) ([]string, error) {
 	const want = "a string or an array of strings"
 	if len(a.Value) == 0 {
 		return nil, a.Errorf("", "missing; want %s", want)
 	}
 	var one string
 	if json.Unmarshal(a.Value, &one) == nil {
-		return []string{a.fold(one)}, nil
+		return []string{foldIf(one, fold)}, nil
 	}
 	raws, err := a.list(want)
 	if err != nil {
@@ -68,13 +70,14 @@ func (a *Arg) stringOrList() ([]string, error) {
 		if json.Unmarshal(r, &out[i]) != nil {
 			return nil, a.Errorf("/"+strconv.Itoa(i), "want a string, got %s", jsonType(r))
 		}
-		out[i] = a.fold(out[i])
+		out[i] = foldIf(out[i], fold)
 	}
 	return out, nil
 }
 
-func (a *Arg) fold(s string) string {
-	if a.IgnoreCase {
+// foldIf returns s folded when fold is set, s itself otherwise.
+func foldIf(s string, fold bool) string {
+	if fold {
 		return FoldString(s)
 	}
 	return s

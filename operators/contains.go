@@ -7,7 +7,7 @@ import "strings"
 var opContains = &Operator{Name: "contains", Aliases: []string{"has"}, PrepareScalar: prepareContains}
 
 func prepareContains(a *Arg) (*Scalar, error) {
-	subs, err := a.stringOrList()
+	subs, err := a.stringOrList(a.IgnoreCase)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ func prepareEq(a *Arg) (*Scalar, error) {
 	if len(a.Value) == 0 {
 		return nil, a.Errorf("", "missing; want a scalar or null")
 	}
-	c, err := a.scalar(a.Value, "")
+	c, err := a.scalar(a.Value, "", a.IgnoreCase)
 	if err != nil {
 		return nil, err
 	}

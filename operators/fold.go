@@ -27,13 +27,7 @@ func FoldRune(r rune) rune {
 }
 
 // FoldString returns s with every rune canonically folded.
-func FoldString(s string) string {
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		b = utf8.AppendRune(b, FoldRune(r))
-	}
-	return string(b)
-}
+func FoldString(s string) string { return string(appendFold(make([]byte, 0, len(s)), s)) }
 
 // appendFold appends the folded form of s to b.
 func appendFold(b []byte, s string) []byte {

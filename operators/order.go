@@ -71,10 +71,7 @@ func orderPrep(o order) func(a *Arg) (*Scalar, error) {
 // ordered reads a number or string constant at sub (never folded: order
 // is byte-wise).
 func (a *Arg) ordered(raw []byte, sub string) (constant, error) {
-	keep := a.IgnoreCase
-	a.IgnoreCase = false
-	c, err := a.scalar(raw, sub)
-	a.IgnoreCase = keep
+	c, err := a.scalar(raw, sub, false)
 	if err != nil {
 		return c, err
 	}

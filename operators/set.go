@@ -2,8 +2,6 @@ package operators
 
 import "strconv"
 
-func itoa(i int) string { return strconv.Itoa(i) }
-
 // valueSet is a prepared list of scalars with hashed membership (in,
 // not_in, contains_any, contains_none).
 type valueSet struct {
@@ -23,10 +21,10 @@ func (a *Arg) valueSet(want string) (*valueSet, error) {
 	s := &valueSet{fold: a.IgnoreCase, nums: map[float64]struct{}{}, strs: map[string]struct{}{},
 		elements: make([]constant, 0, len(raws))}
 	for i, r := range raws {
-		c, err := a.scalar(r, "")
+		c, err := a.scalar(r, "", a.IgnoreCase)
 		if err != nil {
 			// again, to locate it (no pointer is built for good elements)
-			_, err = a.scalar(r, "/"+itoa(i))
+			_, err = a.scalar(r, "/"+strconv.Itoa(i), a.IgnoreCase)
 			return nil, err
 		}
 		s.elements = append(s.elements, c)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/segmatch/segmatch/filter"
@@ -353,6 +354,9 @@ func (c *cond) build(op string) string {
 		if !ok {
 			return c.fail("regex: want a pattern")
 		}
+		if len(pat) > maxSource {
+			return c.fail("regex: the pattern is longer than %d bytes", maxSource)
+		}
 		if c.fold {
 			pat = "(?i)" + pat
 		}
@@ -373,7 +377,7 @@ func (c *cond) build(op string) string {
 			return c.fail("%s: want a date", op)
 		}
 		sym := map[string]string{"before": "<", "after": ">"}[op]
-		return c.dateTest(func(t string) string { return fmt.Sprintf("%s %s %s", t, sym, d) })
+		return c.dateTest(func(t string) string { return fmt.Sprintf("%s %s %s", t, sym, timeLit(d)) })
 	case "date_between":
 		b, ok := c.val.([]any)
 		if !ok || len(b) != 2 {
@@ -384,7 +388,12 @@ func (c *cond) build(op string) string {
 		if !ok1 || !ok2 {
 			return c.fail("date_between: want dates")
 		}
-		return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, from, t, to) })
+		if to.Before(from) {
+			return c.fail("date_between: from is later than to")
+		}
+		return c.dateTest(func(t string) string {
+			return fmt.Sprintf("%s >= %s && %s <= %s", t, timeLit(from), t, timeLit(to))
+		})
 	case "within_last", "within_next":
 		back, fwd, ok := c.span()
 		if !ok {
@@ -457,10 +466,16 @@ func (c *cond) build(op string) string {
 		if !ok {
 			return c.fail("expr: want a string")
 		}
+		if len(src) > maxSource {
+			return c.fail("expr: the expression is longer than %d bytes", maxSource)
+		}
 		prog, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(),
 			expr.DisableBuiltin("now"), expr.MaxNodes(1000))
 		if err != nil {
 			return c.fail("expr: %v", err)
+		}
+		if callsOut(prog) {
+			return c.fail("expr: an expression may call expr's builtins only")
 		}
 		c.g.p.subs = append(c.g.p.subs, prog)
 		// sub's third argument is only there so that Source shows the
@@ -468,6 +483,34 @@ func (c *cond) build(op string) string {
 		return fmt.Sprintf("(%s && sub(%d, %s, %s))", c.present(), len(c.g.p.subs)-1, c.v, strconv.Quote(src))
 	}
 	return c.fail("operator %q not implemented", op)
+}
+
+// maxSource is the longest regex pattern (SEMANTICS.md: at most 4 KiB)
+// and the longest expr expression (SEMANTICS.md bounds its size; the
+// product's bound is the same 4 KiB), in bytes, as written (before
+// ignore_case's "(?i)").
+const maxSource = 4096
+
+// callsOut reports whether a compiled expression calls anything but an
+// expr builtin (those compile to builtin nodes, not call nodes). A
+// decoded contact holds no functions, so such a call is either the
+// disabled clock (now()) read as an unknown name, or something that could
+// only fail at run time: SEMANTICS.md wants expressions that see the
+// contact and nothing else, so every call node is rejected at compile time.
+func callsOut(prog *vm.Program) bool {
+	root := prog.Node()
+	var v callSeen
+	ast.Walk(&root, &v)
+	return bool(v)
+}
+
+// callSeen is an ast.Visitor that records whether it met a call node.
+type callSeen bool
+
+func (s *callSeen) Visit(n *ast.Node) {
+	if _, ok := (*n).(*ast.CallNode); ok {
+		*s = true
+	}
 }
 
 // equal is rule 1 equality of the variable x with one constant: a number
@@ -544,8 +587,8 @@ func (c *cond) strings() ([]string, bool) {
 	return nil, false
 }
 
-// date reads a filter date (string or epoch milliseconds) as a literal.
-func (c *cond) date(x any) (string, bool) {
+// date reads a filter date (string or epoch milliseconds).
+func (c *cond) date(x any) (time.Time, bool) {
 	var t time.Time
 	var ok bool
 	switch v := x.(type) {
@@ -554,10 +597,7 @@ func (c *cond) date(x any) (string, bool) {
 	case float64:
 		t, ok = millis(v)
 	}
-	if !ok {
-		return "", false
-	}
-	return timeLit(t), true
+	return t, ok
 }
 
 // dateTest lifts a test of the field's date to rule 2.

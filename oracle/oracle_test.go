@@ -2,6 +2,7 @@ package oracle_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/cases"
 	"github.com/segmatch/segmatch/oracle"
 )
 
@@ -185,4 +187,50 @@ func TestSourceIsReadable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, p.Source(), `field(contact, "email")`)
 	assert.Contains(t, p.Source(), `endsWith "@bigco.com"`)
+}
+
+// TestRejectsInvalidTable checks that every row of the shared table of
+// invalid segments is rejected before the oracle would evaluate it: by
+// the decoder, or else by oracle.Compile. An invalid segment the oracle
+// accepted would be one the property tests compare against an error.
+func TestRejectsInvalidTable(t *testing.T) {
+	compiled := 0
+	for _, c := range cases.Invalids {
+		seg, err := filter.DecodeSegment([]byte(c.Doc))
+		if err != nil {
+			continue // rejected by the shared decoder, before either backend
+		}
+		compiled++
+		_, err = oracle.Compile(seg, now)
+		assert.Error(t, err, c.Doc)
+	}
+	assert.Greater(t, compiled, 20, "rows that reach oracle.Compile")
+}
+
+// TestCompileLimits checks the size limits SEMANTICS.md sets on patterns
+// and expressions, and that an expression may call no function outside
+// expr's builtins.
+func TestCompileLimits(t *testing.T) {
+	long := strings.Repeat("a", 4097)
+	for i, f := range []filter.Filter{
+		filter.Cond("a", "regex", long),
+		filter.Cond("", "expr", "a == \""+long+"\""),
+		filter.Cond("", "expr", "now() > 0"),
+		filter.Cond("", "expr", "f(1)"),
+		filter.Cond("", "expr", "a.b() == 1"),
+	} {
+		_, err := oracle.Compile(filter.Segment{Filters: []filter.Filter{f}}, now)
+		assert.Error(t, err, "rejected %d: %s %.40s", i, f.Operator, f.Value)
+	}
+	folded := filter.Cond("a", "regex", long[:4096]) // the limit is on the pattern as written, before (?i)
+	folded.IgnoreCase = true
+	for i, f := range []filter.Filter{
+		filter.Cond("a", "regex", long[:4096]),
+		folded,
+		filter.Cond("", "expr", "a == \""+long[:4089]+"\""), // 4096 bytes
+		filter.Cond("", "expr", "len(tags) > 1 && upper(name) startsWith \"A\""),
+	} {
+		_, err := oracle.Compile(filter.Segment{Filters: []filter.Filter{f}}, now)
+		assert.NoError(t, err, "accepted %d: %s %.40s", i, f.Operator, f.Value)
+	}
 }

@@ -138,12 +138,6 @@ BEGIN
 END
 $fn$;
 
--- segmatch_str is the text of a JSON string, NULL for anything else.
-CREATE OR REPLACE FUNCTION segmatch_str(e jsonb)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-SELECT CASE WHEN jsonb_typeof(e) = 'string' THEN e #>> '{}' END
-$fn$;
-
 -- segmatch_fold maps every character to the smallest character of its
 -- Unicode simple-folding orbit (as Go's unicode.SimpleFold enumerates
 -- it): ASCII letters by upper() under the C collation (ASCII only), the

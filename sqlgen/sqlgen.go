@@ -41,7 +41,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -381,7 +380,8 @@ func (g *gen) hint(op string, f *filter.Filter, p filter.Path, root string, posi
 	return ""
 }
 
-// strTest is the SQL test "e is a string and pred(text)".
+// strOf is the SQL expression for the text of e when e is a JSON string,
+// NULL otherwise.
 func strOf(e string) string {
 	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'string' THEN %s #>> '{}' END)", e, e)
 }
@@ -470,9 +470,6 @@ func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr str
 		for i := range subs {
 			ors = append(ors, fmt.Sprintf("strpos(%s, (%s)[%d]) > 0", text, ss, i+1))
 		}
-		if len(ors) == 0 {
-			ors = []string{"FALSE"}
-		}
 		return fmt.Sprintf("(CASE jsonb_typeof(%s) WHEN 'string' THEN (%s) WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s = ANY(%s)) ELSE FALSE END)",
 			v, strings.Join(ors, " OR "), v, a, elem, ss), nil
 
@@ -494,9 +491,6 @@ func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr str
 				} else {
 					ors = append(ors, fmt.Sprintf("right(%s, char_length((%s)[%d])) = (%s)[%d]", text, ss, i+1, ss, i+1))
 				}
-			}
-			if len(ors) == 0 {
-				return "FALSE"
 			}
 			return "(" + strings.Join(ors, " OR ") + ")"
 		}), nil
@@ -563,8 +557,8 @@ func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr str
 		nets := stringOrList(f.Value, false)
 		prefixes := make([]string, 0, len(nets))
 		for _, n := range nets {
-			if pf, ok := cidrPrefix(n); ok {
-				prefixes = append(prefixes, pf)
+			if pf, ok := operators.ParseNetwork(n); ok {
+				prefixes = append(prefixes, pf.String())
 			}
 		}
 		c := g.arg(prefixes) + "::text[]::cidr[]"
@@ -717,24 +711,6 @@ func epoch(t time.Time) string {
 		s = "-" + s
 	}
 	return s
-}
-
-// cidrPrefix is the masked prefix operators.in_cidr tests, as cidr text.
-// An address with a zone is an invalid prefix, which contains nothing.
-func cidrPrefix(n string) (string, bool) {
-	p, err := netip.ParsePrefix(n)
-	if err != nil {
-		addr, _ := netip.ParseAddr(n)
-		addr = addr.Unmap()
-		p = netip.PrefixFrom(addr, addr.BitLen())
-	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	if !p.IsValid() {
-		return "", false
-	}
-	return p.Masked().String(), true
 }
 
 // nulBound rewrites a byte-wise comparison with a constant holding U+0000
