@@ -18,7 +18,8 @@ const (
 	// filter.StatusDeleted).
 	EventDeleted
 	// EventResync: events were dropped because the subscriber fell behind
-	// (see Store.Watch); re-read the state with List. Segment is zero.
+	// (see Store.Watch), or an implementation could not deliver them;
+	// re-read the state with List. Segment is zero.
 	EventResync
 )
 

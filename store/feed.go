@@ -88,15 +88,30 @@ func (f *Feed) Publish(ev Event) {
 	}
 }
 
+// ResyncAll queues an EventResync for every subscriber of every project,
+// for a loss whose project is unknown (see Store.Watch).
+func (f *Feed) ResyncAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for project, m := range f.subs {
+		for s := range m {
+			f.send(s, Event{Type: EventResync, Project: project})
+		}
+	}
+}
+
 // send queues ev for s, or drops it and queues a resync when s is full.
 // Only Publish sends (under f.mu), so the lengths seen here can only
 // shrink concurrently, never grow.
 func (f *Feed) send(s *subscriber, ev Event) {
 	if len(s.ch) < f.size {
 		s.ch <- ev
-		s.lastResync = false
+		s.lastResync = ev.Type == EventResync
 		return
 	}
+	// len is read again on purpose: the subscriber may have drained ch
+	// since the check above, the resync included, and then this loss
+	// needs a resync of its own.
 	if s.lastResync && len(s.ch) > 0 {
 		return // an unreceived resync already covers this loss
 	}

@@ -107,3 +107,20 @@ func TestFeedProjectsAndClose(t *testing.T) {
 	f.Publish(ev(2)) // harmless
 	f.Close()        // harmless
 }
+
+func TestFeedResyncAll(t *testing.T) {
+	f := NewFeed(1)
+	p, _ := f.Subscribe(t.Context(), "p")
+	q, _ := f.Subscribe(t.Context(), "q")
+	f.ResyncAll()
+	// A resync already queued covers the next loss.
+	f.Publish(Event{Type: EventResync, Project: "p"})
+	f.Publish(ev(1))
+	gp, gq := drain(p), drain(q)
+	if len(gp) != 1 || gp[0].Type != EventResync || gp[0].Project != "p" {
+		t.Fatalf("p: %+v", gp)
+	}
+	if len(gq) != 1 || gq[0].Type != EventResync || gq[0].Project != "q" {
+		t.Fatalf("q: %+v", gq)
+	}
+}

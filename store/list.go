@@ -129,24 +129,29 @@ func ParseListOptions(q url.Values) (ListOptions, error) {
 
 // SortSegments sorts segs in place as o (already checked) asks.
 func SortSegments(segs []filter.Segment, o ListOptions) {
-	slices.SortFunc(segs, func(a, b filter.Segment) int {
-		var c int
-		switch o.Sort {
-		case SortUpdatedAt:
-			c = a.UpdatedAt.Compare(b.UpdatedAt)
-		case SortName:
-			c = strings.Compare(a.Name, b.Name)
-		default:
-			c = a.CreatedAt.Compare(b.CreatedAt)
-		}
-		if c == 0 {
-			c = cmp.Compare(a.ID, b.ID)
-		}
-		if o.Direction == Descending {
-			c = -c
-		}
-		return c
-	})
+	slices.SortFunc(segs, func(a, b filter.Segment) int { return CompareSegments(a, b, o) })
+}
+
+// CompareSegments orders a and b as List does for o (already checked):
+// by o.Sort, ties broken by id, both in o.Direction. It is negative when a
+// comes first, zero only for the same id.
+func CompareSegments(a, b filter.Segment, o ListOptions) int {
+	var c int
+	switch o.Sort {
+	case SortUpdatedAt:
+		c = a.UpdatedAt.Compare(b.UpdatedAt)
+	case SortName:
+		c = strings.Compare(a.Name, b.Name)
+	default:
+		c = a.CreatedAt.Compare(b.CreatedAt)
+	}
+	if c == 0 {
+		c = cmp.Compare(a.ID, b.ID)
+	}
+	if o.Direction == Descending {
+		c = -c
+	}
+	return c
 }
 
 // PageOf returns the page o (already checked) selects from sorted segs.

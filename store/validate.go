@@ -52,10 +52,9 @@ func Validate(def filter.Segment) (filter.Segment, error) {
 	if _, err := segmatch.Compile(seg); err != nil {
 		return filter.Segment{}, &invalidError{err}
 	}
-	if seg.Filters == nil {
-		seg.Filters = []filter.Filter{}
-	}
-	seg.Status = 0
+	// seg.Filters is not nil and seg.Status is 0: the encoder always
+	// writes a filters list and the status (0 here), and the decoder
+	// reads them back as such.
 	return seg, nil
 }
 

@@ -14,7 +14,6 @@ package bolt
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -73,7 +72,7 @@ func (s *Store) decodeCached(project string, k, v []byte) (store.Record, error) 
 	if c, ok := s.decoded.Load(key); ok && bytes.Equal(c.(*cachedRecord).raw, v) {
 		return c.(*cachedRecord).rec, nil
 	}
-	r, err := decode(v)
+	r, err := store.DecodeRecord(v)
 	if err != nil {
 		return r, err
 	}
@@ -178,27 +177,6 @@ func (s *Store) Path() string { return s.path }
 // and consistency checks with Tx.Check). Do not write to it.
 func (s *Store) DB() *bbolt.DB { return s.db }
 
-// diskRecord is the stored JSON of a store.Record.
-type diskRecord struct {
-	Version uint64         `json:"version"`
-	Segment filter.Segment `json:"segment"`
-}
-
-func encode(r store.Record) ([]byte, error) {
-	return json.Marshal(diskRecord{Version: r.Version, Segment: r.Segment})
-}
-
-func decode(b []byte) (store.Record, error) {
-	var d diskRecord
-	if err := json.Unmarshal(b, &d); err != nil {
-		return store.Record{}, fmt.Errorf("corrupt segment record: %w", err)
-	}
-	if d.Segment.Filters == nil {
-		d.Segment.Filters = []filter.Filter{}
-	}
-	return store.Record{Segment: d.Segment, Version: d.Version}, nil
-}
-
 // begin checks what every call checks first.
 func (s *Store) begin(ctx context.Context, project string) error {
 	if err := ctx.Err(); err != nil {
@@ -228,7 +206,7 @@ func load(tx *bbolt.Tx, project, id string) (*store.Record, error) {
 	if v == nil {
 		return nil, nil
 	}
-	r, err := decode(v)
+	r, err := store.DecodeRecord(v)
 	if err != nil {
 		return nil, fmt.Errorf("segment %s/%s: %w", project, id, err)
 	}
@@ -240,7 +218,7 @@ func save(tx *bbolt.Tx, r store.Record) error {
 	if err != nil {
 		return err
 	}
-	v, err := encode(r)
+	v, err := store.EncodeRecord(r)
 	if err != nil {
 		return err
 	}

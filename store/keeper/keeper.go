@@ -25,7 +25,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/store"
@@ -56,6 +55,10 @@ type Keeper struct {
 
 	projects sync.Map // project id -> *project
 	closed   atomic.Bool
+	// life orders the start of a watcher (wg.Add) against Close (closed,
+	// then wg.Wait): a watcher either starts before Close and is waited
+	// for, or does not start at all.
+	life sync.Mutex
 }
 
 // Option configures New.
@@ -79,7 +82,6 @@ func New(st store.Store, build BuildFunc, opts ...Option) *Keeper {
 type snapshot struct {
 	c        Classifier
 	segments int
-	built    time.Time
 }
 
 // project is the state kept for one project.
@@ -152,11 +154,20 @@ func (k *Keeper) start(id string, p *project) {
 		k.projects.CompareAndDelete(id, p)
 		close(p.ready)
 	}
+	k.life.Lock()
+	if k.closed.Load() {
+		k.life.Unlock()
+		fail(ErrClosed)
+		return
+	}
+	k.wg.Add(1) // before anything that Close must wait for
+	k.life.Unlock()
 	ctx, cancel := context.WithCancel(k.ctx)
 	ch, err := k.st.Watch(ctx, id)
 	if err != nil {
 		cancel()
 		fail(fmt.Errorf("keeper: watch %s: %w", id, err))
+		k.wg.Done()
 		return
 	}
 	p.mu.Lock()
@@ -165,10 +176,10 @@ func (k *Keeper) start(id string, p *project) {
 	if err != nil {
 		cancel() // ends the subscription
 		fail(err)
+		k.wg.Done()
 		return
 	}
 	close(p.ready)
-	k.wg.Add(1)
 	go func() {
 		defer cancel()
 		k.follow(id, p, ch)
@@ -200,21 +211,89 @@ func (k *Keeper) reload(id string, p *project) error {
 	return k.rebuild(id, p)
 }
 
-// listAll reads every active segment of a project, page by page.
+// listAll reads every active segment of a project, each once, in windows
+// of the list in creation order (createdAt, then id, ascending).
+//
+// One List call is one consistent read in every implementation, but a
+// project larger than a page takes several, and writes between them move
+// the list: after a delete, plain paging by page number would skip the
+// segment that moved back across a page boundary, and no event would ever
+// bring it back. So the windows overlap: each call after the first must
+// start at or before the last segment the previous call returned, which
+// then proves that no segment lies unread between the two. When writes
+// moved the list so that a window starts past it, the read steps back and
+// goes on from there. Every segment active throughout the read is then in
+// the result; one created, changed or deleted during the read may be
+// missing or in an older state, which the events queued since Watch
+// correct (the caller skips events not newer than what it holds).
 func listAll(ctx context.Context, st store.Store, id string) ([]filter.Segment, error) {
+	order := store.ListOptions{Sort: store.SortCreatedAt, Direction: store.Ascending}
+	seen := map[string]int{} // id -> index in all
 	var all []filter.Segment
-	opts := store.ListOptions{Limit: store.MaxLimit, Sort: store.SortCreatedAt, Direction: store.Ascending}
-	for {
+	var last filter.Segment // the last segment of the previous window
+	lastPos, lastTotal := 0, 0
+	target := 0 // a position the next window must include
+	back := 0   // how far the last step back went
+	for calls := 0; ; calls++ {
+		if calls == maxListCalls {
+			return nil, fmt.Errorf("%w: still changing after %d reads", errUnstableList, calls)
+		}
+		opts := order
+		opts.Limit, opts.Page = window(target)
 		page, total, err := st.List(ctx, id, opts)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page...)
-		if len(page) == 0 || len(all) >= total {
+		start := opts.Limit * opts.Page
+		if calls > 0 && start > 0 && (len(page) == 0 || store.CompareSegments(page[0], last, order) > 0) {
+			// Segments were deleted before this window since the last
+			// read: what followed last may now sit before start. Step
+			// back by at least the fall in the total (those deletes),
+			// twice as far at each failure (creates may hide deletes).
+			back = max(1, 2*back, lastTotal-total)
+			target = max(0, lastPos-back)
+			continue
+		}
+		back = 0
+		for _, s := range page {
+			if i, ok := seen[s.ID]; ok {
+				if s.UpdatedAt.After(all[i].UpdatedAt) {
+					all[i] = s
+				}
+				continue
+			}
+			seen[s.ID] = len(all)
+			all = append(all, s)
+		}
+		if len(page) == 0 || start+len(page) >= total {
 			return all, nil
 		}
-		opts.Page++
+		last = page[len(page)-1]
+		lastPos, lastTotal = start+len(page)-1, total
+		target = lastPos
 	}
+}
+
+// maxListCalls bounds the List calls of one listAll: a project of n
+// segments needs a little over n/MaxLimit when nothing moves.
+const maxListCalls = 1000
+
+// errUnstableList: writes kept moving a project's list faster than
+// listAll could read it.
+var errUnstableList = errors.New("the segment list kept changing")
+
+// window returns the List limit and page of the window that includes
+// position target and reaches furthest past it. Limits of MaxLimit/2 to
+// MaxLimit are tried, so windows need not start at multiples of one page
+// size and the next window can overlap the previous one's end.
+func window(target int) (limit, page int) {
+	limit, page = store.MaxLimit, target/store.MaxLimit
+	for l := store.MaxLimit - 1; l >= store.MaxLimit/2; l-- {
+		if p := target / l; (p+1)*l > (page+1)*limit {
+			limit, page = l, p
+		}
+	}
+	return limit, page
 }
 
 // rebuild builds a classifier from the active held segments and swaps it
@@ -237,7 +316,7 @@ func (k *Keeper) rebuild(id string, p *project) error {
 		}
 		return nil
 	}
-	p.cur.Store(&snapshot{c: c, segments: len(active), built: time.Now()})
+	p.cur.Store(&snapshot{c: c, segments: len(active)})
 	return nil
 }
 
@@ -323,7 +402,10 @@ func (k *Keeper) Observe(projectID string, seg filter.Segment) {
 // Close stops every watcher and waits for them. Get fails afterwards
 // with ErrClosed. It does not close the store.
 func (k *Keeper) Close() error {
-	if k.closed.Swap(true) {
+	k.life.Lock()
+	done := k.closed.Swap(true)
+	k.life.Unlock()
+	if done {
 		return nil
 	}
 	k.cancel()

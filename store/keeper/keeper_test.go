@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,14 @@ func classify(t *testing.T, k *keeper.Keeper, project string, contact map[string
 	return c.ClassifyMap(contact)
 }
 
+// classifyNow is classify for the condition of require.Eventually, which
+// runs off the test goroutine where require must not be used: a failed Get
+// is reported as no match yet.
+func classifyNow(k *keeper.Keeper, project string, contact map[string]any, want []string) bool {
+	c, err := k.Get(context.Background(), project)
+	return err == nil && slices.Equal(c.ClassifyMap(contact), want)
+}
+
 func TestKeeperFollowsChanges(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -67,7 +76,7 @@ func TestKeeperFollowsChanges(t *testing.T) {
 			it2, err := st.Create(ctx, "p", "u", filter.Segment{Name: "all"})
 			require.NoError(t, err)
 			require.Eventually(t, func() bool {
-				return slices.Equal(classify(t, k, "p", contact), []string{it.ID, it2.ID})
+				return classifyNow(k, "p", contact, []string{it.ID, it2.ID})
 			}, 5*time.Second, 5*time.Millisecond)
 
 			// Observe makes a write visible at once.
@@ -134,8 +143,9 @@ func TestKeeperResync(t *testing.T) {
 				want = append(want, s.ID)
 			}
 			require.Eventually(t, func() bool {
-				return slices.Equal(classify(t, k, "p", map[string]any{"country": "IT"}), want)
+				return classifyNow(k, "p", map[string]any{"country": "IT"}, want)
 			}, 10*time.Second, 10*time.Millisecond)
+			assert.Equal(t, want, classify(t, k, "p", map[string]any{"country": "IT"}))
 			close(stop)
 			wg.Wait()
 		})
@@ -187,4 +197,114 @@ func TestKeeperManyProjects(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// movingStore runs a write before each List call after the first, so that
+// a project read in several pages moves between the pages.
+type movingStore struct {
+	store.Store
+	mu     sync.Mutex
+	calls  int  // List calls while moving
+	moving bool // run before
+	before func(call int)
+}
+
+func (m *movingStore) List(ctx context.Context, project string, opts store.ListOptions) ([]filter.Segment, int, error) {
+	m.mu.Lock()
+	if m.moving {
+		m.calls++
+		if m.calls > 1 {
+			m.before(m.calls)
+		}
+	}
+	m.mu.Unlock()
+	return m.Store.List(ctx, project, opts)
+}
+
+// TestKeeperListMoving reads a project of several pages while segments
+// before the page being read are deleted, and others are created that
+// sort first (a clock behind the others'): no segment that stays active
+// may be missed, though no event ever names it.
+func TestKeeperListMoving(t *testing.T) {
+	const n = 2*store.MaxLimit + 300
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Int64 // milliseconds after base
+	mem := memory.New(memory.WithClock(func() time.Time { return base.Add(time.Duration(clock.Load()) * time.Millisecond) }))
+	defer mem.Close()
+	ctx := t.Context()
+	var ids []string
+	for i := range n {
+		clock.Store(int64(1000 + i))
+		s, err := mem.Create(ctx, "p", "u", filter.Segment{Name: fmt.Sprint(i)})
+		require.NoError(t, err)
+		ids = append(ids, s.ID)
+	}
+	deleted := map[string]bool{}
+	var early []string
+	st := &movingStore{Store: mem, moving: true, before: func(call int) {
+		// Delete from the start of the list, which moves every later
+		// segment back across the page boundaries.
+		for range 3 {
+			id := ids[len(deleted)]
+			_, err := mem.Delete(context.Background(), "p", id)
+			assert.NoError(t, err)
+			deleted[id] = true
+		}
+		if call%2 == 0 {
+			clock.Store(int64(call)) // before every other createdAt
+			s, err := mem.Create(context.Background(), "p", "u", filter.Segment{Name: "early"})
+			assert.NoError(t, err)
+			early = append(early, s.ID)
+		}
+	}}
+	k := keeper.New(st, keeper.CompileEach())
+	defer k.Close()
+	got := classify(t, k, "p", nil)
+	st.mu.Lock()
+	st.moving = false
+	calls := st.calls
+	st.mu.Unlock()
+	t.Logf("%d List calls, %d deletes, %d creates", calls, len(deleted), len(early))
+	gotSet := map[string]bool{}
+	for _, id := range got {
+		gotSet[id] = true
+	}
+	require.Greater(t, calls, 2, "the project was read in several pages")
+	for _, id := range ids {
+		if !deleted[id] {
+			assert.True(t, gotSet[id], "segment %s, active throughout, is missing", id)
+		}
+	}
+	assert.Len(t, got, len(gotSet), "no segment twice")
+	// Once the events are applied, the keeper holds exactly the store's
+	// active segments.
+	want := slices.Concat(early, ids[len(deleted):])
+	slices.Sort(want)
+	require.Eventually(t, func() bool { return classifyNow(k, "p", nil, want) }, 5*time.Second, 5*time.Millisecond)
+}
+
+// TestKeeperCloseDuringStart closes keepers while first Gets start their
+// watchers: Close must wait for every watcher that started (run with
+// -race), and a Get that loses the race fails cleanly.
+func TestKeeperCloseDuringStart(t *testing.T) {
+	st := memory.New()
+	defer st.Close()
+	for range 50 {
+		k := keeper.New(st, keeper.CompileEach())
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := k.Get(t.Context(), fmt.Sprintf("p%d", i))
+				if err != nil && !errors.Is(err, keeper.ErrClosed) && !errors.Is(err, context.Canceled) {
+					t.Errorf("Get: %v", err)
+				}
+			}()
+		}
+		require.NoError(t, k.Close())
+		wg.Wait()
+		_, err := k.Get(t.Context(), "p0")
+		require.ErrorIs(t, err, keeper.ErrClosed)
+	}
 }

@@ -11,12 +11,14 @@
 //
 // The change feed crosses instances: every write inserts its event into an
 // events table and, in the same transaction, NOTIFYs the event's sequence
-// number. PostgreSQL delivers notifications at commit, in commit order, to
-// every listening session; each Store LISTENs on one dedicated connection
-// and publishes what it hears to its local store.Feed, its own writes
-// included. Watch sends a marker notification and subscribes when the
-// listener reaches it, so exactly the writes committed after Watch returns
-// are delivered. Events older than an hour are pruned.
+// number and project ("seq:project"). PostgreSQL delivers notifications at
+// commit, in commit order, to every listening session; each Store LISTENs
+// on one dedicated connection and publishes what it hears to its local
+// store.Feed, its own writes included. Watch sends a marker notification
+// and subscribes when the listener reaches it, so exactly the writes
+// committed after Watch returns are delivered. Events older than an hour
+// are pruned; an event the listener cannot read back is replaced by an
+// EventResync for its project.
 //
 // The record is kept as JSON text, not jsonb: jsonb cannot hold U+0000,
 // which a segment's values may contain.
@@ -26,7 +28,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -81,9 +82,10 @@ type watchReply struct {
 type Option func(*config)
 
 type config struct {
-	now         func() time.Time
-	watchBuffer int
-	maxConns    int
+	now          func() time.Time
+	watchBuffer  int
+	maxConns     int
+	watchTimeout time.Duration // how long Watch waits for the listener
 }
 
 // WithClock sets the clock for ids and timestamps (default time.Now).
@@ -122,7 +124,7 @@ CREATE INDEX IF NOT EXISTS segmatch_events_at ON segmatch_events (at);
 // string; search_path selects the schema), creates the tables if needed
 // and starts listening for changes.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, maxConns: 8}
+	cfg := config{now: time.Now, maxConns: 8, watchTimeout: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -202,28 +204,43 @@ func (s *Store) handle(ctx context.Context, payload string) {
 		}
 		return
 	}
-	seq, err := strconv.ParseInt(payload, 10, 64)
+	// An event: "seq:project" (a bare "seq" from an older writer).
+	num, project, _ := strings.Cut(payload, ":")
+	seq, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
-		return
+		return // not ours: no writer waits for it
 	}
+	defer s.published(seq) // whatever happens, the writer stops waiting
 	var typ int
 	var version int64
-	var body, project string
+	var body string
 	err = s.withConn(ctx, func(c *pgx.Conn) error {
 		return c.QueryRow(ctx, "SELECT type, version, record, project FROM segmatch_events WHERE seq = $1", seq).Scan(&typ, &version, &body, &project)
 	})
-	if err != nil {
-		return // pruned or unreachable: nothing to deliver
+	var rec store.Record
+	if err == nil {
+		rec, err = decode(body, version)
 	}
-	if rec, err := decode(body, version); err == nil {
+	switch {
+	case err == nil:
 		s.feed.Publish(rec.Event(store.EventType(typ)))
+	case project != "":
+		// Pruned, unreadable or unreachable: the event is lost, so the
+		// project's subscribers must re-read (see store.Store.Watch).
+		s.feed.Publish(store.Event{Type: store.EventResync, Project: project})
+	default:
+		s.feed.ResyncAll() // lost, and whose it was is unknown
 	}
+}
+
+// published ends the wait of the writer of event seq, if any.
+func (s *Store) published(seq int64) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if w := s.waiting[seq]; w != nil {
 		close(w)
 		delete(s.waiting, seq)
 	}
-	s.mu.Unlock()
 }
 
 // withConn runs fn on a pooled connection.
@@ -272,33 +289,25 @@ func (s *Store) begin(ctx context.Context, project string) error {
 	return store.CheckProject(project)
 }
 
-type diskRecord struct {
-	Version uint64         `json:"version"`
-	Segment filter.Segment `json:"segment"`
-}
-
-func encode(r store.Record) (string, error) {
-	b, err := json.Marshal(diskRecord{Version: r.Version, Segment: r.Segment})
-	return string(b), err
-}
-
+// decode reads a stored record; the version column is authoritative (it
+// is the one UPDATE ... WHERE version = $old checks).
 func decode(body string, version int64) (store.Record, error) {
-	var d diskRecord
-	if err := json.Unmarshal([]byte(body), &d); err != nil {
-		return store.Record{}, fmt.Errorf("corrupt segment record: %w", err)
+	rec, err := store.DecodeRecord([]byte(body))
+	if err != nil {
+		return store.Record{}, err
 	}
-	if d.Segment.Filters == nil {
-		d.Segment.Filters = []filter.Filter{}
-	}
-	return store.Record{Segment: d.Segment, Version: uint64(version)}, nil
+	rec.Version = uint64(version)
+	return rec, nil
 }
 
 // write runs fn in a transaction; fn returns the record to save (nil: no
 // change) and the event type. prev is the version fn read (0 for a new
 // row), checked again by the UPDATE.
 //
-// It returns once this store's feed has published the event, so that a
-// caller's own write is on its Watch channels when the call returns.
+// It returns once this store's feed has published the event (or, when
+// the event could not be read back, a resync in its place), so that a
+// caller's own write is on its Watch channels when the call returns; it
+// stops waiting early if ctx is done or the listener stops.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record, prev uint64, typ store.EventType, err error)) error {
 	var published chan struct{}
 	var seq int64
@@ -315,10 +324,11 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record
 			if err != nil || rec == nil {
 				return err
 			}
-			body, err := encode(*rec)
+			b, err := store.EncodeRecord(*rec)
 			if err != nil {
 				return err
 			}
+			body := string(b)
 			seg := &rec.Segment
 			if prev == 0 {
 				_, err = tx.Exec(ctx, `INSERT INTO segmatch_segments (project, id, version, status, updated_at, record) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -342,7 +352,9 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record
 			s.mu.Lock()
 			s.waiting[seq] = published
 			s.mu.Unlock()
-			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(seq, 10)); err != nil {
+			// The project rides along so that a listener that cannot read
+			// the event back still knows whom to resync.
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(seq, 10)+":"+seg.IDProject); err != nil {
 				return err
 			}
 			if s.writes.Add(1)%256 == 0 {
@@ -355,10 +367,14 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record
 		return store.ErrClosed
 	}
 	if err == nil && published != nil {
+		// The write has committed: whatever ends the wait, it succeeded.
+		t := time.NewTimer(10 * time.Second)
+		defer t.Stop()
 		select {
 		case <-published:
 		case <-s.listenDone:
-		case <-time.After(10 * time.Second):
+		case <-ctx.Done():
+		case <-t.C:
 		}
 	}
 	return err
@@ -552,17 +568,36 @@ func (s *Store) Watch(ctx context.Context, project string) (<-chan store.Event, 
 	if err != nil {
 		return nil, s.mapErr(ctx, err)
 	}
+	timeout := time.NewTimer(s.cfg.watchTimeout)
+	defer timeout.Stop()
 	select {
 	case r := <-w.reply:
 		return r.ch, r.err
 	case <-s.listenDone:
 		return nil, store.ErrClosed
 	case <-ctx.Done():
+		// A subscription made meanwhile ends with ctx: nothing leaks.
 		return nil, ctx.Err()
-	case <-time.After(30 * time.Second):
-		return nil, errors.New("segment store: the change feed did not answer")
+	case <-timeout.C:
 	}
+	s.mu.Lock()
+	_, waiting := s.pending[token]
+	delete(s.pending, token)
+	s.mu.Unlock()
+	if waiting {
+		return nil, ErrWatchTimeout // the listener will never reply
+	}
+	// The listener reached the marker just now: its reply is on the way
+	// (it never blocks), and it is a valid subscription, which must be
+	// handed out rather than leaked.
+	r := <-w.reply
+	return r.ch, r.err
 }
+
+// ErrWatchTimeout is returned by Watch when the listener did not reach
+// its marker notification in time (default 30s; a stalled listener
+// connection, or a database too busy to deliver notifications).
+var ErrWatchTimeout = errors.New("segment store: the change feed did not answer")
 
 // Close implements store.Store: it stops listening, closes every Watch
 // channel and the connections. Closing twice is harmless.

@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,9 +110,147 @@ func TestTwoInstances(t *testing.T) {
 		t.Fatal("no event across instances")
 	}
 	n1, n2 := "from a", "from b"
-	_, err1 := a.Update(ctx, storetest.ProjectA, seg.ID, store.SegmentUpdate{Name: &n1, IfUpdatedAt: seg.UpdatedAt})
+	upd1, err1 := a.Update(ctx, storetest.ProjectA, seg.ID, store.SegmentUpdate{Name: &n1, IfUpdatedAt: seg.UpdatedAt})
 	_, err2 := b.Update(ctx, storetest.ProjectA, seg.ID, store.SegmentUpdate{Name: &n2, IfUpdatedAt: seg.UpdatedAt})
 	if err1 != nil || err2 == nil {
 		t.Fatalf("conditional updates from a stale state: %v, %v", err1, err2)
+	}
+	if !errors.Is(err2, store.ErrConflict) {
+		t.Fatalf("stale update from b: %v, want ErrConflict", err2)
+	}
+
+	// The same, concurrently: both instances update from one state at
+	// once (released together by a barrier); the row lock serialises
+	// them, and exactly one wins.
+	for round := range 20 {
+		prev := upd1
+		names := []string{fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round)}
+		var (
+			wg      sync.WaitGroup
+			barrier = make(chan struct{})
+			segs    [2]filter.Segment
+			errs    [2]error
+		)
+		for i, st := range []*postgres.Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-barrier
+				segs[i], errs[i] = st.Update(ctx, storetest.ProjectA, seg.ID, store.SegmentUpdate{Name: &names[i], IfUpdatedAt: prev.UpdatedAt})
+			}()
+		}
+		close(barrier)
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				if won >= 0 {
+					t.Fatalf("round %d: both conditional updates succeeded", round)
+				}
+				won = i
+			case !errors.Is(err, store.ErrConflict):
+				t.Fatalf("round %d: %v, want ErrConflict", round, err)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: no update succeeded: %v", round, errs)
+		}
+		got, err := a.Get(ctx, storetest.ProjectA, seg.ID)
+		if err != nil || got.Name != names[won] || !got.UpdatedAt.Equal(segs[won].UpdatedAt) {
+			t.Fatalf("round %d: stored %q %v, want the winner's %q (%v)", round, got.Name, err, names[won], segs[won].UpdatedAt)
+		}
+		upd1 = segs[won]
+	}
+}
+
+// schemaOf returns the schema a schemaDSN DSN uses.
+func schemaOf(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("search_path")
+}
+
+// An event the listener cannot read back (here: a trigger deletes every
+// event row as it is written, as the pruning of a late listener would) is
+// replaced by an EventResync for its project, and the writer, which waits
+// for its event's publication, is not held up.
+func TestLostEvent(t *testing.T) {
+	dsn := schemaDSN(t)
+	s := open(t, dsn)
+	ctx := t.Context()
+	chA, err := s.Watch(ctx, storetest.ProjectA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chB, err := s.Watch(ctx, storetest.ProjectB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := pgx.Identifier{schemaOf(t, dsn)}.Sanitize()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION `+schema+`.lose_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM `+schema+`.segmatch_events WHERE seq = NEW.seq;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER lose_event AFTER INSERT ON `+schema+`.segmatch_events FOR EACH ROW EXECUTE FUNCTION `+schema+`.lose_event();`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := s.Create(ctx, storetest.ProjectA, storetest.UserA, storetest.Seg("lost", filter.All)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the write waited %v for an event that was lost", d)
+	}
+	select {
+	case ev := <-chA:
+		if ev.Type != store.EventResync || ev.Project != storetest.ProjectA {
+			t.Fatalf("event %+v, want a resync of %s", ev, storetest.ProjectA)
+		}
+	default:
+		t.Fatal("the lost event left no resync (it should be queued when the write returns)")
+	}
+	select {
+	case ev := <-chB:
+		t.Fatalf("another project got %+v", ev)
+	default:
+	}
+}
+
+// A Watch that times out leaves no subscription behind, even when the
+// listener replies just after the timeout.
+func TestWatchTimeout(t *testing.T) {
+	s := open(t, schemaDSN(t))
+	postgres.SetWatchTimeout(s, time.Nanosecond)
+	ctx := t.Context()
+	ok, timedOut := 0, 0
+	for range 100 {
+		_, err := s.Watch(ctx, storetest.ProjectA)
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, postgres.ErrWatchTimeout):
+			timedOut++
+		default:
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d subscribed, %d timed out", ok, timedOut)
+	// Let any late reply arrive, then count.
+	postgres.SetWatchTimeout(s, 30*time.Second)
+	if _, err := s.Watch(ctx, storetest.ProjectB); err != nil {
+		t.Fatal(err)
+	}
+	if n := postgres.Subscribers(s, storetest.ProjectA); n != ok {
+		t.Fatalf("%d subscriptions, want the %d Watch returned", n, ok)
 	}
 }
