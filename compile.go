@@ -34,6 +34,7 @@ type Program struct {
 	now       func() time.Time
 	tree      *keyTree
 	collected sync.Pool // *collected for MatchJSON
+	size      int
 }
 
 // Compile compiles a segment, reporting every problem at once: the result
@@ -50,8 +51,18 @@ func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
 		id: seg.ID, name: seg.Name,
 		root: root, fields: c.fields, readsNow: c.readsNow, now: cfg.now,
 		tree: newKeyTree(c.fields.paths),
+		size: c.size,
 	}, nil
 }
+
+// Size estimates, in bytes, the memory the compiled segment holds: its
+// conditions, their prepared values, regex programs and expression
+// bytecode. Stores bound a project's total with it (README "Bounds").
+func (p *Program) Size() int { return p.size }
+
+// conditionSize is the estimated fixed cost of one compiled condition
+// (its node, field slot and prepared test), before its value.
+const conditionSize = 256
 
 // Fields lists the field paths the segment reads, as written, each once,
 // in the order they first appear.
@@ -194,6 +205,7 @@ type compiler struct {
 	errs      []error
 	leaves    map[string]*node // identical conditions, by leafKey
 	indexable []indexable      // per leaf id: how a field index can decide it
+	size      int              // see Program.Size
 }
 
 // intern gives n the identity of an identical condition compiled before
@@ -366,6 +378,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 		return n
 	}
 	n.test = test
+	c.size += conditionSize + len(f.Field) + 4*len(f.Value) + arg.Size
 	n.negate = f.Negate != (op.Negates != nil)
 	c.readsNow = c.readsNow || op.ReadsNow
 	if path != nil {
@@ -392,6 +405,7 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 		return nil, errors.Join(sub.errs...)
 	}
 	c.readsNow = c.readsNow || sub.readsNow
+	c.size += sub.size
 	fields := sub.fields
 	return func(elem operators.Value, ctx operators.Context) bool {
 		r := reader{elem: elem, mode: readElem, fields: &fields}

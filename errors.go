@@ -20,4 +20,5 @@ var (
 	ErrBadField        = filter.ErrBadField
 	ErrUnknownOperator = filter.ErrUnknownOperator
 	ErrBadValue        = filter.ErrBadValue
+	ErrTooComplex      = filter.ErrTooComplex
 )

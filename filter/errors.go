@@ -28,6 +28,11 @@ var (
 	ErrUnknownOperator = errors.New("unknown operator")
 	// ErrBadValue: the operator cannot use the filter's value.
 	ErrBadValue = errors.New("bad value")
+	// ErrTooComplex: the segment, or one of its parts, is beyond a
+	// documented bound (docs: README "Bounds"): a regex program, an expr
+	// cost, a path, the document's size. Untrusted segments must compile
+	// and evaluate within bounded time and memory.
+	ErrTooComplex = errors.New("too complex")
 )
 
 // Error is one problem in a segment document, located by a JSON Pointer

@@ -27,6 +27,10 @@ type Arg struct {
 	// Group compiles a group {match, filters} whose fields are relative to
 	// one array element (for elem_match); pointer locates it.
 	Group func(raw json.RawMessage, pointer string, depth int) (Test, error)
+	// Size is set by Prepare to what the prepared test holds beyond its
+	// value, in estimated bytes (a regex's program, an expression's
+	// bytecode); the compiler adds it to Program.Size.
+	Size int
 }
 
 // Operator is one entry of the registry.
