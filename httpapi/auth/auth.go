@@ -2,9 +2,10 @@ package auth
 
 import (
 	"crypto/rsa"
-	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -18,47 +19,93 @@ import (
 // is never told to the caller.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
+// errCrit: a token with a crit header (the reason stays in the server).
+var errCrit = errors.New("token: crit header (no extension is understood)")
+
 // Authenticator checks a request's credentials:
 //
 //   - Authorization: Basic, an email and password checked against the
-//     users file's bcrypt hashes;
+//     users file's bcrypt hashes, behind the brake of Limits (bounded
+//     concurrent bcrypt, failure limits per address and per email, a
+//     short-lived cache of proven passwords);
 //   - Authorization: JWT <token> (Tiledesk's scheme) or Bearer <token>,
 //     signed HS256 with the shared secret or RS256 with the public key's
-//     private half, with an exp claim. The user is the users file's user
-//     whose id is the _id claim (Tiledesk's) or else sub. A token of type
-//     bot or subscription (claim type, or Tiledesk's sub "bot" /
-//     "subscription") that is not in the users file stands for itself,
-//     a member of the project in its id_project claim.
+//     private half, with an exp claim (unless Config.AllowNoExp), no iat
+//     in the future, no crit header, and the configured iss and aud.
+//     The user is the users file's user whose id is the _id claim
+//     (Tiledesk's) or else sub. A token of type bot or subscription
+//     (claim type, or Tiledesk's sub "bot" / "subscription") that is not
+//     in the users file stands for itself, a member of the project in its
+//     id_project claim.
 type Authenticator struct {
-	users  *Users
-	secret []byte
-	pub    *rsa.PublicKey
-	parser *jwt.Parser
+	secret  []byte
+	pub     *rsa.PublicKey
+	parser  *jwt.Parser
+	now     func() time.Time
+	trusted []netip.Prefix
 
 	dummy []byte // a hash checked for unknown emails, so they take as long
 
-	mu     sync.Mutex
-	proven map[[32]byte]struct{} // bcrypt results already proven correct
+	gate    *gate
+	byAddr  *failures[netip.Addr]
+	byEmail *failures[[16]byte]
+	stats   counters
+
+	mu     sync.Mutex // guards users and proven
+	users  *Users
+	proven *proofs
 }
 
-// Config configures NewAuthenticator. Without a secret or a key, JWTs
-// are refused.
+// Config configures New. Without a secret or a key, JWTs are refused.
 type Config struct {
 	Users     *Users
-	JWTSecret []byte         // HS256
+	JWTSecret []byte         // HS256; at least MinSecretBytes
 	JWTPublic *rsa.PublicKey // RS256
 	Leeway    time.Duration  // clock skew allowed on exp/nbf/iat
 	Now       func() time.Time
+
+	// Issuer, when set, must be the token's iss claim.
+	Issuer string
+	// Audience, when set, must hold one of the token's aud values.
+	Audience []string
+	// AllowNoExp accepts tokens without an exp claim (Tiledesk's own
+	// tokens carry none); by default exp is required.
+	AllowNoExp bool
+
+	// Limits brakes password checks; the zero value is the defaults.
+	Limits Limits
+	// TrustedProxies are the peers whose X-Forwarded-For header names
+	// the client (for the per-address limit); by default the TCP peer is
+	// the client and the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
-// maxProven bounds the cache of proven credentials.
-const maxProven = 4096
+// MinSecretBytes is the shortest HS256 secret accepted: the 256 bits of
+// the hash (RFC 7518 section 3.2).
+const MinSecretBytes = 32
 
-// NewAuthenticator returns an authenticator for cfg.
-func NewAuthenticator(cfg Config) *Authenticator {
-	a := &Authenticator{users: cfg.Users, secret: cfg.JWTSecret, pub: cfg.JWTPublic, proven: map[[32]byte]struct{}{}}
+// ErrWeakSecret: the HS256 secret is shorter than MinSecretBytes.
+var ErrWeakSecret = errors.New("the HS256 secret is too short")
+
+// New returns an authenticator for cfg, or an error wrapping
+// ErrWeakSecret for an HS256 secret shorter than MinSecretBytes.
+func New(cfg Config) (*Authenticator, error) {
+	if n := len(cfg.JWTSecret); n > 0 && n < MinSecretBytes {
+		return nil, fmt.Errorf("%w: %d bytes, want at least %d random bytes", ErrWeakSecret, n, MinSecretBytes)
+	}
+	lim := cfg.Limits.withDefaults()
+	a := &Authenticator{secret: cfg.JWTSecret, pub: cfg.JWTPublic, users: cfg.Users, now: cfg.Now,
+		trusted: cfg.TrustedProxies,
+		gate:    newGate(lim),
+		byAddr:  newFailures[netip.Addr](lim.FailuresPerAddress, lim.FailureWindow, lim.Tracked),
+		byEmail: newFailures[[16]byte](lim.FailuresPerEmail, lim.FailureWindow, lim.Tracked),
+		proven:  newProofs(lim.CacheTTL, lim.CacheSize),
+	}
 	if a.users == nil {
 		a.users = &Users{byEmail: map[string]*user{}, byID: map[string]*user{}}
+	}
+	if a.now == nil {
+		a.now = time.Now
 	}
 	var methods []string
 	if len(a.secret) > 0 {
@@ -67,14 +114,62 @@ func NewAuthenticator(cfg Config) *Authenticator {
 	if a.pub != nil {
 		methods = append(methods, "RS256")
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway)}
-	if cfg.Now != nil {
-		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithLeeway(cfg.Leeway), jwt.WithIssuedAt(), jwt.WithTimeFunc(a.now)}
+	if !cfg.AllowNoExp {
+		opts = append(opts, jwt.WithExpirationRequired())
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if len(cfg.Audience) > 0 {
+		opts = append(opts, jwt.WithAudience(cfg.Audience...))
 	}
 	a.parser = jwt.NewParser(opts...)
 	a.dummy = dummyHash()
+	return a, nil
+}
+
+// NewAuthenticator is New for a configuration known to be valid (tests,
+// fixed configurations); it panics where New returns an error. Check
+// configurations read from users with New.
+func NewAuthenticator(cfg Config) *Authenticator {
+	a, err := New(cfg)
+	if err != nil {
+		panic("auth.NewAuthenticator: " + err.Error())
+	}
 	return a
 }
+
+// SetUsers replaces the users (a reloaded users file) and forgets every
+// proven password.
+func (a *Authenticator) SetUsers(us *Users) {
+	if us == nil {
+		us = &Users{byEmail: map[string]*user{}, byID: map[string]*user{}}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.users = us
+	clear(a.proven.seen)
+}
+
+func (a *Authenticator) currentUsers() *Users {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.users
+}
+
+// Stats returns the counts of the password checks so far.
+func (a *Authenticator) Stats() Stats {
+	return Stats{
+		PasswordChecks: a.stats.checks.Load(),
+		CacheHits:      a.stats.hits.Load(),
+		RateLimited:    a.stats.limited.Load(),
+		Busy:           a.stats.busy.Load(),
+	}
+}
+
+// compareHash is bcrypt's comparison (a variable for the package's tests).
+var compareHash = bcrypt.CompareHashAndPassword
 
 // dummyHash is checked for unknown emails. It has the default cost, the
 // cost `segmatch users add` uses, so an unknown email costs what a known
@@ -84,7 +179,9 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-// Authenticate returns the caller of r, or ErrUnauthenticated.
+// Authenticate returns the caller of r, or an error wrapping
+// ErrUnauthenticated, or (Basic only) a *LimitError wrapping
+// ErrRateLimited or ErrBusy, or the request context's error.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(h, " ")
@@ -95,40 +192,75 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 		if !ok {
 			return nil, ErrUnauthenticated
 		}
-		return a.basic(email, password)
+		return a.basic(r, email, password)
 	case strings.EqualFold(scheme, "JWT"), strings.EqualFold(scheme, "Bearer"):
 		return a.jwt(cred)
 	}
 	return nil, ErrUnauthenticated
 }
 
-// basic checks an email and password. bcrypt always runs, against a
-// dummy hash for an unknown email, so timing does not tell which emails
-// exist. Correct credentials are remembered (by a SHA-256 of email,
-// password and stored hash, never the password itself) so that a client
-// repeating them does not pay bcrypt on every request; only the holder of
-// the password can hit that cache.
-func (a *Authenticator) basic(email, password string) (*Principal, error) {
-	u := a.users.byEmail[strings.ToLower(email)]
+// basic checks an email and password.
+//
+// A password proven lately is found by its HMAC and costs no bcrypt, and
+// no limit applies to it (only the holder of the password can hit it).
+// Otherwise the check reserves one failure of the client's address and
+// one of the email (ErrRateLimited when either has none left), waits for
+// a bcrypt slot (ErrBusy when none frees in time), and compares; success
+// gives the reservations back, failure keeps them. bcrypt always runs,
+// against a dummy hash for an unknown email, and unknown emails are
+// limited as known ones are, so neither timing nor limits tell which
+// emails exist.
+func (a *Authenticator) basic(r *http.Request, email, password string) (*Principal, error) {
+	email = strings.ToLower(email)
+	key := a.proven.sum(email, password)
+	now := a.now()
+	a.mu.Lock()
+	users := a.users
+	u := a.proven.get(key, now)
+	a.mu.Unlock()
+	if u != nil {
+		a.stats.hits.Add(1)
+		return &u.Principal, nil
+	}
+
+	addr := clientKey(clientAddr(r, a.trusted))
+	ek := a.proven.emailKey(email)
+	if wait, ok := a.byAddr.take(addr, now); !ok {
+		a.stats.limited.Add(1)
+		return nil, &LimitError{Err: ErrRateLimited, Retry: wait}
+	}
+	if wait, ok := a.byEmail.take(ek, now); !ok {
+		a.byAddr.refund(addr, now)
+		a.stats.limited.Add(1)
+		return nil, &LimitError{Err: ErrRateLimited, Retry: wait}
+	}
+	if err := a.gate.enter(r.Context()); err != nil {
+		a.byAddr.refund(addr, now)
+		a.byEmail.refund(ek, now)
+		if errors.Is(err, ErrBusy) {
+			a.stats.busy.Add(1)
+		}
+		return nil, err
+	}
+	u = users.byEmail[email]
 	hash := a.dummy
 	if u != nil && len(u.hash) > 0 {
 		hash = u.hash
 	}
-	key := sha256.Sum256([]byte(strings.ToLower(email) + "\x00" + password + "\x00" + string(hash)))
-	a.mu.Lock()
-	_, ok := a.proven[key]
-	a.mu.Unlock()
-	if !ok {
-		if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || len(u.hash) == 0 {
-			return nil, ErrUnauthenticated
-		}
-		a.mu.Lock()
-		if len(a.proven) >= maxProven {
-			clear(a.proven)
-		}
-		a.proven[key] = struct{}{}
-		a.mu.Unlock()
+	a.stats.checks.Add(1)
+	err := compareHash(hash, []byte(password))
+	a.gate.leave()
+	if err != nil || u == nil || len(u.hash) == 0 {
+		return nil, ErrUnauthenticated
 	}
+	now = a.now()
+	a.byAddr.refund(addr, now)
+	a.byEmail.refund(ek, now)
+	a.mu.Lock()
+	if a.users == users { // not reloaded meanwhile
+		a.proven.put(key, u, now)
+	}
+	a.mu.Unlock()
 	return &u.Principal, nil
 }
 
@@ -138,6 +270,12 @@ func (a *Authenticator) jwt(token string) (*Principal, error) {
 	}
 	claims := jwt.MapClaims{}
 	_, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		// RFC 7515 section 4.1.11: a recipient that does not understand
+		// every extension listed in crit must refuse the token, and we
+		// understand none.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCrit
+		}
 		switch t.Method.Alg() {
 		case "HS256":
 			return a.secret, nil
@@ -160,7 +298,7 @@ func (a *Authenticator) jwt(token string) (*Principal, error) {
 	if id == "" {
 		return nil, ErrUnauthenticated
 	}
-	if u := a.users.byID[id]; u != nil {
+	if u := a.currentUsers().byID[id]; u != nil {
 		return &u.Principal, nil
 	}
 	if proj := str("id_project"); proj != "" && (typ == TypeBot || typ == TypeSubscription) {
