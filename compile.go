@@ -41,8 +41,11 @@ type Program struct {
 // of errors.Join over *CompileError values, each with the JSON Pointer of
 // its place in the segment document.
 func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
+	if err := filter.CheckSize(seg.Filters); err != nil {
+		return nil, err
+	}
 	cfg := newConfig(opts)
-	c := &compiler{cfg: &cfg}
+	c := &compiler{cfg: &cfg, budget: &budget{}}
 	root := c.group(seg.Match, seg.Filters, "", 1, false)
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
@@ -206,6 +209,13 @@ type compiler struct {
 	leaves    map[string]*node // identical conditions, by leafKey
 	indexable []indexable      // per leaf id: how a field index can decide it
 	size      int              // see Program.Size
+	budget    *budget          // the whole segment's, shared with elem_match groups
+}
+
+// budget is a segment's evaluation cost so far, against MaxSegmentCost.
+type budget struct {
+	cost     int
+	exceeded bool
 }
 
 // intern gives n the identity of an identical condition compiled before
@@ -229,6 +239,19 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 	n.leaf = len(c.leaves)
 	c.leaves[key] = n
 	c.indexable = append(c.indexable, indexableOf(n.slot, pos.Name, f))
+}
+
+// charge adds a condition's evaluation cost (ns per contact byte) to the
+// segment's, reporting the condition that takes it past MaxSegmentCost.
+func (c *compiler) charge(ptr string, cost int) {
+	b := c.budget
+	b.cost += cost
+	if b.cost > MaxSegmentCost && !b.exceeded {
+		b.exceeded = true
+		c.fail(ptr, filter.ErrTooComplex, fmt.Sprintf(
+			"with this condition the segment may cost %d ns per byte of contact; at most %d (a regex costs %d per instruction of its program)",
+			b.cost, MaxSegmentCost, operators.RegexNsPerInst))
+	}
 }
 
 func (c *compiler) fail(path string, sentinel error, detail string) {
@@ -343,7 +366,12 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	n := &node{kind: leafNode, negate: f.Negate}
 	path, err := filter.ParsePath(f.Field)
 	if err != nil {
-		c.fail(ptr+"/field", filter.ErrBadField, fmt.Sprintf("%q: %v", f.Field, err))
+		sentinel, shown := filter.ErrBadField, f.Field
+		if errors.Is(err, filter.ErrTooComplex) {
+			sentinel = filter.ErrTooComplex
+			shown = shown[:min(len(shown), 40)] + "..."
+		}
+		c.fail(ptr+"/field", sentinel, fmt.Sprintf("%q: %v", shown, err))
 	}
 	op, ok := operators.Lookup(f.Operator)
 	if !ok {
@@ -379,6 +407,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	}
 	n.test = test
 	c.size += conditionSize + len(f.Field) + 4*len(f.Value) + arg.Size
+	c.charge(ptr, max(arg.Cost, 1))
 	n.negate = f.Negate != (op.Negates != nil)
 	c.readsNow = c.readsNow || op.ReadsNow
 	if path != nil {
@@ -399,7 +428,7 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 	if err != nil {
 		return nil, err
 	}
-	sub := &compiler{cfg: c.cfg}
+	sub := &compiler{cfg: c.cfg, budget: c.budget}
 	root := sub.group(g.Match, g.Filters, ptr, depth, g.Negate)
 	if len(sub.errs) > 0 {
 		return nil, errors.Join(sub.errs...)

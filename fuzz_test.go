@@ -171,7 +171,7 @@ func checkCompileErrors(t *testing.T, doc []byte, err error) {
 
 var sentinels = []error{
 	segmatch.ErrSyntax, segmatch.ErrBadShape, segmatch.ErrUnknownKey, segmatch.ErrDuplicateKey,
-	segmatch.ErrBadMatch, segmatch.ErrTooDeep, segmatch.ErrBadField, segmatch.ErrUnknownOperator, segmatch.ErrBadValue,
+	segmatch.ErrBadMatch, segmatch.ErrTooDeep, segmatch.ErrBadField, segmatch.ErrUnknownOperator, segmatch.ErrBadValue, segmatch.ErrTooComplex,
 }
 
 func isSentinel(err error) bool {

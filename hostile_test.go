@@ -66,10 +66,10 @@ func TestHostileSegments(t *testing.T) {
 		{name: "invalid UTF-8 in the name", doc: func() []byte { return []byte("{\"name\":\"\xff\",\"filters\":[]}") },
 			sentinel: segmatch.ErrBadShape, path: "/name", only: true},
 		{name: "regex over 4 KiB", doc: func() []byte { return condDoc(`"email"`, `"regex"`, `"`+strings.Repeat("a", 4097)+`"`) },
-			sentinel: segmatch.ErrBadValue, path: "/filters/0/value", only: true},
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
 		{name: "regex of 4097 bytes written as 24 KiB of escapes", doc: func() []byte {
 			return condDoc(`"email"`, `"regex"`, `"`+strings.Repeat(`\u0061`, 4097)+`"`)
-		}, sentinel: segmatch.ErrBadValue, path: "/filters/0/value", only: true},
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
 		{name: "NaN", doc: func() []byte { return condDoc(`"a"`, `"="`, `NaN`) }, sentinel: segmatch.ErrSyntax, path: "", only: true},
 		{name: "Infinity", doc: func() []byte { return condDoc(`"a"`, `">"`, `Infinity`) }, sentinel: segmatch.ErrSyntax, path: "", only: true},
 		{name: "-Infinity in a list", doc: func() []byte { return condDoc(`"a"`, `"in"`, `[1,-Infinity]`) }, sentinel: segmatch.ErrSyntax, path: "", only: true},
@@ -252,13 +252,26 @@ func TestHostileContacts(t *testing.T) {
 func TestHostileBig(t *testing.T) {
 	big := strings.Repeat("abcdefghij", mib) // 10 MiB
 	t.Run("10 MiB string in a segment", func(t *testing.T) {
+		// Over MaxSegmentBytes: refused before anything is parsed.
 		doc := []byte(`{"filters":[{"field":"note","operator":"contains","value":"` + big + `"}]}`)
+		var err error
+		m := measure(func() { _, err = filter.DecodeSegment(doc) })
+		wantTooComplex(t, err, "")
+		m.atMost(t, 64*1024)
+		seg := filter.Segment{Filters: []filter.Filter{{Field: "note", Operator: "contains", Value: json.RawMessage(`"` + big + `"`)}}}
+		_, err = segmatch.Compile(seg)
+		wantTooComplex(t, err, "")
+	})
+	t.Run("1 MiB string in a segment, the largest accepted", func(t *testing.T) {
+		head := `{"filters":[{"field":"note","operator":"contains","value":"`
+		s := big[:filter.MaxSegmentBytes-len(head)-len(`"}]}`)]
+		doc := []byte(head + s + `"}]}`)
 		var p *segmatch.Program
 		m := measure(func() { p = compileBytes(t, doc) })
 		t.Logf("compile %d-byte segment: %v", len(doc), m)
 		m.atMost(t, 10*len(doc))
-		checkBoth(t, p, `{"note":"x`+big+`y"}`, true)
-		checkBoth(t, p, `{"note":"`+big[1:]+`"}`, false)
+		checkBoth(t, p, `{"note":"x`+s+`y"}`, true)
+		checkBoth(t, p, `{"note":"`+s[1:]+`"}`, false)
 	})
 	t.Run("10 MiB string in a contact", func(t *testing.T) {
 		contact := []byte(`{"a":1,"note":"` + big + `","email":"x@bigco.com"}`)
@@ -291,13 +304,7 @@ func TestHostileBig(t *testing.T) {
 		t.Logf("Match on the decoded contact: %v", m)
 		m.atMost(t, 10*len(contact))
 	})
-	t.Run("1,000,000-element in list", func(t *testing.T) {
-		// Under the race detector, compiling a million takes some 20 s:
-		// a tenth of it there, and under -short.
-		n := 1_000_000
-		if testing.Short() || raceEnabled() {
-			n = 100_000
-		}
+	inList := func(n int) []byte {
 		var b bytes.Buffer
 		b.WriteString(`{"filters":[{"field":"id","operator":"in","value":[`)
 		for i := range n {
@@ -311,7 +318,15 @@ func TestHostileBig(t *testing.T) {
 			}
 		}
 		b.WriteString(`]}]}`)
-		doc := b.Bytes()
+		return b.Bytes()
+	}
+	t.Run("1,000,000-element in list", func(t *testing.T) {
+		_, err := filter.DecodeSegment(inList(1_000_000)) // 9 MB
+		wantTooComplex(t, err, "")
+	})
+	t.Run("100,000-element in list, near the largest accepted", func(t *testing.T) {
+		n := 100_000
+		doc := inList(n)
 		var p *segmatch.Program
 		m := measure(func() { p = compileBytes(t, doc) })
 		t.Logf("compile %d-element in list (%d bytes): %v", n, len(doc), m)
@@ -344,6 +359,15 @@ func TestHostileBig(t *testing.T) {
 		}
 		t.Logf("MatchJSON against it: %v per contact", time.Since(start)/reps)
 	})
+}
+
+// wantTooComplex asserts err holds an ErrTooComplex CompileError at path.
+func wantTooComplex(t *testing.T, err error, path string) {
+	t.Helper()
+	var ce *segmatch.CompileError
+	if !errors.Is(err, segmatch.ErrTooComplex) || !errors.As(err, &ce) || ce.Path != path {
+		t.Fatalf("got %.300v; want ErrTooComplex at %q", err, path)
+	}
 }
 
 // checkBoth evaluates contact with MatchJSON and with Match on its

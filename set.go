@@ -76,6 +76,11 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 	var errs []error
 	for i := range segs {
 		before := len(c.errs)
+		if err := filter.CheckSize(segs[i].Filters); err != nil {
+			errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i), Err: err.(*CompileError).Err})
+			continue
+		}
+		c.budget = &budget{} // bounds are per segment
 		root := c.group(segs[i].Match, segs[i].Filters, "", 1, false)
 		for _, e := range c.errs[before:] {
 			var ce *CompileError

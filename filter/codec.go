@@ -165,6 +165,9 @@ func (f *Filter) UnmarshalJSON(data []byte) error {
 
 // DecodeSegment decodes one segment document.
 func DecodeSegment(data []byte) (Segment, error) {
+	if e := checkSize(len(data)); e != nil {
+		return Segment{}, e
+	}
 	root, perr := parseDoc(data)
 	if perr != nil {
 		return Segment{}, perr

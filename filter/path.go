@@ -17,10 +17,14 @@ type Path []Step
 
 // ParsePath parses a dot path: "a.b", a literal dot written "\.", a
 // literal backslash "\\", a final "#" for an array's length (a literal
-// "#" key is "\#"). The empty string is the empty path.
+// "#" key is "\#"). The empty string is the empty path. A path longer
+// than MaxPathBytes or MaxPathSteps is an error wrapping ErrTooComplex.
 func ParsePath(s string) (Path, error) {
 	if s == "" {
 		return Path{}, nil
+	}
+	if len(s) > MaxPathBytes {
+		return nil, tooComplex("the path is " + strconv.Itoa(len(s)) + " bytes; at most " + strconv.Itoa(MaxPathBytes))
 	}
 	var steps Path
 	var b strings.Builder
@@ -39,6 +43,9 @@ func ParsePath(s string) (Path, error) {
 			st.Len = true
 		} else if !escaped && isDecimalIndex(key) {
 			st.Index, _ = strconv.Atoi(key)
+		}
+		if len(steps) == MaxPathSteps {
+			return tooComplex("the path has more than " + strconv.Itoa(MaxPathSteps) + " steps")
 		}
 		steps = append(steps, st)
 		escaped = false

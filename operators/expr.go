@@ -2,6 +2,7 @@ package operators
 
 import (
 	"encoding/json"
+	"math"
 	"sync"
 
 	"github.com/expr-lang/expr"
@@ -26,7 +27,14 @@ var opExpr = &Operator{Name: "expr", Prepare: func(a *Arg) (Test, error) {
 		return nil, a.Errorf("", "want an expression string")
 	}
 	if len(src) > MaxExpr {
-		return nil, a.Errorf("", "expression is %d bytes; at most %d", len(src), MaxExpr)
+		return nil, a.fail(tooComplexf("expression is %d bytes; at most %d", len(src), MaxExpr))
+	}
+	// The bound is decided on the syntax tree before compiling: the
+	// compiler folds constants, and folding repeat("x", 1e9) is itself
+	// the attack.
+	k, perByte, regexSize, err := exprCost(src)
+	if err != nil {
+		return nil, a.fail(err)
 	}
 	prog, err := expr.Compile(src,
 		expr.AllowUndefinedVariables(),
@@ -40,6 +48,8 @@ var opExpr = &Operator{Name: "expr", Prepare: func(a *Arg) (Test, error) {
 	if name := unknownCall(prog); name != "" {
 		return nil, a.Errorf("", "unknown function %s(): an expression sees the contact and expr's pure builtins only", name)
 	}
+	a.Cost = int(math.Ceil(perByte)) + ExprDecodeNsPerByte
+	a.Size = 32*len(src) + int(k) + regexSize // bytecode, folded constants, patterns
 	return func(v Value, _ Context) bool {
 		if v.kind <= Null {
 			return false // rule 4: a positive operator is false on a missing or null field

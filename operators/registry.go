@@ -31,6 +31,11 @@ type Arg struct {
 	// value, in estimated bytes (a regex's program, an expression's
 	// bytecode); the compiler adds it to Program.Size.
 	Size int
+	// Cost is set by Prepare to the test's worst-case evaluation cost, in
+	// ns per byte of the contact it reads (a regex's program, an
+	// expression's loops); 0 means the ordinary cost of one pass. The
+	// compiler bounds a segment's total (segmatch.MaxSegmentCost).
+	Cost int
 }
 
 // Operator is one entry of the registry.
