@@ -18,6 +18,10 @@ type Record struct {
 	// the delete. Together with UpdatedAt, which grows strictly at the
 	// same moments, it orders the states of a segment.
 	Version uint64
+	// Size is the segment's compiled size (segmatch.Program.Size), which
+	// Limits.MaxBytes bounds per project; negative when unknown (a record
+	// stored before sizes were kept: see CompiledSize).
+	Size int64
 }
 
 // Active reports whether the record's segment is visible (not deleted).
@@ -45,7 +49,7 @@ func NewRecord(project, createdBy, id string, def filter.Segment, now time.Time)
 	if err := CheckProject(project); err != nil {
 		return Record{}, err
 	}
-	seg, err := Validate(def)
+	seg, size, err := validate(def)
 	if err != nil {
 		return Record{}, err
 	}
@@ -56,7 +60,7 @@ func NewRecord(project, createdBy, id string, def filter.Segment, now time.Time)
 	seg.CreatedAt = now
 	seg.UpdatedAt = now
 	seg.Status = filter.StatusActive
-	return Record{Segment: seg, Version: 1}, nil
+	return Record{Segment: seg, Version: 1, Size: size}, nil
 }
 
 // Apply returns the record after upd, checking in this order: a deleted
@@ -84,12 +88,13 @@ func (r Record) Apply(upd SegmentUpdate, now time.Time) (next Record, changed bo
 	if upd.Filters != nil {
 		def.Filters = *upd.Filters
 	}
-	seg, err := Validate(def)
+	seg, size, err := validate(def)
 	if err != nil {
 		return r, false, err
 	}
 	next = r
 	next.Segment.Name, next.Segment.Match, next.Segment.Filters = seg.Name, seg.Match, seg.Filters
+	next.Size = size
 	next.Segment.UpdatedAt = nextUpdatedAt(r.Segment.UpdatedAt, now)
 	next.Version++
 	return next, true, nil

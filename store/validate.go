@@ -24,6 +24,13 @@ const MaxNameLen = 1024
 // and compiles with segmatch.Compile. Otherwise the error wraps ErrInvalid
 // and every *segmatch.CompileError found (see Problems).
 func Validate(def filter.Segment) (filter.Segment, error) {
+	seg, _, err := validate(def)
+	return seg, err
+}
+
+// validate is Validate, also returning the compiled size of the segment
+// (segmatch.Program.Size).
+func validate(def filter.Segment) (filter.Segment, int64, error) {
 	var problems []error
 	switch {
 	case def.Name == "":
@@ -36,26 +43,27 @@ func Validate(def filter.Segment) (filter.Segment, error) {
 	// The encoder would silently replace invalid UTF-8; refuse it instead.
 	problems = checkUTF8(def.Filters, "", problems)
 	if len(problems) > 0 {
-		return filter.Segment{}, &invalidError{errors.Join(problems...)}
+		return filter.Segment{}, 0, &invalidError{errors.Join(problems...)}
 	}
 	if def.Match == "" {
 		def.Match = filter.All
 	}
 	raw, err := json.Marshal(filter.Segment{Name: def.Name, Match: def.Match, Filters: def.Filters})
 	if err != nil {
-		return filter.Segment{}, &invalidError{filter.Errorf("", filter.ErrBadValue, err.Error())}
+		return filter.Segment{}, 0, &invalidError{filter.Errorf("", filter.ErrBadValue, err.Error())}
 	}
 	seg, err := filter.DecodeSegment(raw)
 	if err != nil {
-		return filter.Segment{}, &invalidError{err}
+		return filter.Segment{}, 0, &invalidError{err}
 	}
-	if _, err := segmatch.Compile(seg); err != nil {
-		return filter.Segment{}, &invalidError{err}
+	prog, err := segmatch.Compile(seg)
+	if err != nil {
+		return filter.Segment{}, 0, &invalidError{err}
 	}
 	// seg.Filters is not nil and seg.Status is 0: the encoder always
 	// writes a filters list and the status (0 here), and the decoder
 	// reads them back as such.
-	return seg, nil
+	return seg, int64(prog.Size()), nil
 }
 
 func checkUTF8(fs []filter.Filter, base string, problems []error) []error {

@@ -9,6 +9,16 @@
 // record {"version": N, "segment": {...wire format...}}. Deleted segments
 // stay, with status 0. Bucket "meta" keeps the greatest id ever issued, so
 // ids keep increasing across restarts.
+//
+// Open checks the file before bbolt maps it (bbolt trusts the file: a
+// truncated one faults the process): both meta pages, that the file holds
+// every page they count, the freelist and every page reachable from the
+// root, read with bounds checks. It then runs bbolt's consistency check
+// (Tx.Check) and decodes every record, before accepting any call. A
+// damaged file is a *CorruptError (ErrCorrupt). Damage found later (a
+// record that does not decode, a fault reading the map) is one too, and
+// from then on every write fails with it: nothing is acknowledged into a
+// broken file.
 package bolt
 
 import (
@@ -16,6 +26,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +59,10 @@ type Store struct {
 	path   string
 	wmu    sync.Mutex // orders writes and their events
 	closed atomic.Bool
+	broken atomic.Pointer[CorruptError] // damage found since Open: writes refused
+
+	limits store.Limits
+	usage  map[string]store.Usage // per project, as committed; under wmu
 
 	ids  store.IDGen
 	feed *store.Feed
@@ -90,7 +106,13 @@ type config struct {
 	watchBuffer int
 	timeout     time.Duration
 	readOnly    bool
+	limits      store.Limits
 }
+
+// WithLimits sets the limits of each project (default store.DefaultLimits;
+// zero fields take the defaults). They are checked inside each write's
+// transaction.
+func WithLimits(l store.Limits) Option { return func(c *config) { c.limits = l.Resolved() } }
 
 // WithClock sets the clock for ids and timestamps (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -111,11 +133,17 @@ func WithLockTimeout(d time.Duration) Option { return func(c *config) { c.timeou
 // segment store is an error.
 func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
 
-// Open opens (creating it if needed) the store file at path.
+// Open opens (creating it if needed) the store file at path, after
+// checking it (see the package comment): a damaged file is a
+// *CorruptError, a sound bbolt file that is not a segment store (read
+// only) or of a newer layout is ErrNotStore.
 func Open(path string, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, timeout: 5 * time.Second}
+	cfg := config{now: time.Now, timeout: 5 * time.Second, limits: store.DefaultLimits}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := precheck(path, cfg.timeout); err != nil {
+		return nil, openErr(path, err)
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:      cfg.timeout,
@@ -125,15 +153,20 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open segment store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, feed: store.NewFeed(cfg.watchBuffer), now: cfg.now}
+	s := &Store{db: db, path: path, feed: store.NewFeed(cfg.watchBuffer), now: cfg.now,
+		limits: cfg.limits, usage: map[string]store.Usage{}}
+	if err := s.verify(); err != nil {
+		_ = db.Close()
+		return nil, openErr(path, err)
+	}
 	if cfg.readOnly {
-		err = db.View(func(tx *bbolt.Tx) error {
+		err = s.view(func(tx *bbolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			if meta == nil || tx.Bucket(bucketSegments) == nil {
-				return errors.New("not a segment store (no segments and meta buckets)")
+				return fmt.Errorf("%w (no segments and meta buckets)", ErrNotStore)
 			}
 			if v := meta.Get(keyFormat); string(v) != formatVersion {
-				return fmt.Errorf("unsupported store format %q (want %q)", v, formatVersion)
+				return fmt.Errorf("%w: unsupported store format %q (want %q)", ErrNotStore, v, formatVersion)
 			}
 			s.ids.Observe(string(meta.Get(keyLastID)))
 			return nil
@@ -144,7 +177,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		return s, nil
 	}
-	err = db.Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketSegments); err != nil {
 			return err
 		}
@@ -158,7 +191,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return err
 			}
 		case string(v) != formatVersion:
-			return fmt.Errorf("unsupported store format %q (want %q)", v, formatVersion)
+			return fmt.Errorf("%w: unsupported store format %q (want %q)", ErrNotStore, v, formatVersion)
 		}
 		s.ids.Observe(string(meta.Get(keyLastID)))
 		return nil
@@ -168,6 +201,15 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open segment store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openErr says which file Open failed on (a *CorruptError already does).
+func openErr(path string, err error) error {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("open segment store %s: %w", path, err)
 }
 
 // Path returns the file the store was opened on.
@@ -208,9 +250,31 @@ func load(tx *bbolt.Tx, project, id string) (*store.Record, error) {
 	}
 	r, err := store.DecodeRecord(v)
 	if err != nil {
-		return nil, fmt.Errorf("segment %s/%s: %w", project, id, err)
+		return nil, fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, id, err)
 	}
 	return &r, nil
+}
+
+// projectUsage returns what project holds, as committed: from the
+// counts kept since Open, or, the first time, from its records.
+func (s *Store) projectUsage(tx *bbolt.Tx, project string) (store.Usage, error) {
+	if u, ok := s.usage[project]; ok {
+		return u, nil
+	}
+	var u store.Usage
+	b := tx.Bucket(bucketSegments).Bucket([]byte(project))
+	if b == nil {
+		return u, nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		r, err := s.decodeCached(project, k, v)
+		if err != nil {
+			return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
+		}
+		u = u.Plus(&r)
+		return nil
+	})
+	return u, err
 }
 
 func save(tx *bbolt.Tx, r store.Record) error {
@@ -225,9 +289,12 @@ func save(tx *bbolt.Tx, r store.Record) error {
 	return b.Put([]byte(r.Segment.ID), v)
 }
 
-// write runs fn in a write transaction under the write lock and, once it
-// has committed (and been fsync'd), publishes the event fn returns, if any.
-func (s *Store) write(ctx context.Context, fn func(tx *bbolt.Tx) (*store.Event, error)) error {
+// write runs fn in a write transaction of project under the write lock,
+// giving it the project's usage; fn returns the event to publish (nil:
+// nothing changed) and the usage after it. Once the transaction has
+// committed (and been fsync'd), the usage is kept and the event
+// published. A store found damaged refuses every write.
+func (s *Store) write(ctx context.Context, project string, fn func(tx *bbolt.Tx, u store.Usage) (*store.Event, store.Usage, error)) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -236,19 +303,127 @@ func (s *Store) write(ctx context.Context, fn func(tx *bbolt.Tx) (*store.Event, 
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
+	if b := s.broken.Load(); b != nil {
+		return b
+	}
 	var ev *store.Event
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		var err error
-		ev, err = fn(tx)
+	var after store.Usage
+	err := s.update(func(tx *bbolt.Tx) error {
+		u, err := s.projectUsage(tx, project)
+		if err != nil {
+			return err
+		}
+		ev, after, err = fn(tx, u)
 		return err
 	})
 	if err != nil {
 		return mapErr(err)
 	}
 	if ev != nil {
+		s.usage[project] = after
 		s.feed.Publish(*ev)
 	}
 	return nil
+}
+
+// view and update run a bbolt transaction, turning a damaged file into
+// a *CorruptError that marks the store broken: a record that does not
+// decode, or a panic in bbolt, including a fault reading the map (bbolt
+// trusts the file; the checks of Open make this a last resort for damage
+// done while the store is open).
+func (s *Store) view(fn func(*bbolt.Tx) error) error   { return s.guard(s.db.View, fn) }
+func (s *Store) update(fn func(*bbolt.Tx) error) error { return s.guard(s.db.Update, fn) }
+
+func (s *Store) guard(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.markBroken(&CorruptError{Path: s.path, Page: -1, Problem: fmt.Sprintf("reading the file failed: %v", r)})
+		}
+	}()
+	err = run(fn)
+	if err != nil && errors.Is(err, errBadRecord) {
+		err = s.markBroken(&CorruptError{Path: s.path, Page: -1, Err: err})
+	}
+	return err
+}
+
+// markBroken records the first damage found; writes fail with it.
+func (s *Store) markBroken(e *CorruptError) error {
+	s.broken.CompareAndSwap(nil, e)
+	return e
+}
+
+// errBadRecord marks a stored record that does not decode.
+var errBadRecord = errors.New("a stored record does not decode")
+
+// verify runs bbolt's consistency check (Tx.Check) on the file and
+// decodes every record (the check reads pages, not values), keeping each
+// project's usage. It is what Open does after checkFile.
+func (s *Store) verify() error {
+	err := s.view(func(tx *bbolt.Tx) error {
+		var found []error
+		n := 0
+		for err := range tx.Check() {
+			if n++; len(found) < 5 {
+				found = append(found, err)
+			}
+		}
+		if n > len(found) {
+			found = append(found, fmt.Errorf("and %d more problems", n-len(found)))
+		}
+		if n > 0 {
+			return &CorruptError{Path: s.path, Page: -1, Problem: "bbolt's consistency check failed", Err: errors.Join(found...)}
+		}
+		root := tx.Bucket(bucketSegments)
+		if root == nil {
+			return nil // a new file, or not a store (Open says which)
+		}
+		return root.ForEachBucket(func(p []byte) error {
+			project := string(p)
+			b := root.Bucket(p)
+			var u store.Usage
+			err := b.ForEach(func(k, v []byte) error {
+				if v == nil {
+					return fmt.Errorf("%w: project %s: a nested bucket %q among the segments", errBadRecord, project, k)
+				}
+				r, err := s.decodeCached(project, k, v)
+				if err != nil {
+					return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
+				}
+				if r.Segment.ID != string(k) || r.Segment.IDProject != project {
+					return fmt.Errorf("%w: segment %s/%s: the record is of segment %s/%s", errBadRecord, project, k, r.Segment.IDProject, r.Segment.ID)
+				}
+				u = u.Plus(&r)
+				return nil
+			})
+			s.usage[project] = u
+			return err
+		})
+	})
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return err
+}
+
+// precheck checks an existing file before bbolt opens it (checkFile),
+// under a shared lock so that no other process writes it meanwhile. A
+// missing file is left to bbolt (created, or an error when read only).
+func precheck(path string, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := lockShared(f, timeout); err != nil {
+		return err
+	}
+	return checkFile(f, path)
 }
 
 // Create implements store.Store.
@@ -257,21 +432,24 @@ func (s *Store) Create(ctx context.Context, project, createdBy string, seg filte
 		return filter.Segment{}, err
 	}
 	var rec store.Record
-	err := s.write(ctx, func(tx *bbolt.Tx) (*store.Event, error) {
+	err := s.write(ctx, project, func(tx *bbolt.Tx, u store.Usage) (*store.Event, store.Usage, error) {
 		now := s.now()
 		id := s.ids.Next(now)
 		var err error
 		if rec, err = store.NewRecord(project, createdBy, id, seg, now); err != nil {
-			return nil, err
+			return nil, u, err
+		}
+		if err := s.limits.Check(project, u, nil, rec); err != nil {
+			return nil, u, err
 		}
 		if err := tx.Bucket(bucketMeta).Put(keyLastID, []byte(id)); err != nil {
-			return nil, err
+			return nil, u, err
 		}
 		if err := save(tx, rec); err != nil {
-			return nil, err
+			return nil, u, err
 		}
 		ev := rec.Event(store.EventCreated)
-		return &ev, nil
+		return &ev, u.Plus(&rec), nil
 	})
 	if err != nil {
 		return filter.Segment{}, err
@@ -288,7 +466,7 @@ func (s *Store) Get(ctx context.Context, project, id string) (filter.Segment, er
 		return filter.Segment{}, store.ErrNotFound
 	}
 	var rec *store.Record
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
 		rec, err = load(tx, project, id)
 		return err
@@ -314,7 +492,7 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 		return nil, 0, err
 	}
 	var active []filter.Segment
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketSegments).Bucket([]byte(project))
 		if b == nil {
 			return nil
@@ -322,7 +500,7 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 		return b.ForEach(func(k, v []byte) error {
 			r, err := s.decodeCached(project, k, v)
 			if err != nil {
-				return fmt.Errorf("segment %s/%s: %w", project, k, err)
+				return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
 			}
 			if r.Active() {
 				active = append(active, r.Segment)
@@ -367,27 +545,30 @@ func (s *Store) modify(ctx context.Context, project, id string, kind store.Event
 		return filter.Segment{}, store.ErrNotFound
 	}
 	var out filter.Segment
-	err := s.write(ctx, func(tx *bbolt.Tx) (*store.Event, error) {
+	err := s.write(ctx, project, func(tx *bbolt.Tx, u store.Usage) (*store.Event, store.Usage, error) {
 		rec, err := load(tx, project, id)
 		if err != nil {
-			return nil, err
+			return nil, u, err
 		}
 		if rec == nil {
-			return nil, store.ErrNotFound
+			return nil, u, store.ErrNotFound
 		}
 		next, changed, err := change(rec)
 		if err != nil {
-			return nil, err
+			return nil, u, err
 		}
 		out = next.Segment
 		if !changed {
-			return nil, nil
+			return nil, u, nil
+		}
+		if err := s.limits.Check(project, u, rec, next); err != nil {
+			return nil, u, err
 		}
 		if err := save(tx, next); err != nil {
-			return nil, err
+			return nil, u, err
 		}
 		ev := next.Event(kind)
-		return &ev, nil
+		return &ev, u.Change(rec, next), nil
 	})
 	if err != nil {
 		return filter.Segment{}, err

@@ -19,9 +19,9 @@ import (
 	"github.com/segmatch/segmatch/store/storetest"
 )
 
-func open(t *testing.T, path string) *bolt.Store {
+func open(t *testing.T, path string, opts ...bolt.Option) *bolt.Store {
 	t.Helper()
-	s, err := bolt.Open(path, bolt.WithWatchBuffer(32))
+	s, err := bolt.Open(path, append([]bolt.Option{bolt.WithWatchBuffer(32)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,16 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			return open(t, path)
+		},
+		OpenLimited: func(t *testing.T, l store.Limits) store.Store {
+			return open(t, filepath.Join(t.TempDir(), "segments.db"), bolt.WithLimits(l))
+		},
+		ReopenLimited: func(t *testing.T, s store.Store, l store.Limits) store.Store {
+			path := s.(*bolt.Store).Path()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return open(t, path, bolt.WithLimits(l))
 		},
 		WatchBuffer: 32,
 	})

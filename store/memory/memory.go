@@ -18,6 +18,8 @@ import (
 type Store struct {
 	mu       sync.RWMutex
 	projects map[string]map[string]*store.Record // project → id → record
+	usage    map[string]store.Usage              // project → its active segments
+	limits   store.Limits
 	closed   bool
 
 	ids  store.IDGen
@@ -37,9 +39,14 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // (default store.DefaultWatchBuffer).
 func WithWatchBuffer(n int) Option { return func(s *Store) { s.feed = store.NewFeed(n) } }
 
+// WithLimits sets the limits of each project (default store.DefaultLimits;
+// zero fields take the defaults).
+func WithLimits(l store.Limits) Option { return func(s *Store) { s.limits = l.Resolved() } }
+
 // New returns an empty store.
 func New(opts ...Option) *Store {
-	s := &Store{projects: map[string]map[string]*store.Record{}, now: time.Now}
+	s := &Store{projects: map[string]map[string]*store.Record{}, usage: map[string]store.Usage{},
+		limits: store.DefaultLimits, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -72,6 +79,10 @@ func (s *Store) Create(ctx context.Context, project, createdBy string, seg filte
 	if err != nil {
 		return filter.Segment{}, err
 	}
+	if err := s.limits.Check(project, s.usage[project], nil, rec); err != nil {
+		return filter.Segment{}, err
+	}
+	s.usage[project] = s.usage[project].Plus(&rec)
 	m := s.projects[project]
 	if m == nil {
 		m = map[string]*store.Record{}
@@ -166,6 +177,10 @@ func (s *Store) modify(ctx context.Context, project, id string, kind store.Event
 		return filter.Segment{}, err
 	}
 	if changed {
+		if err := s.limits.Check(project, s.usage[project], rec, next); err != nil {
+			return filter.Segment{}, err
+		}
+		s.usage[project] = s.usage[project].Change(rec, next)
 		*rec = next
 		s.feed.Publish(rec.Event(kind))
 	}
@@ -196,7 +211,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.projects = nil
+	s.projects, s.usage = nil, nil
 	s.feed.Close()
 	return nil
 }

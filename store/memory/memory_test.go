@@ -13,7 +13,10 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		Open:        func(*testing.T) store.Store { return memory.New(memory.WithWatchBuffer(32)) },
+		Open: func(*testing.T) store.Store { return memory.New(memory.WithWatchBuffer(32)) },
+		OpenLimited: func(_ *testing.T, l store.Limits) store.Store {
+			return memory.New(memory.WithWatchBuffer(32), memory.WithLimits(l))
+		},
 		WatchBuffer: 32,
 	})
 }

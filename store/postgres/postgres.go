@@ -22,6 +22,11 @@
 //
 // The record is kept as JSON text, not jsonb: jsonb cannot hold U+0000,
 // which a segment's values may contain.
+//
+// Limits (store.Limits) are checked inside the write's transaction under
+// a per-project transaction-scoped advisory lock, taken before any row
+// lock, so that writes of one project, from any instance, count and sum
+// its active segments (column size, the compiled size) one at a time.
 package postgres
 
 import (
@@ -86,7 +91,13 @@ type config struct {
 	watchBuffer  int
 	maxConns     int
 	watchTimeout time.Duration // how long Watch waits for the listener
+	limits       store.Limits
 }
+
+// WithLimits sets the limits of each project (default store.DefaultLimits;
+// zero fields take the defaults). Every instance sharing the database
+// should use the same.
+func WithLimits(l store.Limits) Option { return func(c *config) { c.limits = l.Resolved() } }
 
 // WithClock sets the clock for ids and timestamps (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -118,13 +129,14 @@ CREATE TABLE IF NOT EXISTS segmatch_events (
 	record  text        NOT NULL
 );
 CREATE INDEX IF NOT EXISTS segmatch_events_at ON segmatch_events (at);
+ALTER TABLE segmatch_segments ADD COLUMN IF NOT EXISTS size bigint;
 `
 
 // Open connects to the database at dsn (a PostgreSQL URL or key=value
 // string; search_path selects the schema), creates the tables if needed
 // and starts listening for changes.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, maxConns: 8, watchTimeout: 30 * time.Second}
+	cfg := config{now: time.Now, maxConns: 8, watchTimeout: 30 * time.Second, limits: store.DefaultLimits}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -276,7 +288,7 @@ func (s *Store) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
 func isClean(err error) bool {
 	var pe *pgconn.PgError
 	return errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pe) || errors.Is(err, store.ErrNotFound) ||
-		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid)
+		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrLimit)
 }
 
 func (s *Store) begin(ctx context.Context, project string) error {
@@ -330,13 +342,17 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record
 			}
 			body := string(b)
 			seg := &rec.Segment
+			var size *int64 // NULL when unknown
+			if rec.Size >= 0 {
+				size = &rec.Size
+			}
 			if prev == 0 {
-				_, err = tx.Exec(ctx, `INSERT INTO segmatch_segments (project, id, version, status, updated_at, record) VALUES ($1, $2, $3, $4, $5, $6)`,
-					seg.IDProject, seg.ID, int64(rec.Version), seg.Status, seg.UpdatedAt, body)
+				_, err = tx.Exec(ctx, `INSERT INTO segmatch_segments (project, id, version, status, updated_at, record, size) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+					seg.IDProject, seg.ID, int64(rec.Version), seg.Status, seg.UpdatedAt, body, size)
 			} else {
 				var tag pgconn.CommandTag
-				tag, err = tx.Exec(ctx, `UPDATE segmatch_segments SET version = $3, status = $4, updated_at = $5, record = $6 WHERE project = $1 AND id = $2 AND version = $7`,
-					seg.IDProject, seg.ID, int64(rec.Version), seg.Status, seg.UpdatedAt, body, int64(prev))
+				tag, err = tx.Exec(ctx, `UPDATE segmatch_segments SET version = $3, status = $4, updated_at = $5, record = $6, size = $8 WHERE project = $1 AND id = $2 AND version = $7`,
+					seg.IDProject, seg.ID, int64(rec.Version), seg.Status, seg.UpdatedAt, body, int64(prev), size)
 				if err == nil && tag.RowsAffected() != 1 {
 					err = store.ErrConflict
 				}
@@ -403,6 +419,63 @@ func load(ctx context.Context, q interface {
 	return &rec, nil
 }
 
+// limitsLock is the first key of the per-project advisory locks.
+const limitsLock = 7301983
+
+// lockUsage takes the project's write lock for the rest of tx and
+// returns what the project holds. Rows stored without a size (by an
+// older version) are sized from their record, and the size is saved.
+func lockUsage(ctx context.Context, tx pgx.Tx, project string) (store.Usage, error) {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", limitsLock, project); err != nil {
+		return store.Usage{}, err
+	}
+	var u store.Usage
+	var unsized int
+	if err := tx.QueryRow(ctx, `SELECT count(*), COALESCE(sum(size), 0), count(*) FILTER (WHERE size IS NULL)
+		FROM segmatch_segments WHERE project = $1 AND status <> $2`, project, filter.StatusDeleted).Scan(&u.Segments, &u.Bytes, &unsized); err != nil {
+		return store.Usage{}, err
+	}
+	if unsized == 0 {
+		return u, nil
+	}
+	rows, err := tx.Query(ctx, "SELECT id, version, record FROM segmatch_segments WHERE project = $1 AND status <> $2 AND size IS NULL", project, filter.StatusDeleted)
+	if err != nil {
+		return store.Usage{}, err
+	}
+	type sized struct {
+		id      string
+		version int64
+		size    int64
+	}
+	var fill []sized
+	for rows.Next() {
+		var id, body string
+		var version int64
+		if err := rows.Scan(&id, &version, &body); err != nil {
+			rows.Close()
+			return store.Usage{}, err
+		}
+		rec, err := decode(body, version)
+		if err != nil {
+			rows.Close()
+			return store.Usage{}, fmt.Errorf("segment %s/%s: %w", project, id, err)
+		}
+		fill = append(fill, sized{id, version, rec.CompiledSize()})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Usage{}, err
+	}
+	for _, f := range fill {
+		u.Bytes += f.size
+		if _, err := tx.Exec(ctx, "UPDATE segmatch_segments SET size = $4 WHERE project = $1 AND id = $2 AND version = $3 AND size IS NULL",
+			project, f.id, f.version, f.size); err != nil {
+			return store.Usage{}, err
+		}
+	}
+	return u, nil
+}
+
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, project, createdBy string, seg filter.Segment) (filter.Segment, error) {
 	if err := s.begin(ctx, project); err != nil {
@@ -413,7 +486,14 @@ func (s *Store) Create(ctx context.Context, project, createdBy string, seg filte
 	if err != nil {
 		return filter.Segment{}, err
 	}
-	err = s.write(ctx, func(pgx.Tx) (*store.Record, uint64, store.EventType, error) {
+	err = s.write(ctx, func(tx pgx.Tx) (*store.Record, uint64, store.EventType, error) {
+		u, err := lockUsage(ctx, tx, project)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if err := s.cfg.limits.Check(project, u, nil, rec); err != nil {
+			return nil, 0, 0, err
+		}
 		return &rec, 0, store.EventCreated, nil
 	})
 	if err != nil {
@@ -518,6 +598,11 @@ func (s *Store) modify(ctx context.Context, project, id string, kind store.Event
 	}
 	var out filter.Segment
 	err := s.write(ctx, func(tx pgx.Tx) (*store.Record, uint64, store.EventType, error) {
+		// The project's lock first, then the row's: always in this order.
+		u, err := lockUsage(ctx, tx, project)
+		if err != nil {
+			return nil, 0, 0, err
+		}
 		rec, err := load(ctx, tx, project, id, true)
 		if err != nil {
 			return nil, 0, 0, err
@@ -532,6 +617,9 @@ func (s *Store) modify(ctx context.Context, project, id string, kind store.Event
 		out = next.Segment
 		if !changed {
 			return nil, 0, 0, nil
+		}
+		if err := s.cfg.limits.Check(project, u, rec, next); err != nil {
+			return nil, 0, 0, err
 		}
 		return &next, rec.Version, kind, nil
 	})

@@ -49,9 +49,9 @@ func schemaDSN(t *testing.T) string {
 	return u.String()
 }
 
-func open(t *testing.T, dsn string) *postgres.Store {
+func open(t *testing.T, dsn string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), dsn, postgres.WithWatchBuffer(32))
+	s, err := postgres.Open(t.Context(), dsn, append([]postgres.Option{postgres.WithWatchBuffer(32)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +74,21 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := open(t, dsn)
+			dsns[n] = dsn
+			return n
+		},
+		OpenLimited: func(t *testing.T, l store.Limits) store.Store {
+			dsn := schemaDSN(t)
+			s := open(t, dsn, postgres.WithLimits(l))
+			dsns[s] = dsn
+			return s
+		},
+		ReopenLimited: func(t *testing.T, s store.Store, l store.Limits) store.Store {
+			dsn := dsns[s]
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			n := open(t, dsn, postgres.WithLimits(l))
 			dsns[n] = dsn
 			return n
 		},

@@ -8,8 +8,9 @@
 // It covers the whole contract of store.Store: creation and validation,
 // project isolation, not-found cases, paging and sorting, optimistic
 // concurrency, soft deletes, the change feed and its slow-consumer
-// policy, 100 goroutines of mixed operations with no lost update, and,
-// for persistent stores, close and reopen.
+// policy, 100 goroutines of mixed operations with no lost update, the
+// per-project limits (store.Limits, raced by concurrent writers) and, for
+// persistent stores, close and reopen.
 package storetest
 
 import (
@@ -32,6 +33,12 @@ type Harness struct {
 	// Reopen closes s and opens the same data again. Nil for stores that
 	// do not persist; the reopen tests are then skipped.
 	Reopen func(t *testing.T, s store.Store) store.Store
+	// OpenLimited returns a new, empty store with the given limits
+	// (store.Limits; zero fields take the defaults). Required.
+	OpenLimited func(t *testing.T, l store.Limits) store.Store
+	// ReopenLimited closes s and opens the same data again with limits
+	// l. Nil for stores that do not persist.
+	ReopenLimited func(t *testing.T, s store.Store, l store.Limits) store.Store
 	// WatchBuffer is the Watch buffer size of the stores Open returns;
 	// 0 means store.DefaultWatchBuffer.
 	WatchBuffer int
@@ -81,6 +88,9 @@ func Run(t *testing.T, h Harness) {
 		{"Concurrency", testConcurrency},
 		{"Close", testClose},
 		{"Reopen", testReopen},
+		{"LimitSegments", testLimitSegments},
+		{"LimitBytes", testLimitBytes},
+		{"LimitConcurrent", testLimitConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
