@@ -1,0 +1,286 @@
+package segmatch_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/operators"
+)
+
+// Bounds (README "Bounds"): every attack issue 12 reproduced on the
+// server is a compile error here, ErrTooComplex at its JSON Pointer, and
+// what a segment may legitimately say still compiles.
+
+func exprDoc(field, src string) []byte {
+	v, _ := json.Marshal(src)
+	return condDoc(strconv.Quote(field), `"expr"`, string(v))
+}
+
+func regexDoc(pat string) []byte {
+	v, _ := json.Marshal(pat)
+	return condDoc(`"note"`, `"regex"`, string(v))
+}
+
+// doubling is attack 1: a 184-byte expression that doubles a 1 MB string
+// 14 times (16 GB; the server died out of memory).
+const doubling = `let a=repeat("x",999999); let b=a+a; let c=b+b; let d=c+c; let e=d+d; let f=e+e; let g=f+f; let h=g+g; let i=h+h; let j=i+i; let k=j+j; let l=k+k; let m=l+l; let n=m+m; len(n)>0`
+
+func TestBoundsAttacks(t *testing.T) {
+	rows := []hostileSegment{
+		{name: "expr: a string doubled 14 times", doc: func() []byte { return exprDoc("", doubling) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: replace inflating in one allocation", doc: func() []byte {
+			return exprDoc("", `replace(repeat("x",99999),"x",repeat("x",99999)) != ""`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: 10^12 loop steps", doc: func() []byte {
+			return exprDoc("", `let r=1..999; all(r,{all(r,{all(r,{all(r,{true})})})})`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: a loop over the data inside a loop over the data", doc: func() []byte {
+			return exprDoc("", `all(tags, {any(tags, {# == "vip"})})`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: a let-bound copy of the data in a loop over it", doc: func() []byte {
+			return exprDoc("", `let t = tags; all(tags, {# in t})`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: a data-sized string doubled until past the per-byte bound", doc: func() []byte {
+			src := "let a0 = name;"
+			for i := 1; i <= 12; i++ {
+				src += fmt.Sprintf(" let a%d = a%d + a%d;", i, i-1, i-1)
+			}
+			return exprDoc("", src+" len(a12) > 0")
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: replace by the data in the data", doc: func() []byte { return exprDoc("", `replace(name, "a", name) != ""`) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: join with a data-sized separator", doc: func() []byte { return exprDoc("", `join(tags, name) != ""`) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: repeat by a count from the contact", doc: func() []byte { return exprDoc("", `repeat("x", n) != ""`) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: a range to a number from the contact", doc: func() []byte { return exprDoc("", `all(1..n, {# > 0})`) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: matches a pattern from the contact", doc: func() []byte { return exprDoc("", `name matches pattern`) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: matches a pattern over the regex bound", doc: func() []byte { return exprDoc("", `name matches "[^x]{999}"`) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "expr: reduce (its accumulator can grow without bound)", doc: func() []byte {
+			return exprDoc("", `reduce(tags, #acc + #acc, "x") != ""`)
+		}, sentinel: segmatch.ErrBadValue, path: "/filters/0/value", only: true},
+		{name: "expr: timezone reads the file system", doc: func() []byte { return exprDoc("", `timezone("Europe/Rome") != nil`) },
+			sentinel: segmatch.ErrBadValue, path: "/filters/0/value", only: true},
+		{name: "expr: a method call", doc: func() []byte { return exprDoc("", `name.String() == ""`) },
+			sentinel: segmatch.ErrBadValue, path: "/filters/0/value", only: true},
+		{name: "regex: [^x]{999} repeated 100 times (1 min 47 s on 100 KB)", doc: func() []byte {
+			return regexDoc(strings.Repeat("[^x]{999}", 100))
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "regex: a 4 KiB pattern of nested repeats (21 MB a copy)", doc: func() []byte {
+			return regexDoc(strings.Repeat("(?:[^x]{100}){10}", 4096/17))
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "regex: nested repeats under the repeat bound, over the program bound", doc: func() []byte {
+			return regexDoc("(?:(?:[ab]{10}){10}){10}")
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "regex: one repeat over the bound", doc: func() []byte { return regexDoc("a{101}") },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "regex: a pattern just over the program bound", doc: func() []byte { return regexDoc(strings.Repeat("a{100}", 3)) },
+			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "path: a.×499990 then b (20 MB of engine heap each)", doc: func() []byte {
+			return condDoc(`"`+strings.Repeat("a.", 499990)+`b"`, `"is_set"`, `null`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/field", only: true},
+		{name: "path: one byte over", doc: func() []byte {
+			return condDoc(`"`+strings.Repeat("x", filter.MaxPathBytes+1)+`"`, `"is_set"`, `null`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/field", only: true},
+		{name: "path: one step over", doc: func() []byte {
+			return condDoc(`"`+strings.Repeat("a.", filter.MaxPathSteps)+`b"`, `"is_set"`, `null`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0/field", only: true},
+		{name: "document: one byte over 1 MiB", doc: func() []byte {
+			head := `{"filters":[{"field":"note","operator":"contains","value":"`
+			return []byte(head + strings.Repeat("x", filter.MaxSegmentBytes-len(head)-len(`"}]}`)+1) + `"}]}`)
+		}, sentinel: segmatch.ErrTooComplex, path: "", only: true},
+		{name: "segment cost: the regex that takes it past the bound", doc: func() []byte {
+			var fs []string
+			for range 2 {
+				fs = append(fs, `{"field":"note","operator":"regex","value":"`+strings.Repeat("[ab]{100}", 2)+`c"}`)
+			}
+			return []byte(`{"filters":[` + strings.Join(fs, ",") + `]}`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/1", only: true},
+		{name: "segment cost: elem_match groups count too", doc: func() []byte {
+			pat := strings.Repeat("[ab]{100}", 2) + "c"
+			return []byte(`{"filters":[{"field":"note","operator":"regex","value":"` + pat + `"},` +
+				`{"field":"items","operator":"elem_match","value":{"filters":[{"field":"","operator":"regex","value":"` + pat + `"}]}}]}`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/1/value/filters/0", only: true},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			doc := r.doc()
+			err := compileDoc(string(doc))
+			if err == nil {
+				t.Fatalf("compiled; want %v at %q", r.sentinel, r.path)
+			}
+			problems := flatten(err)
+			var ce *segmatch.CompileError
+			if len(problems) != 1 || !errors.As(problems[0], &ce) || ce.Path != r.path || !errors.Is(ce, r.sentinel) {
+				t.Fatalf("got %.400v; want only %v at %q", err, r.sentinel, r.path)
+			}
+			t.Logf("%.300v", err)
+		})
+	}
+}
+
+// TestBoundsAccept: what marketers write stays well inside the bounds.
+func TestBoundsAccept(t *testing.T) {
+	for _, cond := range []string{
+		`{"field":"email","operator":"regex","value":"(?i)^[a-z0-9._%+-]+@(gmail|yahoo|hotmail|outlook)\\.(com|it|de|fr)$"}`,
+		`{"field":"phone","operator":"regex","value":"^\\+39\\d{9,10}$"}`,
+		`{"field":"name","operator":"regex","value":"[[:alpha:]]{1,100}"}`,
+		`{"field":"","operator":"expr","value":"attributes.orders > 3 && country == 'IT'"}`,
+		`{"field":"","operator":"expr","value":"all(orders, {any(#.items, {.sku startsWith 'A-'})})"}`,
+		`{"field":"","operator":"expr","value":"count(tags, {# in ['vip', 'gold']}) >= 2"}`,
+		`{"field":"","operator":"expr","value":"let n = lower(trim(name)); n + ' ' + n != ''"}`,
+		`{"field":"","operator":"expr","value":"all(1..100, {all(1..100, {# > 0})})"}`,
+		`{"field":"","operator":"expr","value":"email matches '@bigco\\\\.com$' and len(split(name, ' ')) > 1"}`,
+		`{"field":"` + strings.Repeat("a.", filter.MaxPathSteps-1) + `b","operator":"is_set"}`,
+		`{"field":"` + strings.Repeat("x", filter.MaxPathBytes) + `","operator":"is_set"}`,
+	} {
+		if err := compileDoc(`{"filters":[` + cond + `]}`); err != nil {
+			t.Errorf("%.80s: %v", cond, err)
+		}
+	}
+	// 1,000 ordinary conditions fit a segment's cost bound.
+	var fs []string
+	for i := range 1000 {
+		fs = append(fs, fmt.Sprintf(`{"field":"f%d","operator":"contains","value":"x"}`, i))
+	}
+	if err := compileDoc(`{"filters":[` + strings.Join(fs, ",") + `]}`); err != nil {
+		t.Errorf("1,000 conditions: %.200v", err)
+	}
+}
+
+// worstRegex is the costliest accepted pattern of at most insts
+// instructions: it never matches the a/b contact below, and every byte
+// starts a thread that lives for the whole pattern.
+func worstRegex(t testing.TB, insts int) string {
+	best := ""
+	for n := 1; n <= 10*insts; n++ {
+		pat := strings.Repeat("[ab]{100}", n/100)
+		if n%100 > 0 {
+			pat += "[ab]{" + strconv.Itoa(n%100) + "}"
+		}
+		pat += "c"
+		if _, cost, err := operators.CompileRegex(pat); err != nil || cost.Insts > insts {
+			break
+		}
+		best = pat
+	}
+	if best == "" {
+		t.Fatal("no pattern fits")
+	}
+	return best
+}
+
+// worstSegments are the costliest accepted segments, one per bound, with
+// what one evaluation may cost by the documented model.
+type worst struct {
+	name    string
+	seg     func(t testing.TB) []byte
+	contact func() []byte
+	// documented CPU bound for one evaluation of the contact, and
+	// allocation bound in bytes
+	cpu   time.Duration
+	alloc int
+}
+
+const contactMB = 1 << 20
+
+// abContact is a 1 MB contact whose note is "abab…" (no "c").
+func abContact() []byte {
+	return []byte(`{"note":"` + strings.Repeat("ab", contactMB/2-8) + `"}`)
+}
+
+// tagsContact is a 1 MB contact of short tags.
+func tagsContact() []byte {
+	tags := strings.Repeat(`"ab",`, contactMB/5-4)
+	return []byte(`{"name":"x","tags":[` + tags + `"zz"]}`)
+}
+
+func worstCases() []worst {
+	costNs := func(perByte int) time.Duration { return time.Duration(perByte) * contactMB }
+	return []worst{
+		{name: "regexes filling the segment's cost bound", seg: func(t testing.TB) []byte {
+			var fs []string
+			left := segmatch.MaxSegmentCost
+			for left >= 2*operators.RegexNsPerInst {
+				n := min(operators.MaxRegexProgram, left/operators.RegexNsPerInst)
+				pat := worstRegex(t, n)
+				_, c, _ := operators.CompileRegex(pat)
+				left -= c.Cost()
+				fs = append(fs, `{"field":"note","operator":"regex","value":"`+pat+`"}`)
+			}
+			return []byte(`{"filters":[` + strings.Join(fs, ",") + `]}`)
+		}, contact: abContact, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "expr: the largest constant work", seg: func(testing.TB) []byte {
+			return exprDoc("x", `all(1..100, {all(1..100, {# > 0})}) || len(repeat("x", 100000)) < 0`)
+		}, contact: func() []byte { return []byte(`{"x":{"a":1}}`) }, cpu: operators.MaxExprConstNs, alloc: 4 << 20},
+		{name: "expr: loops over 1 MB of tags", seg: func(testing.TB) []byte {
+			return exprDoc("", `all(tags, {upper(#) != "x"}) && count(tags, {len(# + #) > 1}) >= 0`)
+		}, contact: tagsContact, cpu: costNs(operators.MaxExprNsPerByte + operators.ExprDecodeNsPerByte), alloc: 64 * contactMB},
+		{name: "the longest path", seg: func(testing.TB) []byte {
+			return []byte(`{"filters":[{"field":"` + strings.Repeat("a.", filter.MaxPathSteps-1) + `b","operator":"is_set"}]}`)
+		}, contact: abContact, cpu: costNs(1), alloc: 64 << 10},
+	}
+}
+
+// TestBoundsWorstAccepted evaluates the costliest accepted segment of
+// each bound on a 1 MB contact and checks the documented CPU and memory.
+// The wall bound is 3× the documented CPU plus a second (a shared VM);
+// the exact figures are BenchmarkBoundsWorst's. It runs without -race
+// (.ci/run's allocation step), which slows regexes out of proportion.
+func TestBoundsWorstAccepted(t *testing.T) {
+	if raceEnabled() || testing.Short() {
+		t.Skip("timed against the documented bound: run without -race and -short")
+	}
+	for _, w := range worstCases() {
+		t.Run(w.name, func(t *testing.T) {
+			p := compileBytes(t, w.seg(t))
+			contact := w.contact()
+			p.MatchJSON([]byte(`{}`)) // warm the pools
+			var err error
+			m := measure(func() { _, err = p.MatchJSON(contact) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("MatchJSON, %d-byte contact: %v (documented: at most %v)", len(contact), m, w.cpu)
+			if limit := 3*w.cpu + time.Second; m.took > limit {
+				t.Errorf("took %v; documented %v, test bound %v", m.took, w.cpu, limit)
+			}
+			m.atMost(t, w.alloc)
+		})
+	}
+}
+
+func BenchmarkBoundsWorst(b *testing.B) {
+	for _, w := range worstCases() {
+		b.Run(w.name, func(b *testing.B) {
+			seg, err := filter.DecodeSegment(w.seg(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := segmatch.Compile(seg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			contact := w.contact()
+			b.SetBytes(int64(len(contact)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.MatchJSON(contact); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(w.cpu.Nanoseconds()), "documented-ns/op")
+		})
+	}
+}
