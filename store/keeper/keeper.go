@@ -4,10 +4,34 @@
 // segments without recompiling them on every request.
 //
 // Readers never lock: the current classifier of a project sits behind an
-// atomic.Pointer that a rebuild swaps in one step, so a reader sees either
-// the old classifier or the new one, never a half-built state. Writers (the
-// project's watcher goroutine, and Observe) serialise on a per-project
-// mutex.
+// atomic.Pointer that is swapped in one step, so a reader sees either the
+// old classifier or the new one, never a half-built state.
+//
+// Writes do not wait for a build. Building a project's classifier (the
+// engine over all its segments) costs time in the number of segments, so
+// it never runs on a writer's path: a change marks the project dirty, and
+// one background rebuild per project at a time builds from everything
+// held when it starts; changes that arrive meanwhile mark it dirty again
+// and are folded into the next build, so many writers cause few builds.
+// After a build that took d, the next starts no sooner than d later (at
+// most a second), so back-to-back builds use at most half a core, and at
+// most GOMAXPROCS/2 projects build at once. A failed build is logged,
+// keeps the previous classifier, and is retried with a growing pause
+// (later changes are folded into the retry, none is lost).
+//
+// Read your writes: Observe (the API calls it with each write the store
+// acknowledged) compiles only the written segment and publishes, at once,
+// the last built classifier plus an overlay: the segments changed since
+// that build, each evaluated by its own program (a deleted one hidden).
+// So a classify right after a write sees it, without waiting for any
+// build; the overlay empties as builds catch up. Changes that arrive only
+// through the change feed (other writers) become visible when the build
+// that includes them is swapped in.
+//
+// Compiled segments are kept in a ProgramCache under their id and
+// updatedAt (Program): the overlay's programs, and what the API's /match
+// evaluates, so a stored segment is compiled once per version, not per
+// request.
 //
 // How a classifier is built is pluggable (a BuildFunc): CompileEach is a
 // simple fallback that compiles each segment with segmatch.Compile; the
@@ -22,10 +46,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/store"
 )
@@ -37,7 +64,8 @@ type Classifier interface {
 }
 
 // BuildFunc builds a classifier over a project's active segments, given in
-// creation order (ascending id). It is called again after every change.
+// creation order (ascending id); the classifier answers ids in that order.
+// It is called again, off the writers' path, after changes.
 type BuildFunc func(segs []filter.Segment) (Classifier, error)
 
 // ErrClosed is returned by Get after Close.
@@ -49,15 +77,22 @@ type Keeper struct {
 	st     store.Store
 	build  BuildFunc
 	log    *slog.Logger
-	ctx    context.Context // the lifetime of every watcher
+	ctx    context.Context // the lifetime of every watcher and rebuild
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	compile    CompileFunc
+	cacheBytes int
+	progs      *ProgramCache
+	slots      chan struct{} // one token per background build running
+	retryMin   time.Duration
+	retryMax   time.Duration
+
 	projects sync.Map // project id -> *project
 	closed   atomic.Bool
-	// life orders the start of a watcher (wg.Add) against Close (closed,
-	// then wg.Wait): a watcher either starts before Close and is waited
-	// for, or does not start at all.
+	// life orders the start of a watcher or rebuild (wg.Add) against
+	// Close (closed, then wg.Wait): one either starts before Close and is
+	// waited for, or does not start at all.
 	life sync.Mutex
 }
 
@@ -67,21 +102,54 @@ type Option func(*Keeper)
 // WithLogger sets where build failures and resyncs are reported.
 func WithLogger(l *slog.Logger) Option { return func(k *Keeper) { k.log = l } }
 
+// WithCompile sets how one segment is compiled, for the overlay and
+// Program (default segmatch.Compile). Give it the options the BuildFunc
+// compiles with.
+func WithCompile(c CompileFunc) Option { return func(k *Keeper) { k.compile = c } }
+
+// WithProgramCacheBytes bounds the keeper's ProgramCache (default
+// DefaultProgramCacheBytes).
+func WithProgramCacheBytes(n int) Option { return func(k *Keeper) { k.cacheBytes = n } }
+
+// Pauses between a failed build and its retry: the first, doubled at
+// each failure in a row up to the last.
+const (
+	retryMin = 100 * time.Millisecond
+	retryMax = 30 * time.Second
+	// maxPause bounds the pause after a build (its own duration).
+	maxPause = time.Second
+)
+
 // New returns a keeper reading st and building classifiers with build.
 // It starts nothing until Get is first called for a project.
 func New(st store.Store, build BuildFunc, opts ...Option) *Keeper {
-	k := &Keeper{st: st, build: build, log: slog.New(slog.DiscardHandler)}
+	k := &Keeper{st: st, build: build, log: slog.New(slog.DiscardHandler), retryMin: retryMin, retryMax: retryMax}
 	for _, o := range opts {
 		o(k)
 	}
+	k.progs = NewProgramCache(k.compile, k.cacheBytes)
+	k.slots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 	k.ctx, k.cancel = context.WithCancel(context.Background())
 	return k
 }
 
-// snapshot is one immutable built state of a project.
+// snapshot is one immutable published state of a project.
 type snapshot struct {
 	c        Classifier
-	segments int
+	segments int // active segments c reflects
+	overlay  int // segments c evaluates on their own
+}
+
+// held is the latest state of one segment the keeper knows.
+type held struct {
+	seg filter.Segment
+	seq uint64 // the project's change count when it was applied
+}
+
+// change is an observed write not yet in the built classifier.
+type change struct {
+	seq  uint64
+	prog *segmatch.Program // nil: the segment was deleted
 }
 
 // project is the state kept for one project.
@@ -90,10 +158,24 @@ type project struct {
 	err   error         // the start-up error, set before ready closes
 	cur   atomic.Pointer[snapshot]
 
-	mu sync.Mutex // guards held and orders rebuilds
+	mu sync.Mutex // guards what follows
 	// held is every segment seen, deleted ones included (as tombstones),
 	// so that an event not newer than what is held is recognised.
-	held map[string]filter.Segment
+	held   map[string]held
+	active int    // active segments in held
+	seq    uint64 // changes applied to held
+	// base is the last classifier built, from the active segments held
+	// when the change count was baseSeq; baseIDs are their ids.
+	base    Classifier
+	baseSeq uint64
+	baseIDs map[string]struct{}
+	// overlay is the observed writes applied after baseSeq, by id.
+	overlay  map[string]change
+	dirty    bool // held changed since the last build started
+	building bool // a rebuild goroutine runs
+	builds   int
+	failures int
+	lastErr  error
 }
 
 // Get returns the current classifier of project. The first call for a
@@ -125,24 +207,69 @@ func (k *Keeper) Get(ctx context.Context, projectID string) (Classifier, error) 
 	return p.cur.Load().c, nil
 }
 
-// Segments reports how many active segments the current classifier of
-// project was built from, and whether the project is kept at all (for
-// tests and metrics).
-func (k *Keeper) Segments(projectID string) (int, bool) {
+// kept returns the project when it is kept and started, else nil.
+func (k *Keeper) kept(projectID string) *project {
 	v, ok := k.projects.Load(projectID)
 	if !ok {
-		return 0, false
+		return nil
 	}
 	p := v.(*project)
 	select {
 	case <-p.ready:
 	default:
+		return nil
+	}
+	if p.err != nil {
+		return nil
+	}
+	return p
+}
+
+// Segments reports how many active segments the current classifier of
+// project reflects, and whether the project is kept at all (for tests
+// and metrics).
+func (k *Keeper) Segments(projectID string) (int, bool) {
+	p := k.kept(projectID)
+	if p == nil {
 		return 0, false
 	}
-	if s := p.cur.Load(); s != nil {
-		return s.segments, true
+	return p.cur.Load().segments, true
+}
+
+// Stats describes the state of one kept project.
+type Stats struct {
+	// Segments is how many active segments the current classifier
+	// reflects, and Overlay how many of the changed ones it evaluates
+	// on their own, waiting for a build.
+	Segments, Overlay int
+	// Builds counts the builds that succeeded (the first included),
+	// Failures those that failed; LastErr is the last failure, nil once
+	// a build succeeds again.
+	Builds, Failures int
+	LastErr          error
+	// Pending: changes are held that no finished build includes yet
+	// (a build is due or running).
+	Pending bool
+}
+
+// Stats reports on project, and whether it is kept at all.
+func (k *Keeper) Stats(projectID string) (Stats, bool) {
+	p := k.kept(projectID)
+	if p == nil {
+		return Stats{}, false
 	}
-	return 0, false
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.cur.Load()
+	return Stats{Segments: s.segments, Overlay: s.overlay, Builds: p.builds, Failures: p.failures,
+		LastErr: p.lastErr, Pending: p.seq != p.baseSeq}, true
+}
+
+// Program returns seg (a segment of project as the store returned it)
+// compiled, from the keeper's ProgramCache: compiled once per version
+// (id and updatedAt), whether or not the project is kept.
+func (k *Keeper) Program(projectID string, seg filter.Segment) (*segmatch.Program, error) {
+	return k.progs.Program(projectID, seg)
 }
 
 // start follows the recipe documented on store.Store.Watch: Watch first,
@@ -170,9 +297,7 @@ func (k *Keeper) start(id string, p *project) {
 		k.wg.Done()
 		return
 	}
-	p.mu.Lock()
-	err = k.reload(id, p)
-	p.mu.Unlock()
+	err = k.first(id, p)
 	if err != nil {
 		cancel() // ends the subscription
 		fail(err)
@@ -186,29 +311,32 @@ func (k *Keeper) start(id string, p *project) {
 	}()
 }
 
-// reload replaces the held state with the store's list of active
-// segments and rebuilds. Called with p.mu held.
-func (k *Keeper) reload(id string, p *project) error {
+// first lists the project and builds its first classifier, on the
+// caller's path (the first Get waits for it).
+func (k *Keeper) first(id string, p *project) error {
 	segs, err := listAll(k.ctx, k.st, id)
 	if err != nil {
 		return fmt.Errorf("keeper: list %s: %w", id, err)
 	}
-	held := make(map[string]filter.Segment, len(segs))
-	// Keep tombstones: an older event of a deleted segment must not bring
-	// it back.
-	for sid, s := range p.held {
-		if s.Status == filter.StatusDeleted {
-			held[sid] = s
-		}
-	}
+	p.mu.Lock()
+	p.held = make(map[string]held, len(segs))
+	p.overlay = map[string]change{}
 	for _, s := range segs {
-		if old, ok := held[s.ID]; ok && !s.UpdatedAt.After(old.UpdatedAt) {
-			continue
-		}
-		held[s.ID] = s
+		p.apply(s)
 	}
-	p.held = held
-	return k.rebuild(id, p)
+	p.dirty = false
+	seq, active := p.seq, p.activeSegments()
+	p.mu.Unlock()
+	c, ids, err := k.buildSorted(active)
+	if err != nil {
+		k.log.Error("keeper: build failed", "project", id, "err", err)
+		return fmt.Errorf("keeper: build %s: %w", id, err)
+	}
+	p.mu.Lock()
+	p.builds++
+	p.setBase(c, seq, ids)
+	p.mu.Unlock()
+	return nil
 }
 
 // listAll reads every active segment of a project, each once, in windows
@@ -296,53 +424,214 @@ func window(target int) (limit, page int) {
 	return limit, page
 }
 
-// rebuild builds a classifier from the active held segments and swaps it
-// in. On a build failure the previous classifier stays (stored segments
-// compiled when they were written, so this is not expected). Called with
-// p.mu held.
-func (k *Keeper) rebuild(id string, p *project) error {
-	active := make([]filter.Segment, 0, len(p.held))
-	for _, s := range p.held {
-		if s.Status != filter.StatusDeleted {
-			active = append(active, s)
+// activeSegments copies the active held segments, in no order. Called
+// with p.mu held.
+func (p *project) activeSegments() []filter.Segment {
+	out := make([]filter.Segment, 0, p.active)
+	for _, h := range p.held {
+		if h.seg.Status != filter.StatusDeleted {
+			out = append(out, h.seg)
 		}
 	}
-	slices.SortFunc(active, func(a, b filter.Segment) int { return cmp.Compare(a.ID, b.ID) })
-	c, err := k.build(active)
+	return out
+}
+
+// buildSorted sorts segs by id and builds them, also returning their ids.
+func (k *Keeper) buildSorted(segs []filter.Segment) (Classifier, map[string]struct{}, error) {
+	slices.SortFunc(segs, func(a, b filter.Segment) int { return cmp.Compare(a.ID, b.ID) })
+	c, err := k.build(segs)
 	if err != nil {
-		k.log.Error("keeper: build failed; keeping the previous classifier", "project", id, "err", err)
-		if p.cur.Load() == nil {
-			return fmt.Errorf("keeper: build %s: %w", id, err)
-		}
-		return nil
+		return nil, nil, err
 	}
-	p.cur.Store(&snapshot{c: c, segments: len(active)})
-	return nil
+	ids := make(map[string]struct{}, len(segs))
+	for i := range segs {
+		ids[segs[i].ID] = struct{}{}
+	}
+	return c, ids, nil
+}
+
+// setBase installs c, built from the segments held at change count seq
+// (ids), drops the overlay entries it includes and publishes. Called with
+// p.mu held.
+func (p *project) setBase(c Classifier, seq uint64, ids map[string]struct{}) {
+	p.base, p.baseSeq, p.baseIDs = c, seq, ids
+	for id, ch := range p.overlay {
+		if ch.seq <= seq {
+			delete(p.overlay, id)
+		}
+	}
+	p.publish()
+}
+
+// publish swaps in the base classifier with the overlay over it. Called
+// with p.mu held.
+func (p *project) publish() {
+	s := &snapshot{c: p.base, segments: len(p.baseIDs), overlay: len(p.overlay)}
+	if len(p.overlay) > 0 {
+		o := &overlaid{base: p.base, hide: make(map[string]struct{}, len(p.overlay))}
+		for id, ch := range p.overlay {
+			o.hide[id] = struct{}{}
+			if _, ok := p.baseIDs[id]; ok {
+				s.segments--
+			}
+			if ch.prog != nil {
+				o.progs = append(o.progs, ch.prog)
+				s.segments++
+			}
+		}
+		slices.SortFunc(o.progs, func(a, b *segmatch.Program) int { return cmp.Compare(a.Key(), b.Key()) })
+		s.c = o
+	}
+	p.cur.Store(s)
+}
+
+// overlaid is a built classifier with the segments changed since it was
+// built evaluated on their own: the base's answers for those are hidden,
+// and their programs' answers merged in, in id order.
+type overlaid struct {
+	base  Classifier
+	hide  map[string]struct{}
+	progs []*segmatch.Program // by id
+}
+
+func (o *overlaid) ClassifyMap(contact map[string]any) []string {
+	base := o.base.ClassifyMap(contact)
+	out := make([]string, 0, len(base)+1)
+	for _, id := range base {
+		if _, ok := o.hide[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	n := len(out)
+	for _, p := range o.progs {
+		if p.Match(contact) {
+			out = append(out, p.Key())
+		}
+	}
+	if n > 0 && len(out) > n {
+		slices.Sort(out) // two sorted runs
+	}
+	return out
 }
 
 // apply records seg if it is newer than what is held, and reports whether
 // it was. Called with p.mu held.
 func (p *project) apply(seg filter.Segment) bool {
-	if old, ok := p.held[seg.ID]; ok && !seg.UpdatedAt.After(old.UpdatedAt) {
+	old, ok := p.held[seg.ID]
+	if ok && !seg.UpdatedAt.After(old.seg.UpdatedAt) {
 		return false
 	}
-	p.held[seg.ID] = seg
+	if ok && old.seg.Status != filter.StatusDeleted {
+		p.active--
+	}
+	if seg.Status != filter.StatusDeleted {
+		p.active++
+	}
+	p.seq++
+	p.held[seg.ID] = held{seg: seg, seq: p.seq}
+	p.dirty = true
 	return true
 }
 
+// schedule makes sure a background rebuild of the project will run: it
+// starts one unless one is running (which then folds the changes into
+// its next build). Called with p.mu held.
+func (k *Keeper) schedule(id string, p *project) {
+	if !p.dirty || p.building {
+		return
+	}
+	k.life.Lock()
+	if k.closed.Load() {
+		k.life.Unlock()
+		return
+	}
+	k.wg.Add(1)
+	k.life.Unlock()
+	p.building = true
+	go k.rebuilder(id, p)
+}
+
+// rebuilder builds the project while it is dirty, one build at a time,
+// and ends when a build leaves nothing to do, the project is no longer
+// kept, or the keeper closes.
+func (k *Keeper) rebuilder(id string, p *project) {
+	defer k.wg.Done()
+	fails := 0
+	for {
+		p.mu.Lock()
+		if v, _ := k.projects.Load(id); !p.dirty || v != p || k.ctx.Err() != nil {
+			p.building = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		select {
+		case k.slots <- struct{}{}:
+		case <-k.ctx.Done():
+			k.stopBuilding(p)
+			return
+		}
+		p.mu.Lock()
+		p.dirty = false
+		seq, active := p.seq, p.activeSegments()
+		p.mu.Unlock()
+
+		t0 := time.Now()
+		c, ids, err := k.buildSorted(active)
+		took := time.Since(t0)
+		<-k.slots
+
+		var pause time.Duration
+		p.mu.Lock()
+		if err != nil {
+			p.failures++
+			p.lastErr = err
+			p.dirty = true // retry, with whatever arrives meanwhile
+			pause = k.retryMin << min(fails, 20)
+			pause = min(pause, k.retryMax)
+			fails++
+		} else {
+			p.builds++
+			p.lastErr = nil
+			p.setBase(c, seq, ids)
+			fails = 0
+			pause = min(took, maxPause)
+		}
+		p.mu.Unlock()
+		if err != nil {
+			k.log.Error("keeper: build failed; keeping the previous classifier and the overlay of changes, retrying",
+				"project", id, "segments", len(active), "retry_in", pause, "err", err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-k.ctx.Done():
+			t.Stop()
+			k.stopBuilding(p)
+			return
+		}
+	}
+}
+
+func (k *Keeper) stopBuilding(p *project) {
+	p.mu.Lock()
+	p.building = false
+	p.mu.Unlock()
+}
+
 // follow applies the project's events until the subscription ends. Events
-// queued together are applied together and cost one rebuild.
+// queued together are applied together; none waits for a build.
 func (k *Keeper) follow(id string, p *project, ch <-chan store.Event) {
 	defer k.wg.Done()
 	defer k.projects.CompareAndDelete(id, p) // a later Get starts afresh
 	for ev := range ch {
+		resync := false
 		p.mu.Lock()
-		resync, changed := false, false
 		for more := true; more; {
 			if ev.Type == store.EventResync {
 				resync = true
-			} else if p.apply(ev.Segment) {
-				changed = true
+			} else {
+				p.apply(ev.Segment)
 			}
 			select {
 			case next, ok := <-ch:
@@ -355,52 +644,120 @@ func (k *Keeper) follow(id string, p *project, ch <-chan store.Event) {
 				more = false
 			}
 		}
-		var err error
+		k.schedule(id, p)
+		p.mu.Unlock()
 		if resync {
 			k.log.Info("keeper: resync", "project", id)
-			err = k.reload(id, p)
-		} else if changed {
-			err = k.rebuild(id, p)
-		}
-		p.mu.Unlock()
-		if err != nil {
-			k.log.Error("keeper: refresh failed", "project", id, "err", err)
+			if err := k.reload(id, p); err != nil {
+				k.log.Error("keeper: resync failed", "project", id, "err", err)
+			}
 		}
 	}
+}
+
+// reload re-reads the project's active segments after the feed dropped
+// events, merges them into what is held and schedules a build. The list
+// is read without holding p.mu, so writers are not held up: what an
+// Observe applied meanwhile is at least as new as the list and is kept.
+func (k *Keeper) reload(id string, p *project) error {
+	p.mu.Lock()
+	from := p.seq
+	p.mu.Unlock()
+	segs, err := listAll(k.ctx, k.st, id)
+	if err != nil {
+		return fmt.Errorf("keeper: list %s: %w", id, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	listed := make(map[string]bool, len(segs))
+	for _, s := range segs {
+		listed[s.ID] = true
+		p.apply(s) // kept only when newer
+	}
+	// A segment held as active, not applied since the list began and
+	// not listed, was deleted by an event the feed dropped. Tombstones
+	// stay: an older event of a deleted segment must not bring it back.
+	for sid, h := range p.held {
+		if h.seq <= from && !listed[sid] && h.seg.Status != filter.StatusDeleted {
+			delete(p.held, sid)
+			p.active--
+			p.seq++
+			p.dirty = true
+		}
+	}
+	k.schedule(id, p)
+	return nil
 }
 
 // Observe applies a write the caller has just made and had acknowledged
 // by the store (the segment as the store returned it), so the caller's
-// next Get reflects it without waiting for the change feed (read your
-// writes). The feed's own event for it is then skipped as not newer.
-// Projects not kept yet are ignored: their first Get lists the store.
+// next Get reflects it without waiting for the change feed or a build
+// (read your writes): only seg is compiled, and evaluated on its own over
+// the last built classifier until a build includes it. The feed's own
+// event for it is then skipped as not newer (and when the feed was
+// first, Observe still makes the write visible). Projects not kept yet
+// are ignored: their first Get lists the store.
 func (k *Keeper) Observe(projectID string, seg filter.Segment) {
-	v, ok := k.projects.Load(projectID)
-	if !ok {
-		return
-	}
-	p := v.(*project)
-	select {
-	case <-p.ready:
-	default:
+	p := k.kept(projectID)
+	if p == nil {
 		// Starting: its List runs after the write was acknowledged or the
 		// event reaches the watcher; either way it is not lost.
 		return
 	}
-	if p.err != nil {
+	p.mu.Lock()
+	if h, ok := p.held[seg.ID]; ok && h.seg.UpdatedAt.After(seg.UpdatedAt) {
+		// A later write (from the feed) won: show that one, at least as
+		// new as the caller's.
+		seg = h.seg
+	}
+	visible := p.visible(seg)
+	p.mu.Unlock()
+	if visible {
 		return
+	}
+	var prog *segmatch.Program
+	if seg.Status != filter.StatusDeleted {
+		var err error
+		if prog, err = k.progs.Program(projectID, seg); err != nil {
+			// The store compiled it when it was written: not expected.
+			k.log.Error("keeper: an observed segment does not compile; it waits for a build",
+				"project", projectID, "segment", seg.ID, "err", err)
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.apply(seg) {
-		if err := k.rebuild(projectID, p); err != nil {
-			k.log.Error("keeper: refresh failed", "project", projectID, "err", err)
-		}
+	if p.visible(seg) {
+		return
 	}
+	p.apply(seg) // unless the feed applied it first
+	if prog != nil || seg.Status == filter.StatusDeleted {
+		p.overlay[seg.ID] = change{seq: p.held[seg.ID].seq, prog: prog}
+		p.publish()
+	}
+	k.schedule(projectID, p)
 }
 
-// Close stops every watcher and waits for them. Get fails afterwards
-// with ErrClosed. It does not close the store.
+// visible reports whether the published classifier already reflects seg
+// (this state of it in the last build or the overlay), or seg is out of
+// date (a newer state is held, which the caller handles). Called with
+// p.mu held.
+func (p *project) visible(seg filter.Segment) bool {
+	h, ok := p.held[seg.ID]
+	switch {
+	case !ok || seg.UpdatedAt.After(h.seg.UpdatedAt):
+		return false
+	case seg.UpdatedAt.Before(h.seg.UpdatedAt):
+		return true // raced by a newer write after the check above: rare, a build shows it
+	case h.seq <= p.baseSeq:
+		return true
+	}
+	ch, ok := p.overlay[seg.ID]
+	return ok && ch.seq >= h.seq
+}
+
+// Close stops every watcher and rebuild and waits for them (a build
+// under way finishes first). Get fails afterwards with ErrClosed. It
+// does not close the store.
 func (k *Keeper) Close() error {
 	k.life.Lock()
 	done := k.closed.Swap(true)
