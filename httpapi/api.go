@@ -15,6 +15,13 @@
 //
 // Every error answers {"success": false, "msg": ...} with the status from
 // one table (see statusTable); a 400 also lists the located problems.
+//
+// Writes do not wait for the world: the store validates (compiles) the
+// one segment written, and the keeper's Observe compiles it once more
+// for its overlay; the project's engine is rebuilt in the background
+// (package keeper), while classify already sees the write. /match
+// evaluates the program kept for the stored segment's version (the
+// keeper's ProgramCache), compiling only a version it has not seen.
 package httpapi
 
 import (
@@ -23,6 +30,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi/auth"
@@ -54,6 +62,12 @@ type observer interface {
 	Observe(project string, seg filter.Segment)
 }
 
+// programSource is implemented by a Classifiers that keeps compiled
+// segments (the keeper's ProgramCache); /match evaluates them.
+type programSource interface {
+	Program(project string, seg filter.Segment) (*segmatch.Program, error)
+}
+
 // Config configures New.
 type Config struct {
 	// Prefix is mounted before "/{project_id}/segments": "/v3" for the
@@ -82,6 +96,7 @@ type API struct {
 	auth    Authenticator
 	cls     Classifiers
 	own     *keeper.Keeper // the keeper New started, if any
+	progs   programSource  // compiled stored segments, for /match
 	log     *slog.Logger
 	minRole auth.Role
 	prefix  string
@@ -105,6 +120,11 @@ func New(cfg Config) *API {
 	if a.cls == nil {
 		a.own = keeper.New(cfg.Store, EngineBuild, keeper.WithLogger(a.log))
 		a.cls = keeperClassifiers{a.own}
+	}
+	if ps, ok := a.cls.(programSource); ok {
+		a.progs = ps
+	} else {
+		a.progs = programCache{keeper.NewProgramCache(nil, 0)}
 	}
 	mux := http.NewServeMux()
 	base := a.prefix + "/{project_id}/segments"
@@ -154,9 +174,21 @@ func (c keeperClassifiers) Get(ctx context.Context, project string) (Classifier,
 
 func (c keeperClassifiers) Observe(project string, seg filter.Segment) { c.k.Observe(project, seg) }
 
+func (c keeperClassifiers) Program(project string, seg filter.Segment) (*segmatch.Program, error) {
+	return c.k.Program(project, seg)
+}
+
+// programCache adapts a ProgramCache of the API's own to programSource.
+type programCache struct{ c *keeper.ProgramCache }
+
+func (c programCache) Program(project string, seg filter.Segment) (*segmatch.Program, error) {
+	return c.c.Program(project, seg)
+}
+
 // KeeperClassifiers serves classify from k (for a keeper the caller
 // owns, e.g. one built on the engine); writes made through the API are
-// passed to k.Observe, so they are visible to the next classify at once.
+// passed to k.Observe, so they are visible to the next classify at once,
+// and /match evaluates k.Program (compiled once per segment version).
 func KeeperClassifiers(k *keeper.Keeper) Classifiers { return keeperClassifiers{k} }
 
 func methodNotAllowed(allow string) http.Handler {

@@ -44,6 +44,7 @@ var statusTable = []statusRule{
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},
 	{errBadContact, http.StatusBadRequest, "Invalid contact."},
 	{errBadIfMatch, http.StatusBadRequest, ""},
+	{errWeakIfMatch, http.StatusPreconditionFailed, "Precondition failed: a weak ETag never matches If-Match."},
 	{store.ErrBadParam, http.StatusBadRequest, "Invalid parameter."},
 	{store.ErrInvalid, http.StatusBadRequest, "Invalid segment."},
 	{filter.ErrBadShape, http.StatusBadRequest, "Invalid segment."},

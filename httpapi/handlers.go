@@ -2,15 +2,19 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
-	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/store"
 )
 
 const timeLayout = filter.TimeLayout
+
+// errWeakIfMatch: an If-Match holding a weak entity tag, which never
+// matches (RFC 9110 §13.1.1 compares strongly): 412, nothing changes.
+var errWeakIfMatch = errors.New("If-Match: a weak entity tag never matches")
 
 // listBody is the list answer, as Tiledesk's.
 type listBody struct {
@@ -79,7 +83,8 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, c call) error {
 
 // update replaces the name, match and filters that the body carries (as
 // Tiledesk's PUT); other keys are ignored. If-Match, when given, must be
-// the segment's current updatedAt (or the ETag holding it), else 409.
+// the segment's current updatedAt (or the strong ETag holding it), else
+// 409; a weak ETag (W/"...") never matches: 412.
 func (a *API) update(w http.ResponseWriter, r *http.Request, c call) error {
 	ifAt, err := parseIfMatch(r.Header.Get("If-Match"))
 	if err != nil {
@@ -150,7 +155,9 @@ func (a *API) match(w http.ResponseWriter, r *http.Request, c call) error {
 	if err != nil {
 		return err
 	}
-	prog, err := segmatch.Compile(seg)
+	// The program kept for this version of the segment (compiled once,
+	// when written or first matched), never compiled per request.
+	prog, err := a.progs.Program(c.project, seg)
 	if err != nil {
 		// Stored segments compiled when written; this is our bug, not the
 		// caller's, so it must not read as a 400.
@@ -175,7 +182,8 @@ type classified struct {
 
 // classify answers, for each contact of the body, the ids of the
 // project's active segments it belongs to, from the keeper's current
-// classifier: {"segments": [...]} for an object, {"results":
+// classifier (which reflects this API's own writes at once: see package
+// keeper on the overlay): {"segments": [...]} for an object, {"results":
 // [{"segments": [...]}, ...]} for an array.
 func (a *API) classify(w http.ResponseWriter, r *http.Request, c call) error {
 	body, err := readJSON(w, r)

@@ -209,13 +209,18 @@ func etag(updatedAt time.Time) string {
 }
 
 // parseIfMatch reads an If-Match header: the ETag this API emits, or the
-// bare updatedAt. Absent or "*" is no condition (the zero time).
+// bare updatedAt. Absent or "*" is no condition (the zero time); a weak
+// ETag (W/"...") is errWeakIfMatch.
 func parseIfMatch(h string) (time.Time, error) {
 	v := strings.TrimSpace(h)
 	if v == "" || v == "*" {
 		return time.Time{}, nil
 	}
-	v = strings.TrimPrefix(v, "W/")
+	if strings.HasPrefix(v, "W/") {
+		// A weak entity tag never matches If-Match (RFC 9110 §13.1.1
+		// compares strongly): the precondition fails.
+		return time.Time{}, errWeakIfMatch
+	}
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
