@@ -14,16 +14,20 @@
 // truncated one faults the process): both meta pages, that the file holds
 // every page they count, the freelist and every page reachable from the
 // root, read with bounds checks. It then runs bbolt's consistency check
-// (Tx.Check) and decodes every record, before accepting any call. A
-// damaged file is a *CorruptError (ErrCorrupt). Damage found later (a
-// record that does not decode, a fault reading the map) is one too, and
-// from then on every write fails with it: nothing is acknowledged into a
-// broken file.
+// (Tx.Check), before accepting any call: both take a fraction of a
+// second on 100,000 segments (README), so Open makes them every time. A
+// damaged file is a *CorruptError (ErrCorrupt). Damage found later is
+// one too, and from then on every write fails with it, so nothing is
+// acknowledged into a broken file: a record that does not decode (a
+// project's records are all decoded at its first write, to count them
+// against the limits, and at every List), or a fault reading the map
+// (the file damaged while open).
 package bolt
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -267,9 +271,15 @@ func (s *Store) projectUsage(tx *bbolt.Tx, project string) (store.Usage, error) 
 		return u, nil
 	}
 	err := b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			return fmt.Errorf("%w: project %s: a nested bucket %q among the segments", errBadRecord, project, k)
+		}
 		r, err := s.decodeCached(project, k, v)
 		if err != nil {
 			return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
+		}
+		if r.Segment.ID != string(k) || r.Segment.IDProject != project {
+			return fmt.Errorf("%w: segment %s/%s: the record is of segment %s/%s", errBadRecord, project, k, r.Segment.IDProject, r.Segment.ID)
 		}
 		u = u.Plus(&r)
 		return nil
@@ -342,7 +352,12 @@ func (s *Store) guard(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx) 
 		}
 	}()
 	err = run(fn)
-	if err != nil && errors.Is(err, errBadRecord) {
+	var ce *CorruptError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce):
+		err = s.markBroken(ce)
+	case errors.Is(err, errBadRecord):
 		err = s.markBroken(&CorruptError{Path: s.path, Page: -1, Err: err})
 	}
 	return err
@@ -357,9 +372,10 @@ func (s *Store) markBroken(e *CorruptError) error {
 // errBadRecord marks a stored record that does not decode.
 var errBadRecord = errors.New("a stored record does not decode")
 
-// verify runs bbolt's consistency check (Tx.Check) on the file and
-// decodes every record (the check reads pages, not values), keeping each
-// project's usage. It is what Open does after checkFile.
+// verify runs bbolt's consistency check (Tx.Check) on the file: what
+// Open does after checkFile. It reads pages, not values: records are
+// decoded, and a damaged one found, when a project is first written
+// (projectUsage reads all its records) or listed.
 func (s *Store) verify() error {
 	err := s.view(func(tx *bbolt.Tx) error {
 		var found []error
@@ -379,26 +395,20 @@ func (s *Store) verify() error {
 		if root == nil {
 			return nil // a new file, or not a store (Open says which)
 		}
-		return root.ForEachBucket(func(p []byte) error {
-			project := string(p)
-			b := root.Bucket(p)
-			var u store.Usage
-			err := b.ForEach(func(k, v []byte) error {
-				if v == nil {
-					return fmt.Errorf("%w: project %s: a nested bucket %q among the segments", errBadRecord, project, k)
+		// Each project bucket's name is the project of its records: a
+		// damaged bucket name would hide the project. Its first and last
+		// records say whose they are.
+		return root.ForEachBucket(func(name []byte) error {
+			c := root.Bucket(name).Cursor()
+			for _, kv := range [][2][]byte{first(c.First()), first(c.Last())} {
+				if kv[0] == nil {
+					return nil // an empty project
 				}
-				r, err := s.decodeCached(project, k, v)
-				if err != nil {
-					return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
+				if err := sameOwner(string(name), kv[0], kv[1]); err != nil {
+					return &CorruptError{Path: s.path, Page: -1, Err: err}
 				}
-				if r.Segment.ID != string(k) || r.Segment.IDProject != project {
-					return fmt.Errorf("%w: segment %s/%s: the record is of segment %s/%s", errBadRecord, project, k, r.Segment.IDProject, r.Segment.ID)
-				}
-				u = u.Plus(&r)
-				return nil
-			})
-			s.usage[project] = u
-			return err
+			}
+			return nil
 		})
 	})
 	var ce *CorruptError
@@ -406,6 +416,29 @@ func (s *Store) verify() error {
 		return ce
 	}
 	return err
+}
+
+func first(k, v []byte) [2][]byte { return [2][]byte{k, v} }
+
+// sameOwner checks, without decoding the whole segment, that the record
+// under key k of project's bucket is that segment of that project.
+func sameOwner(project string, k, v []byte) error {
+	if v == nil {
+		return fmt.Errorf("%w: project %s: a nested bucket %q among the segments", errBadRecord, project, k)
+	}
+	var d struct {
+		Segment struct {
+			ID        string `json:"_id"`
+			IDProject string `json:"id_project"`
+		} `json:"segment"`
+	}
+	if err := json.Unmarshal(v, &d); err != nil {
+		return fmt.Errorf("%w: segment %q/%q: %w", errBadRecord, project, k, err)
+	}
+	if d.Segment.ID != string(k) || d.Segment.IDProject != project {
+		return fmt.Errorf("%w: segment %q/%q: the record is of segment %s/%s", errBadRecord, project, k, d.Segment.IDProject, d.Segment.ID)
+	}
+	return nil
 }
 
 // precheck checks an existing file before bbolt opens it (checkFile),

@@ -206,7 +206,9 @@ func TestOpenDamagedDataPages(t *testing.T) {
 		})
 	}
 	// Damage inside one page, its header intact: an element table, a
-	// key, a record's bytes.
+	// key, a record's bytes. Open refuses what breaks the b+tree; a
+	// value it does not read is found at the project's first write, which
+	// fails, as every write after it.
 	for _, at := range []struct {
 		name   string
 		offset func(b []byte) int
@@ -227,8 +229,37 @@ func TestOpenDamagedDataPages(t *testing.T) {
 				}
 				return b
 			})
-			wantCorrupt(t, path, "")
+			wantCorruptOnUse(t, path)
 		})
+	}
+}
+
+// wantCorruptOnUse: opening path fails with ErrCorrupt, or the first
+// writes to its projects do and, from then on, every write.
+func wantCorruptOnUse(t *testing.T, path string) {
+	t.Helper()
+	s, err := bolt.Open(path)
+	if err != nil {
+		if !errors.Is(err, bolt.ErrCorrupt) {
+			t.Fatalf("open: %v, want ErrCorrupt", err)
+		}
+		return
+	}
+	defer s.Close()
+	refused := 0
+	for _, p := range []string{storetest.ProjectA, storetest.ProjectB, storetest.ProjectA} {
+		_, err := s.Create(t.Context(), p, storetest.UserA, storetest.Seg("x", filter.All))
+		switch {
+		case errors.Is(err, bolt.ErrCorrupt):
+			refused++
+		case err != nil:
+			t.Fatalf("create in %s: %v, want ErrCorrupt or success", p, err)
+		case refused > 0:
+			t.Fatalf("create in %s acknowledged after damage was found", p)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("the damage went unnoticed")
 	}
 }
 
@@ -350,25 +381,49 @@ func TestDamagedWhileOpen(t *testing.T) {
 func TestBadRecordWhileOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	s := open(t, path)
-	seg, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg("a", filter.All))
-	if err != nil {
-		t.Fatal(err)
+	var segs []filter.Segment
+	for _, name := range []string{"a", "b", "c"} {
+		seg, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg(name, filter.All))
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, seg)
 	}
 	// What a damaged value would read as (DB is documented read-only
 	// for callers; this test plays the damage).
-	err = s.DB().Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket([]byte("segments")).Bucket([]byte(storetest.ProjectA)).Put([]byte(seg.ID), []byte(`{"version":1,"seg`))
-	})
-	if err != nil {
-		t.Fatal(err)
+	damage := func(seg filter.Segment) {
+		t.Helper()
+		err := s.DB().Update(func(tx *bbolt.Tx) error {
+			return tx.Bucket([]byte("segments")).Bucket([]byte(storetest.ProjectA)).Put([]byte(seg.ID), []byte(`{"version":1,"seg`))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := s.Get(t.Context(), storetest.ProjectA, seg.ID); !errors.Is(err, bolt.ErrCorrupt) {
+	damage(segs[1])
+	if _, err := s.Get(t.Context(), storetest.ProjectA, segs[1].ID); !errors.Is(err, bolt.ErrCorrupt) {
 		t.Fatalf("Get of a bad record: %v, want ErrCorrupt", err)
 	}
 	if _, err := s.Create(t.Context(), storetest.ProjectB, storetest.UserA, storetest.Seg("b", filter.All)); !errors.Is(err, bolt.ErrCorrupt) {
 		t.Fatalf("Create after damage was found: %v, want ErrCorrupt", err)
 	}
 	s.Close()
-	// And the next Open refuses the file.
+	// Reopened (the file's pages are sound, and so are the project's
+	// first and last records), the project's first write reads all its
+	// records: refused, and every write after it.
+	s = open(t, path)
+	for _, p := range []string{storetest.ProjectA, storetest.ProjectB} {
+		if _, err := s.Create(t.Context(), p, storetest.UserA, storetest.Seg("c", filter.All)); !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "does not decode") {
+			t.Fatalf("Create in %s after reopen: %v, want ErrCorrupt", p, err)
+		}
+	}
+	if _, _, err := s.List(t.Context(), storetest.ProjectA, store.ListOptions{}); !errors.Is(err, bolt.ErrCorrupt) {
+		t.Fatalf("List: %v, want ErrCorrupt", err)
+	}
+	s.Close()
+	// A bad first record: Open finds it.
+	s = open(t, path)
+	damage(segs[0])
+	s.Close()
 	wantCorrupt(t, path, "does not decode")
 }
