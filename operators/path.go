@@ -113,11 +113,23 @@ func getRaw(cur string, p filter.Path) Value {
 	return OfRaw(cur)
 }
 
+// eachFanElem iterates the elements a fan-out reads from: those of arr,
+// and of every array nested in it (the rest of the path, a key step,
+// fans out over a nested array in turn). Raw arrays are walked in one
+// pass (rawjson.ForEachFlat), so a contact nested 10,000 deep costs
+// linear time, not quadratic.
+func (v Value) eachFanElem(fn func(Value) bool) bool {
+	if v.ref != nil {
+		return v.eachArrayElem(fn) // decoded: nested arrays fan out through get, at no skipping cost
+	}
+	return rawjson.ForEachFlat(v.str, func(e string) bool { return fn(OfRaw(e)) })
+}
+
 // fanOut makes the virtual array of what rest reaches in each element of
 // arr, or Missing when it reaches nothing. An element that reaches an
 // empty array counts: the field is then present, an empty array.
 func fanOut(arr Value, rest filter.Path) Value {
-	reached := arr.eachArrayElem(func(e Value) bool { return e.get(rest).kind != Missing })
+	reached := arr.eachFanElem(func(e Value) bool { return e.get(rest).kind != Missing })
 	if !reached {
 		return MissingValue
 	}

@@ -172,7 +172,7 @@ func (v Value) Any(fn func(Value) bool) bool {
 		return false
 	}
 	if v.fan != nil {
-		return v.eachArrayElem(func(e Value) bool {
+		return v.eachFanElem(func(e Value) bool {
 			r := e.get(v.fan)
 			switch {
 			case r.kind == Missing:

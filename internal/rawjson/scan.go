@@ -169,6 +169,45 @@ func ForEachElem(arr string, fn func(val string) bool) bool {
 	return false
 }
 
+// ForEachFlat calls fn with the raw text of each element of the array
+// arr that is not itself an array, descending into nested arrays in place
+// (so [[1,[2]],3] gives 1, 2, 3), until fn returns true, and reports
+// whether it did. It reads each byte once: a nested array is walked, not
+// skipped and then walked again, so deep nesting costs linear time.
+func ForEachFlat(arr string, fn func(val string) bool) bool {
+	_, stop := forEachFlat(arr, skipWS(arr, 0), fn)
+	return stop
+}
+
+// forEachFlat walks the array at s[i] and returns the offset after it.
+func forEachFlat(s string, i int, fn func(val string) bool) (int, bool) {
+	if i >= len(s) || s[i] != '[' {
+		return i, false
+	}
+	i = skipWS(s, i+1)
+	for i < len(s) && s[i] != ']' {
+		if s[i] == '[' {
+			end, stop := forEachFlat(s, i, fn)
+			if stop {
+				return end, true
+			}
+			i = end
+		} else {
+			end := SkipValue(s, i)
+			if fn(s[i:end]) {
+				return end, true
+			}
+			i = end
+		}
+		i = skipWS(s, i)
+		if i >= len(s) || s[i] != ',' {
+			break
+		}
+		i = skipWS(s, i+1)
+	}
+	return i + 1, false
+}
+
 // Unquote returns the text of a raw JSON string (quotes included in raw),
 // decoding escapes (allocating only when there are some).
 func Unquote(raw string) string {

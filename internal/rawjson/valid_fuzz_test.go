@@ -3,6 +3,7 @@ package rawjson
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,41 @@ func FuzzRawJSONValidate(f *testing.F) {
 		if isObj {
 			checkCollect(t, b)
 		}
+		if want && strings.TrimLeft(string(b), " \t\r\n")[0] == '[' {
+			checkFlat(t, b)
+		}
 	})
+}
+
+// checkFlat: ForEachFlat gives, in order, the non-array leaves of the
+// decoded array's nested arrays.
+func checkFlat(t *testing.T, b []byte) {
+	var decoded []any
+	if json.Unmarshal(b, &decoded) != nil {
+		return // a number out of float64 range
+	}
+	var want []any
+	var flat func(xs []any)
+	flat = func(xs []any) {
+		for _, x := range xs {
+			if a, ok := x.([]any); ok {
+				flat(a)
+			} else {
+				want = append(want, x)
+			}
+		}
+	}
+	flat(decoded)
+	var got []any
+	ForEachFlat(string(b), func(e string) bool {
+		var v any
+		if err := json.Unmarshal([]byte(e), &v); err != nil {
+			t.Fatalf("ForEachFlat(%q) gave %q: %v", b, e, err)
+		}
+		got = append(got, v)
+		return false
+	})
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ForEachFlat(%q) = %v; want %v", b, got, want)
+	}
 }
