@@ -354,3 +354,15 @@ func TestLiveSwap(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestStreamOptionsBound(t *testing.T) {
+	eng, err := engine.New([]filter.Segment{{ID: "a", Filters: []filter.Filter{filter.Cond("x", "eq", 1)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []engine.StreamOptions{{Workers: 100_000_000}, {Workers: engine.MaxWorkers + 1}, {BatchSize: engine.MaxBatchSize + 1}} {
+		if _, err := eng.ClassifyStream(context.Background(), strings.NewReader("{}\n"), func(*engine.Line) error { return nil }, o); !errors.Is(err, engine.ErrBadOptions) {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+}

@@ -66,6 +66,17 @@ type batch struct {
 	bytes   int64
 }
 
+// Bounds on StreamOptions: memory in flight is about 2 × Workers ×
+// BatchSize lines, so neither may be set beyond what one machine serves.
+const (
+	MaxWorkers   = 1024
+	MaxBatchSize = 1 << 16
+)
+
+// ErrBadOptions is returned by ClassifyStream for options beyond the
+// bounds above.
+var ErrBadOptions = errors.New("engine: bad stream options")
+
 // ClassifyStream classifies a JSON Lines stream with parallel workers and
 // hands every line to sink in input order: its matches, or why it is bad
 // (a bad line never stops the stream; sink decides). Memory stays bounded
@@ -73,6 +84,12 @@ type batch struct {
 // flight. It stops at the end of input, when ctx is done (returning
 // ctx.Err()), or when sink returns an error (returning it).
 func (e *Engine) ClassifyStream(ctx context.Context, in io.Reader, sink func(*Line) error, opts StreamOptions) (Stats, error) {
+	switch {
+	case opts.Workers > MaxWorkers:
+		return Stats{}, fmt.Errorf("%w: %d workers; at most %d", ErrBadOptions, opts.Workers, MaxWorkers)
+	case opts.BatchSize > MaxBatchSize:
+		return Stats{}, fmt.Errorf("%w: batches of %d lines; at most %d", ErrBadOptions, opts.BatchSize, MaxBatchSize)
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}

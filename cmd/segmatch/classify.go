@@ -72,6 +72,10 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "segmatch classify: --segments is required (segmatch classify -h for help)")
 		return exitUsage
 	}
+	if *workers < 0 || *workers > engine.MaxWorkers {
+		fmt.Fprintf(stderr, "segmatch classify: --workers %d: want 1 to %d (0: one per core)\n", *workers, engine.MaxWorkers)
+		return exitUsage
+	}
 	if fs.NArg() > 1 {
 		fmt.Fprintf(stderr, "segmatch classify: one contacts file at most, got %d\n", fs.NArg())
 		return exitUsage

@@ -224,3 +224,19 @@ func TestClassifyDataFile(t *testing.T) {
 		}
 	})
 }
+
+// TestClassifyWorkersBound: --workers 100000000 took 3 GB and hung; it is
+// a usage error now, as is a negative count.
+func TestClassifyWorkersBound(t *testing.T) {
+	for _, n := range []string{"100000000", "1025", "-1"} {
+		var stderr strings.Builder
+		code := run([]string{"classify", "--segments", "testdata/segments.json", "--workers", n}, strings.NewReader(`{"a":1}`), io.Discard, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "--workers") {
+			t.Errorf("--workers %s: exit %d, %q", n, code, stderr.String())
+		}
+	}
+	var stdout strings.Builder
+	if code := run([]string{"classify", "--segments", "testdata/segments.json", "--workers", "1024"}, strings.NewReader(`{"a":1}`), &stdout, io.Discard); code != 0 {
+		t.Errorf("--workers 1024: exit %d", code)
+	}
+}
