@@ -36,6 +36,8 @@ type statusRule struct {
 // order with errors.Is. Anything not in it is a 500 "internal error".
 var statusTable = []statusRule{
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "Unauthorized"},
+	{auth.ErrRateLimited, http.StatusTooManyRequests, "Too many requests."}, // + Retry-After
+	{auth.ErrBusy, http.StatusServiceUnavailable, "Service unavailable."},   // + Retry-After
 	{auth.ErrNotMember, http.StatusForbidden, "you dont belong to the project."},
 	{auth.ErrRole, http.StatusForbidden, "you dont have the required role."},
 	{errMediaType, http.StatusUnsupportedMediaType, ""},
@@ -59,6 +61,7 @@ var statusTable = []statusRule{
 	{errRouteNotFound, http.StatusNotFound, "Not found."},
 	{errMethod, http.StatusMethodNotAllowed, "Method not allowed."},
 	{store.ErrConflict, http.StatusConflict, "The segment was changed since it was read."},
+	{store.ErrLimit, http.StatusUnprocessableEntity, "Project limit reached (segments or their total size): delete segments to make room."},
 	{store.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{keeper.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{context.Canceled, http.StatusServiceUnavailable, "Service unavailable."},

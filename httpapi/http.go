@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,6 +133,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if rw, ok := w.(*recorder); ok && status >= 500 {
 		rw.err = err
+	}
+	// An error that knows when a retry may succeed (auth.LimitError)
+	// says so, in whole seconds rounded up.
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(max(1, (ra.RetryAfter()+time.Second-1)/time.Second)), 10))
 	}
 	writeJSON(w, status, body)
 }

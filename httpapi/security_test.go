@@ -65,9 +65,17 @@ func TestAuthentication(t *testing.T) {
 
 		now := time.Now()
 		for name, tok := range map[string]string{
-			"expired":      token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent", "exp": now.Add(-time.Minute).Unix()}),
-			"not yet":      token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent", "exp": now.Add(time.Hour).Unix(), "nbf": now.Add(10 * time.Minute).Unix()}),
-			"no exp":       token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent"}),
+			"expired":    token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent", "exp": now.Add(-time.Minute).Unix()}),
+			"not yet":    token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent", "exp": now.Add(time.Hour).Unix(), "nbf": now.Add(10 * time.Minute).Unix()}),
+			"no exp":     token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent"}),
+			"future iat": token(t, jwt.SigningMethodHS256, jwtSecret, jwt.MapClaims{"sub": "u-agent", "exp": now.Add(time.Hour).Unix(), "iat": now.Add(10 * time.Minute).Unix()}),
+			"crit header": func() string {
+				tok := jwt.NewWithClaims(jwt.SigningMethodHS256, validClaims("u-agent"))
+				tok.Header["crit"] = []string{"exp"}
+				s, err := tok.SignedString(jwtSecret)
+				require.NoError(t, err)
+				return s
+			}(),
 			"wrong secret": token(t, jwt.SigningMethodHS256, []byte("another-secret-of-32-bytes-length!!"), validClaims("u-agent")),
 			"HS512":        token(t, jwt.SigningMethodHS512, jwtSecret, validClaims("u-agent")),
 			"alg none":     token(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims("u-agent")),

@@ -47,6 +47,7 @@ type Authenticator struct {
 	dummy []byte // a hash checked for unknown emails, so they take as long
 
 	gate    *gate
+	tarpit  *tarpit
 	byAddr  *failures[netip.Addr]
 	byEmail *failures[[16]byte]
 	stats   counters
@@ -97,6 +98,7 @@ func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{secret: cfg.JWTSecret, pub: cfg.JWTPublic, users: cfg.Users, now: cfg.Now,
 		trusted: cfg.TrustedProxies,
 		gate:    newGate(lim),
+		tarpit:  &tarpit{delay: lim.Tarpit, max: int64(lim.Tarpitted)},
 		byAddr:  newFailures[netip.Addr](lim.FailuresPerAddress, lim.FailureWindow, lim.Tracked),
 		byEmail: newFailures[[16]byte](lim.FailuresPerEmail, lim.FailureWindow, lim.Tracked),
 		proven:  newProofs(lim.CacheTTL, lim.CacheSize),
@@ -204,9 +206,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 // A password proven lately is found by its HMAC and costs no bcrypt, and
 // no limit applies to it (only the holder of the password can hit it).
 // Otherwise the check reserves one failure of the client's address and
-// one of the email (ErrRateLimited when either has none left), waits for
-// a bcrypt slot (ErrBusy when none frees in time), and compares; success
-// gives the reservations back, failure keeps them. bcrypt always runs,
+// one of the email (ErrRateLimited, answered after the tarpit's delay,
+// when either has none left), waits for a bcrypt slot (ErrBusy when none
+// frees in time), and compares; success gives the reservations back,
+// failure keeps them. bcrypt always runs,
 // against a dummy hash for an unknown email, and unknown emails are
 // limited as known ones are, so neither timing nor limits tell which
 // emails exist.
@@ -226,13 +229,11 @@ func (a *Authenticator) basic(r *http.Request, email, password string) (*Princip
 	addr := clientKey(clientAddr(r, a.trusted))
 	ek := a.proven.emailKey(email)
 	if wait, ok := a.byAddr.take(addr, now); !ok {
-		a.stats.limited.Add(1)
-		return nil, &LimitError{Err: ErrRateLimited, Retry: wait}
+		return nil, a.limited(r, wait)
 	}
 	if wait, ok := a.byEmail.take(ek, now); !ok {
 		a.byAddr.refund(addr, now)
-		a.stats.limited.Add(1)
-		return nil, &LimitError{Err: ErrRateLimited, Retry: wait}
+		return nil, a.limited(r, wait)
 	}
 	if err := a.gate.enter(r.Context()); err != nil {
 		a.byAddr.refund(addr, now)
@@ -262,6 +263,14 @@ func (a *Authenticator) basic(r *http.Request, email, password string) (*Princip
 	}
 	a.mu.Unlock()
 	return &u.Principal, nil
+}
+
+// limited counts a rate-limited check, delays its answer (the tarpit)
+// and returns its error, wait being when a retry may succeed.
+func (a *Authenticator) limited(r *http.Request, wait time.Duration) error {
+	a.stats.limited.Add(1)
+	held := a.tarpit.hold(r.Context(), wait)
+	return &LimitError{Err: ErrRateLimited, Retry: max(0, wait-held)}
 }
 
 func (a *Authenticator) jwt(token string) (*Principal, error) {

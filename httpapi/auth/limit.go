@@ -82,6 +82,15 @@ type Limits struct {
 	CacheTTL time.Duration
 	// CacheSize bounds the remembered passwords. 0: 4096; negative: none.
 	CacheSize int
+	// Tarpit delays the answer to a rate-limited check by this much, or
+	// less when a retry may succeed sooner or the request ends first:
+	// a client that ignores Retry-After and retries at once then sends a
+	// few requests per second, not thousands. 0: 1 s; negative: none.
+	Tarpit time.Duration
+	// Tarpitted bounds the answers delayed at once (each holds a
+	// goroutine and a connection); beyond, they are answered at once.
+	// 0: 512.
+	Tarpitted int
 }
 
 // Defaults of Limits.
@@ -94,6 +103,8 @@ const (
 	DefaultTracked            = 10000
 	DefaultCacheTTL           = 2 * time.Minute
 	DefaultCacheSize          = 4096
+	DefaultTarpit             = time.Second
+	DefaultTarpitted          = 512
 )
 
 // busyRetry is the Retry-After of ErrBusy.
@@ -120,6 +131,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.Tracked, DefaultTracked)
 	defD(&l.CacheTTL, DefaultCacheTTL)
 	def(&l.CacheSize, DefaultCacheSize)
+	defD(&l.Tarpit, DefaultTarpit)
+	def(&l.Tarpitted, DefaultTarpitted)
 	return l
 }
 
@@ -187,6 +200,35 @@ func (g *gate) leave() {
 	if g.slots != nil {
 		<-g.slots
 	}
+}
+
+// tarpit delays rate-limited answers, a bounded number at once.
+type tarpit struct {
+	delay time.Duration // <= 0: none
+	max   int64
+	held  atomic.Int64
+}
+
+// hold waits min(delay, retry), or until ctx ends, unless max answers
+// are already held, and returns how long it waited.
+func (t *tarpit) hold(ctx context.Context, retry time.Duration) time.Duration {
+	d := min(t.delay, retry)
+	if d <= 0 {
+		return 0
+	}
+	if t.held.Add(1) > t.max {
+		t.held.Add(-1)
+		return 0
+	}
+	defer t.held.Add(-1)
+	start := time.Now()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+	return time.Since(start)
 }
 
 // failures is a token bucket per key (an address or an email) of the

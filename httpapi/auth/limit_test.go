@@ -205,7 +205,7 @@ func TestBasicConcurrencyBound(t *testing.T) {
 func TestBasicFailureLimits(t *testing.T) {
 	c := newClock()
 	calls, _ := countCompare(t, 0)
-	a := NewAuthenticator(Config{Users: testUsers(t), Now: c.now, Limits: Limits{FailuresPerAddress: 3, FailuresPerEmail: 5, FailureWindow: time.Minute}})
+	a := NewAuthenticator(Config{Users: testUsers(t), Now: c.now, Limits: Limits{FailuresPerAddress: 3, FailuresPerEmail: 5, FailureWindow: time.Minute, Tarpit: -1}})
 
 	// Per address: 3 failures, then 429 whatever the email or password,
 	// without a bcrypt comparison.
@@ -232,7 +232,7 @@ func TestBasicFailureLimits(t *testing.T) {
 	limitErr(t, err, ErrRateLimited)
 
 	// Per email, across addresses (a fresh authenticator, same limits).
-	a = NewAuthenticator(Config{Users: testUsers(t), Now: c.now, Limits: Limits{FailuresPerAddress: 3, FailuresPerEmail: 5, FailureWindow: time.Minute}})
+	a = NewAuthenticator(Config{Users: testUsers(t), Now: c.now, Limits: Limits{FailuresPerAddress: 3, FailuresPerEmail: 5, FailureWindow: time.Minute, Tarpit: -1}})
 	for i := range 5 {
 		_, err = a.Authenticate(basicReq(fmt.Sprintf("203.0.113.%d:1", i), "A@B.IT", "wrong"))
 		require.ErrorIs(t, err, ErrUnauthenticated)
@@ -281,7 +281,7 @@ func TestBasicLimitMemoryBounded(t *testing.T) {
 func TestBasicCache(t *testing.T) {
 	c := newClock()
 	calls, _ := countCompare(t, 0)
-	a := NewAuthenticator(Config{Users: testUsers(t), Now: c.now, Limits: Limits{CacheTTL: time.Minute, FailuresPerAddress: 2, FailureWindow: time.Hour}})
+	a := NewAuthenticator(Config{Users: testUsers(t), Now: c.now, Limits: Limits{CacheTTL: time.Minute, FailuresPerAddress: 2, FailureWindow: time.Hour, Tarpit: -1}})
 	ok := func(remote, email, pw string) {
 		t.Helper()
 		p, err := a.Authenticate(basicReq(remote, email, pw))
@@ -375,4 +375,40 @@ func TestClientAddr(t *testing.T) {
 	}
 	assert.Equal(t, "2001:db8:1:2::", clientKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")).String())
 	assert.Equal(t, "198.51.100.1", clientKey(netip.MustParseAddr("::ffff:198.51.100.1")).String())
+}
+
+func TestTarpit(t *testing.T) {
+	tp := &tarpit{delay: 50 * time.Millisecond, max: 1}
+	start := time.Now()
+	held := tp.hold(context.Background(), time.Hour)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	assert.GreaterOrEqual(t, held, 50*time.Millisecond)
+	// Never longer than until a retry may succeed.
+	assert.Less(t, tp.hold(context.Background(), time.Millisecond), 40*time.Millisecond)
+	// A request that ends stops waiting.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.Less(t, tp.hold(ctx, time.Hour), 40*time.Millisecond)
+	// At most max held at once: the others are answered at once.
+	long := &tarpit{delay: time.Hour, max: 1}
+	ctx, cancel = context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { long.hold(ctx, time.Hour); close(done) }()
+	require.Eventually(t, func() bool { return long.held.Load() == 1 }, 5*time.Second, time.Millisecond)
+	assert.Zero(t, long.hold(context.Background(), time.Hour))
+	cancel()
+	<-done
+	// Off.
+	assert.Zero(t, (&tarpit{delay: -1, max: 10}).hold(context.Background(), time.Hour))
+
+	// Through the authenticator: the 429 comes after the delay, and its
+	// Retry is what remains.
+	a := NewAuthenticator(Config{Users: testUsers(t), Limits: Limits{FailuresPerAddress: 1, FailureWindow: time.Minute, Tarpit: 100 * time.Millisecond}})
+	_, err := a.Authenticate(basicReq("192.0.2.1:1", "a@b.it", "wrong"))
+	require.ErrorIs(t, err, ErrUnauthenticated)
+	start = time.Now()
+	_, err = a.Authenticate(basicReq("192.0.2.1:1", "a@b.it", "wrong"))
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+	le := limitErr(t, err, ErrRateLimited)
+	assert.Less(t, le.Retry, time.Minute-100*time.Millisecond+time.Millisecond)
 }
