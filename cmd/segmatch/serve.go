@@ -58,6 +58,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	pubKey := fs.String("jwt-public-key", "", "PEM `FILE` of an RSA public key: accept RS256 JWTs")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish at shutdown")
+	af := authFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
 		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret.\n", jwtSecretEnv)
@@ -94,11 +95,12 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail("loading users", err)
 	}
-	acfg := auth.Config{Users: users, Leeway: 30 * time.Second}
+	acfg, err := af.config(users)
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch serve: %v\n", err)
+		return exitUsage
+	}
 	if s := os.Getenv(jwtSecretEnv); s != "" {
-		if len(s) < 32 {
-			log.Warn("the JWT secret is shorter than 32 bytes; use a long random one", "env", jwtSecretEnv)
-		}
 		acfg.JWTSecret = []byte(s)
 	}
 	if *pubKey != "" {
@@ -107,6 +109,15 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fail("loading the JWT public key", err)
 		}
 		acfg.JWTPublic = k
+	}
+	authn, err := auth.New(acfg)
+	if errors.Is(err, auth.ErrWeakSecret) {
+		fmt.Fprintf(stderr, "segmatch serve: $%s has %d bytes; an HS256 secret needs at least %d random bytes (e.g. openssl rand -base64 48), or unset it to refuse HS256 tokens\n",
+			jwtSecretEnv, len(acfg.JWTSecret), auth.MinSecretBytes)
+		return exitFailure
+	}
+	if err != nil {
+		return fail("configuring authentication", err)
 	}
 
 	st, err := bolt.Open(*data, bolt.WithLockTimeout(dataLockTimeout))
@@ -118,7 +129,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			log.Error("closing the store", "err", err)
 		}
 	}()
-	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: auth.NewAuthenticator(acfg), Logger: log})
+	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log})
 	defer api.Close() // stops the keeper it started, before the store closes
 
 	ln, err := net.Listen("tcp", *addr)
@@ -136,6 +147,8 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	stopReload := reloadUsersOnHUP(*usersPath, authn, log)
+	defer stopReload()
 	log.Info("listening", "addr", ln.Addr().String(), "data", *data, "users", users.Len(), "prefix", *prefix,
 		"jwt_hs256", len(acfg.JWTSecret) > 0, "jwt_rs256", acfg.JWTPublic != nil)
 

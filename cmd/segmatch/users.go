@@ -5,7 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -103,6 +108,114 @@ func users(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "segmatch users add: writing %s: %v\n", *path, err)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%s user %s (%s): %s in project %s\n", verb, id, *email, role, *project)
+	fmt.Fprintf(stdout, "%s user %s (%s): %s in project %s (a running server reads it on SIGHUP)\n", verb, id, *email, role, *project)
 	return exitOK
+}
+
+// serveAuth holds the authentication flags of `segmatch serve`.
+type serveAuth struct {
+	issuer, audience, proxies *string
+	allowNoExp                *bool
+	concurrency               *int
+	wait                      *time.Duration
+	perAddress, perEmail      *int
+	window, cacheTTL          *time.Duration
+}
+
+// authFlags defines the authentication flags of `segmatch serve` on fs.
+func authFlags(fs *flag.FlagSet) *serveAuth {
+	return &serveAuth{
+		issuer:      fs.String("jwt-issuer", "", "when set, a JWT's iss claim must be `ISSUER`"),
+		audience:    fs.String("jwt-audience", "", "when set, a JWT's aud claim must hold one of these comma-separated `AUDIENCES`"),
+		allowNoExp:  fs.Bool("jwt-allow-no-exp", false, "accept JWTs without an exp claim (Tiledesk's own tokens carry none); by default exp is required"),
+		proxies:     fs.String("trusted-proxy", "", "comma-separated addresses or `CIDRS` of reverse proxies whose X-Forwarded-For names the client (default none: the TCP peer is the client)"),
+		concurrency: fs.Int("auth-concurrency", 0, "bcrypt password checks at once (0: max(1, GOMAXPROCS/2))"),
+		wait:        fs.Duration("auth-wait", auth.DefaultWait, "how long a password check waits for a free slot before a 503 with Retry-After (0: no wait)"),
+		perAddress:  fs.Int("auth-failures-per-address", auth.DefaultFailuresPerAddress, "failed password checks a client address (IPv6: its /64) may make per --auth-failure-window before a 429 with Retry-After (0: no limit)"),
+		perEmail:    fs.Int("auth-failures-per-email", auth.DefaultFailuresPerEmail, "failed password checks for one email, from any address, per --auth-failure-window before a 429 (0: no limit)"),
+		window:      fs.Duration("auth-failure-window", auth.DefaultFailureWindow, "the window of the failure limits"),
+		cacheTTL:    fs.Duration("auth-cache-ttl", auth.DefaultCacheTTL, "how long a password proven by bcrypt is remembered (0: not at all)"),
+	}
+}
+
+// config is the auth.Config of the flags (without the JWT keys), or a
+// usage error.
+func (f *serveAuth) config(users *auth.Users) (auth.Config, error) {
+	off := func(n int) int { // the flags' 0 is auth.Limits' negative: off
+		if n <= 0 {
+			return -1
+		}
+		return n
+	}
+	offD := func(d time.Duration) time.Duration {
+		if d <= 0 {
+			return -1
+		}
+		return d
+	}
+	if *f.concurrency < 0 {
+		return auth.Config{}, fmt.Errorf("--auth-concurrency %d: want 0 (automatic) or more", *f.concurrency)
+	}
+	if *f.window <= 0 && (*f.perAddress > 0 || *f.perEmail > 0) {
+		return auth.Config{}, fmt.Errorf("--auth-failure-window %v: want a positive duration", *f.window)
+	}
+	proxies, err := auth.ParseProxies(*f.proxies)
+	if err != nil {
+		return auth.Config{}, fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	var aud []string
+	for _, a := range strings.Split(*f.audience, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			aud = append(aud, a)
+		}
+	}
+	return auth.Config{
+		Users:          users,
+		Leeway:         30 * time.Second,
+		Issuer:         *f.issuer,
+		Audience:       aud,
+		AllowNoExp:     *f.allowNoExp,
+		TrustedProxies: proxies,
+		Limits: auth.Limits{
+			Concurrency:        *f.concurrency,
+			Wait:               offD(*f.wait),
+			FailuresPerAddress: off(*f.perAddress),
+			FailuresPerEmail:   off(*f.perEmail),
+			FailureWindow:      *f.window,
+			CacheTTL:           offD(*f.cacheTTL),
+		},
+	}, nil
+}
+
+// reloadUsersOnHUP reloads the users file into a on every SIGHUP (so
+// that `segmatch users add` takes effect without a restart; proven
+// passwords are forgotten), keeping the old users when the file does not
+// load. The returned function stops it.
+func reloadUsersOnHUP(path string, a *auth.Authenticator, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				us, err := auth.LoadUsers(path)
+				if err != nil {
+					log.Error("reloading users; keeping the loaded ones", "users", path, "err", err)
+					continue
+				}
+				a.SetUsers(us)
+				log.Info("users reloaded", "users", us.Len())
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		<-finished
+	}
 }
