@@ -315,3 +315,27 @@ func TestBoundsDeepFanOut(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramSize: Program.Size, what stores bound a project's total
+// with, is not below what a compiled segment keeps on the heap.
+func TestProgramSize(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"filters":[{"field":"id","operator":"in","value":[`)
+	for i := range 50_000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"id-%d"`, i)
+	}
+	b.WriteString(`]},{"field":"note","operator":"regex","value":"` + worstRegex(t, operators.MaxRegexProgram) + `"},` +
+		`{"field":"","operator":"expr","value":"all(tags, {# != 'x'}) && len(repeat('x', 1000)) > 0"}]}`)
+	var p *segmatch.Program
+	m := measure(func() { p = compileBytes(t, []byte(b.String())) })
+	t.Logf("Size %d bytes; compile %v", p.Size(), m)
+	if int64(p.Size()) < m.heapGrowth {
+		t.Errorf("Size %d < %d bytes kept", p.Size(), m.heapGrowth)
+	}
+	if small := mustCompileDoc(t, `{"filters":[{"field":"a","operator":"=","value":1}]}`); small.Size() <= 0 || small.Size() > 1024 {
+		t.Errorf("one condition: Size %d", small.Size())
+	}
+}
