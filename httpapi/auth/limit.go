@@ -179,7 +179,7 @@ func (g *gate) enter(ctx context.Context) error {
 	if g.wait <= 0 {
 		return busy
 	}
-	if g.maxWait >= 0 && g.waiting.Add(1) > g.maxWait {
+	if n := g.waiting.Add(1); g.maxWait >= 0 && n > g.maxWait {
 		g.waiting.Add(-1)
 		return busy
 	}

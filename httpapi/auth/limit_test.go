@@ -142,6 +142,11 @@ func TestGate(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, g2.enter(ctx), context.Canceled)
 	g2.leave()
+	// No bound on the waiters: they still wait at most Wait, and leave.
+	g3 := newGate(Limits{Concurrency: 1, Wait: 10 * time.Millisecond, Waiting: -1})
+	require.NoError(t, g3.enter(context.Background()))
+	limitErr(t, g3.enter(context.Background()), ErrBusy)
+	assert.Zero(t, g3.waiting.Load())
 	// Unbounded.
 	u := newGate(Limits{Concurrency: -1})
 	for range 100 {
