@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
+	"math"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	bbolterrors "go.etcd.io/bbolt/errors"
@@ -26,18 +29,79 @@ var dataLockTimeout = 2 * time.Second
 const boltMagic = 0xED0CDAED
 
 // isDataFile reports whether file is a bbolt file (the store's data file
-// of `segmatch serve --data`) rather than JSON.
+// of `segmatch serve --data`) rather than JSON: one of its meta pages
+// (page 0, or page 1 at any page size up to 64 KiB) has bbolt's magic,
+// so that a file whose first meta page is damaged is still reported as
+// a damaged store (by bolt.Open), not as malformed JSON.
 func isDataFile(file string) bool {
 	f, err := os.Open(file)
 	if err != nil {
 		return false // readFile reports it
 	}
 	defer f.Close()
-	var head [20]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil {
-		return false
+	for _, at := range []int64{0, 1 << 10, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
+		var head [20]byte
+		if _, err := f.ReadAt(head[:], at); err != nil {
+			return false
+		}
+		if binary.LittleEndian.Uint32(head[16:]) == boltMagic || binary.BigEndian.Uint32(head[16:]) == boltMagic {
+			return true
+		}
 	}
-	return binary.LittleEndian.Uint32(head[16:]) == boltMagic || binary.BigEndian.Uint32(head[16:]) == boltMagic
+	return false
+}
+
+// storeLimitFlags declares the store limits of `segmatch serve`
+// (--max-segments, --max-project-bytes); the function returned gives the
+// limits parsed.
+func storeLimitFlags(fs *flag.FlagSet) func() store.Limits {
+	segs := fs.Int("max-segments", store.DefaultMaxSegments, "at most `N` active segments per project (0: no limit)")
+	size := byteSize(store.DefaultMaxProjectBytes)
+	fs.Var(&size, "max-project-bytes", "at most `SIZE` of compiled segments per project, estimated (bytes, or with KiB, MiB, GiB; 0: no limit)")
+	return func() store.Limits {
+		l := store.Limits{MaxSegments: *segs, MaxBytes: int64(size)}
+		if l.MaxSegments <= 0 {
+			l.MaxSegments = -1
+		}
+		if l.MaxBytes <= 0 {
+			l.MaxBytes = -1
+		}
+		return l
+	}
+}
+
+// byteSize is a flag of a size in bytes: 1048576, 1MiB, 512KiB, 2GiB.
+type byteSize int64
+
+func (b *byteSize) String() string {
+	for _, u := range []struct {
+		unit string
+		n    int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if *b != 0 && int64(*b)%u.n == 0 {
+			return strconv.FormatInt(int64(*b)/u.n, 10) + u.unit
+		}
+	}
+	return strconv.FormatInt(int64(*b), 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	mult := int64(1)
+	for _, u := range []struct {
+		unit string
+		n    int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if t, ok := strings.CutSuffix(s, u.unit); ok {
+			s, mult = t, u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return errors.New("want a size in bytes, such as 268435456 or 256MiB")
+	}
+	*b = byteSize(n * mult)
+	return nil
 }
 
 // loadDataFile reads a project's active segments from the store's data

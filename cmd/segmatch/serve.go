@@ -52,7 +52,8 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port; port 0 picks a free one)")
-	data := fs.String("data", "segmatch.db", "the bbolt data `FILE` (created if missing)")
+	data := fs.String("data", "segmatch.db", "the bbolt data `FILE` (created if missing; checked at start: a damaged one is refused)")
+	limits := storeLimitFlags(fs)
 	usersPath := fs.String("users", "users.json", "the users `FILE` (see `segmatch users add`)")
 	prefix := fs.String("prefix", "/v3", "route `PREFIX` before /{project_id}/segments (\"\" as the original server)")
 	pubKey := fs.String("jwt-public-key", "", "PEM `FILE` of an RSA public key: accept RS256 JWTs")
@@ -120,7 +121,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail("configuring authentication", err)
 	}
 
-	st, err := bolt.Open(*data, bolt.WithLockTimeout(dataLockTimeout))
+	st, err := bolt.Open(*data, bolt.WithLockTimeout(dataLockTimeout), bolt.WithLimits(limits()))
 	if err != nil {
 		return fail("opening the store", err)
 	}
