@@ -380,7 +380,7 @@ func (a *analysis) builtin(n *ast.BuiltinNode) shape {
 	case "string", "toJSON":
 		return out(arg(0).size.scale(6).add(konst(scalar))) // \u escapes
 	case "fromJSON":
-		return out(arg(0).size.scale(16).add(konst(scalar)))
+		return out(arg(0).size.scale(48).add(konst(scalar))) // "[[[": a slice and an interface a byte
 	case "toBase64", "fromBase64":
 		return out(arg(0).size.scale(2).add(konst(scalar)))
 	case "split", "splitAfter", "keys", "values", "toPairs", "fromPairs":
