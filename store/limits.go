@@ -17,11 +17,11 @@ const (
 	// DefaultMaxProjectBytes bounds the total estimated compiled size
 	// (segmatch.Program.Size) of a project's active segments, which is
 	// what the server keeps in memory for it. A typical segment of a few
-	// conditions is 1–3 KiB, so 10,000 of them stay far below; it binds
-	// for projects of large segments (an `in` list of thousands of
-	// values, long patterns): a 1 MiB request body compiles to a few MiB,
-	// so a project holds at least 64 of the largest segments a request
-	// can carry, and one project cannot take more than 256 MiB of the
+	// conditions is 1–1.5 KiB (testdata/, the benchmark workload), so
+	// 10,000 of them take about 13 MiB and the count binds first; the
+	// size binds for projects of large segments: the largest a request
+	// can carry (a 1 MiB `in` list) is about 8 MiB compiled, so a project
+	// holds 32 of those, and no project takes more than 256 MiB of the
 	// server's memory.
 	DefaultMaxProjectBytes = 256 << 20
 )
