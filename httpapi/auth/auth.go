@@ -67,7 +67,7 @@ type Config struct {
 
 	// Issuer, when set, must be the token's iss claim.
 	Issuer string
-	// Audience, when set, must hold one of the token's aud values.
+	// Audience, when set: the token's aud claim must hold one of these.
 	Audience []string
 	// AllowNoExp accepts tokens without an exp claim (Tiledesk's own
 	// tokens carry none); by default exp is required.
