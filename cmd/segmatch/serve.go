@@ -62,7 +62,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	af := authFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
-		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret.\n", jwtSecretEnv)
+		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret (at least %d bytes).\n", jwtSecretEnv, auth.MinSecretBytes)
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
