@@ -31,7 +31,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -347,9 +349,21 @@ func (s *Store) update(fn func(*bbolt.Tx) error) error { return s.guard(s.db.Upd
 func (s *Store) guard(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		if r := recover(); r != nil {
-			err = s.markBroken(&CorruptError{Path: s.path, Page: -1, Problem: fmt.Sprintf("reading the file failed: %v", r)})
+		r := recover()
+		if r == nil {
+			return
 		}
+		// A fault is a read of the map beyond the file (by bbolt, or of
+		// a value it handed out); a panic raised in bbolt is bbolt
+		// meeting a page it cannot make sense of. Anything else is a bug
+		// here, not damage: it goes on panicking.
+		problem := fmt.Sprintf("bbolt failed on the file: %v", r)
+		if f, fault := r.(interface{ Addr() uintptr }); fault {
+			problem = fmt.Sprintf("reading the mapped file faulted at %#x: it was truncated or damaged while open", f.Addr())
+		} else if !raisedIn(bboltPackage) {
+			panic(r)
+		}
+		err = s.markBroken(&CorruptError{Path: s.path, Page: -1, Problem: problem})
 	}()
 	err = run(fn)
 	var ce *CorruptError
@@ -361,6 +375,29 @@ func (s *Store) guard(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx) 
 		err = s.markBroken(&CorruptError{Path: s.path, Page: -1, Err: err})
 	}
 	return err
+}
+
+const bboltPackage = "go.etcd.io/bbolt"
+
+// raisedIn reports whether the panic being recovered (called from the
+// deferred function) was raised by code of package pkg (or below it):
+// the first frame under the runtime's panic machinery.
+func raisedIn(pkg string) bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			panicking = true
+		case panicking && !strings.HasPrefix(f.Function, "runtime."):
+			return f.Function == pkg || strings.HasPrefix(f.Function, pkg+".") || strings.HasPrefix(f.Function, pkg+"/")
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 // markBroken records the first damage found; writes fail with it.

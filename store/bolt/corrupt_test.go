@@ -366,6 +366,10 @@ func TestDamagedWhileOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = s.List(ctx, storetest.ProjectB, store.ListOptions{Limit: store.MaxLimit})
+	t.Log(err)
+	if !strings.Contains(err.Error(), "faulted") {
+		t.Errorf("List of a truncated file: %v, want a fault reported", err)
+	}
 	if !errors.Is(err, bolt.ErrCorrupt) {
 		t.Fatalf("List of a truncated file: %v, want ErrCorrupt", err)
 	}
