@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,10 +99,11 @@ func TestServeDamagedData(t *testing.T) {
 	}
 }
 
-// TestServeDamagedDataBinary runs the reported attack on the built
-// binary: `truncate -s 8192 segmatch.db; segmatch serve` used to die of
-// a fault (SIGBUS in bbolt's map); now it exits 1 with the message.
-func TestServeDamagedDataBinary(t *testing.T) {
+// TestServeBinaryStore runs the built binary. The reported attack:
+// `truncate -s 8192 segmatch.db; segmatch serve` used to die of a fault
+// in bbolt's map; now it exits 1 with the message. And the limit flags
+// reach the store: with --max-segments 2 a third create is 422.
+func TestServeBinaryStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -111,22 +113,39 @@ func TestServeDamagedDataBinary(t *testing.T) {
 	build.Stderr = os.Stderr
 	require.NoError(t, build.Run())
 	users := filepath.Join(dir, "users.json")
-	add := exec.Command(bin, "users", "add", "--users", users, "--email", "a@b.it", "--project", checkProject, "--role", "agent")
-	add.Stdin = strings.NewReader("pw\n")
+	add := exec.Command(bin, "users", "add", "--users", users, "--email", "andrea.leo@f21.it", "--project", checkProject, "--role", "agent")
+	add.Stdin = strings.NewReader("123456\n")
 	outb, err := add.CombinedOutput()
 	require.NoError(t, err, string(outb))
-	data := dataFile(t, 300)
-	require.NoError(t, os.Truncate(data, 8192))
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--users", users)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	require.Error(t, err)
-	assert.Equal(t, exitFailure, cmd.ProcessState.ExitCode(), stderr.String())
-	assert.Contains(t, stderr.String(), "the file is truncated")
-	assert.Contains(t, stderr.String(), data)
-	assert.NotContains(t, stderr.String(), "fatal error")
-	assert.NotContains(t, stderr.String(), "goroutine")
+
+	t.Run("truncated", func(t *testing.T) {
+		data := dataFile(t, 300)
+		require.NoError(t, os.Truncate(data, 8192))
+		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--users", users)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		require.Error(t, err)
+		assert.Equal(t, exitFailure, cmd.ProcessState.ExitCode(), stderr.String())
+		assert.Contains(t, stderr.String(), "the file is truncated")
+		assert.Contains(t, stderr.String(), data)
+		assert.NotContains(t, stderr.String(), "fatal error")
+		assert.NotContains(t, stderr.String(), "goroutine")
+	})
+
+	t.Run("limits", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "segmatch.db")
+		s := startServer(t, bin, "--data", data, "--users", users, "--max-segments", "2", "--max-project-bytes", "1MiB")
+		base := "/v3/" + checkProject + "/segments"
+		for _, name := range []string{"one", "two"} {
+			code, body := s.call(t, "POST", base, strings.NewReader(`{"name":"`+name+`"}`))
+			require.Equal(t, http.StatusOK, code, body)
+		}
+		code, body := s.call(t, "POST", base, strings.NewReader(`{"name":"three"}`))
+		assert.Equal(t, http.StatusUnprocessableEntity, code, body)
+		assert.Contains(t, body["msg"], "limit")
+		s.stop(t)
+	})
 }
 
 // TestClassifyDamagedData: `segmatch classify --segments DATAFILE` on a
