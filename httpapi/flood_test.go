@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,10 +51,16 @@ func TestPasswordFlood(t *testing.T) {
 	// Hashes of the cost `segmatch users add` uses.
 	hash, err := bcrypt.GenerateFromPassword([]byte("honest-password"), bcrypt.DefaultCost)
 	require.NoError(t, err)
-	doc, err := json.Marshal([]auth.Entry{
+	entries := []auth.Entry{
 		{ID: "u-honest", Email: "honest@f21.it", PasswordHash: string(hash), Roles: map[string]string{p1: "agent"}},
 		{ID: "u-victim", Email: "victim@f21.it", PasswordHash: string(hash), Roles: map[string]string{p1: "owner"}},
-	})
+	}
+	const newcomers = 3 // honest users who first sign in during the flood
+	for i := range newcomers {
+		entries = append(entries, auth.Entry{ID: fmt.Sprintf("u-new-%d", i), Email: fmt.Sprintf("new-%d@f21.it", i),
+			PasswordHash: string(hash), Roles: map[string]string{p1: "agent"}})
+	}
+	doc, err := json.Marshal(entries)
 	require.NoError(t, err)
 	users, err := auth.ParseUsers(doc)
 	require.NoError(t, err)
@@ -180,7 +187,40 @@ func TestPasswordFlood(t *testing.T) {
 	}
 	stop = make(chan struct{})
 	wait = flood(manyAddrs, stop)
+	// Meanwhile, honest users sign in for the first time (bcrypt, not the
+	// cache), each retrying after Retry-After as a client should.
+	firsts := make(chan string, 1)
+	go func() {
+		var out []string
+		time.Sleep(phase / 4)
+		for i := range newcomers {
+			// from an address of their own (not the first flood's)
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(200+i))}}
+			c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+			start := time.Now()
+			var codes []int
+			for {
+				req, _ := http.NewRequest("GET", srv.URL+get, nil)
+				req.SetBasicAuth(fmt.Sprintf("new-%d@f21.it", i), "honest-password")
+				res, err := c.Do(req)
+				if err != nil {
+					codes = append(codes, -1)
+					break
+				}
+				res.Body.Close()
+				codes = append(codes, res.StatusCode)
+				if res.StatusCode == http.StatusOK || len(codes) == 10 {
+					break
+				}
+				ra, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+				time.Sleep(time.Duration(max(ra, 1)) * time.Second)
+			}
+			out = append(out, fmt.Sprintf("%v in %v", codes, time.Since(start).Round(time.Millisecond)))
+		}
+		firsts <- strings.Join(out, "; ")
+	}()
 	lat = measure(phase)
 	close(stop)
 	report("flood, many addresses", lat, wait())
+	t.Logf("first sign-ins during that flood (answers, time to a 200): %s", <-firsts)
 }
