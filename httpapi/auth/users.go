@@ -3,6 +3,11 @@
 // server does: roles are per project, ordered guest < user < agent <
 // supervisor < admin < owner, and callers of type bot or subscription pass
 // the role check (they must still belong to the project).
+//
+// Password checks cost bcrypt, so they are braked (Limits): a bounded
+// number run at once, failures are limited per client address and per
+// email, and a proven password is remembered briefly. Refusals are
+// *LimitError values wrapping ErrRateLimited or ErrBusy.
 package auth
 
 import (
