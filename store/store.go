@@ -4,6 +4,9 @@
 // implementation shares (validation, ids, timestamps, versions, paging),
 // so that implementations only decide where the bytes go.
 //
+// Every implementation bounds each project (Limits: active segments,
+// their total compiled size), checked atomically with each write.
+//
 // Implementations live in their own packages, one per dependency:
 // store/memory (maps, for tests and ephemeral servers) and store/bolt (the
 // embedded default, one crash-safe file). store/storetest is the
@@ -35,7 +38,9 @@ type Store interface {
 	// CreatedAt = UpdatedAt = now, Status = filter.StatusActive.
 	// An invalid segment is an error wrapping ErrInvalid whose
 	// *segmatch.CompileError values are reachable with errors.As (or all
-	// of them with Problems).
+	// of them with Problems). A project already holding as many active
+	// segments, or as large a compiled total, as the store's Limits
+	// allow is a *LimitError (ErrLimit).
 	Create(ctx context.Context, project, createdBy string, seg filter.Segment) (filter.Segment, error)
 
 	// Get returns an active segment. An unknown id, another project's
@@ -50,8 +55,9 @@ type Store interface {
 	// Update changes the fields set in upd and returns the updated
 	// segment, with UpdatedAt strictly after the previous one. It never
 	// creates: an unknown or deleted id is ErrNotFound. A stale
-	// upd.IfUpdatedAt is ErrConflict; an invalid result is ErrInvalid.
-	// Either way nothing changes.
+	// upd.IfUpdatedAt is ErrConflict; an invalid result is ErrInvalid; a
+	// result that grows the project's compiled total beyond the store's
+	// Limits is a *LimitError (ErrLimit). Either way nothing changes.
 	Update(ctx context.Context, project, id string, upd SegmentUpdate) (filter.Segment, error)
 
 	// Delete soft-deletes a segment (Status becomes filter.StatusDeleted;
