@@ -13,8 +13,8 @@
 // one background rebuild per project at a time builds from everything
 // held when it starts; changes that arrive meanwhile mark it dirty again
 // and are folded into the next build, so many writers cause few builds.
-// After a build that took d, the next starts no sooner than d later (at
-// most a second), so back-to-back builds use at most half a core, and at
+// After a build that took d, the next starts no sooner than 2d later (at
+// most 2 s), so back-to-back builds use at most a third of a core, and at
 // most GOMAXPROCS/2 projects build at once. A failed build is logged,
 // keeps the previous classifier, and is retried with a growing pause
 // (later changes are folded into the retry, none is lost).
@@ -116,8 +116,8 @@ func WithProgramCacheBytes(n int) Option { return func(k *Keeper) { k.cacheBytes
 const (
 	retryMin = 100 * time.Millisecond
 	retryMax = 30 * time.Second
-	// maxPause bounds the pause after a build (its own duration).
-	maxPause = time.Second
+	// maxPause bounds the pause after a build (twice its duration).
+	maxPause = 2 * time.Second
 )
 
 // New returns a keeper reading st and building classifiers with build.
@@ -595,7 +595,7 @@ func (k *Keeper) rebuilder(id string, p *project) {
 			p.lastErr = nil
 			p.setBase(c, seq, ids)
 			fails = 0
-			pause = min(took, maxPause)
+			pause = min(2*took, maxPause)
 		}
 		p.mu.Unlock()
 		if err != nil {
