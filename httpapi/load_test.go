@@ -40,6 +40,7 @@ func drive(t *testing.T, client *http.Client, name string, concurrency, requests
 	var next, failures atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	cpu0 := cpuTime()
 	start := time.Now()
 	for range concurrency {
 		wg.Add(1)
@@ -69,11 +70,12 @@ func drive(t *testing.T, client *http.Client, name string, concurrency, requests
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	require.Zero(t, failures.Load(), "%s: first failure: %v", name, firstErr.Load())
 	slices.Sort(lat)
-	t.Logf("%-8s %d requests, concurrency %d: p50 %v, p99 %v, max %v, %.0f req/s",
+	t.Logf("%-8s %d requests, concurrency %d: p50 %v, p99 %v, max %v, %.0f req/s, process CPU %v per request",
 		name, requests, concurrency, lat[requests/2].Round(time.Microsecond), lat[requests*99/100].Round(time.Microsecond),
-		lat[requests-1].Round(time.Microsecond), float64(requests)/elapsed.Seconds())
+		lat[requests-1].Round(time.Microsecond), float64(requests)/elapsed.Seconds(), (cpu / time.Duration(requests)).Round(time.Microsecond))
 	return lat
 }
 
