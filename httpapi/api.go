@@ -28,6 +28,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/segmatch/segmatch"
@@ -118,7 +119,7 @@ func New(cfg Config) *API {
 		a.minRole = auth.Agent
 	}
 	if a.cls == nil {
-		a.own = keeper.New(cfg.Store, EngineBuild, keeper.WithLogger(a.log))
+		a.own = keeper.New(cfg.Store, engineBuild(a.log), keeper.WithLogger(a.log))
 		a.cls = keeperClassifiers{a.own}
 	}
 	if ps, ok := a.cls.(programSource); ok {
@@ -200,5 +201,45 @@ func methodNotAllowed(allow string) http.Handler {
 
 // EngineBuild compiles a project's active segments into one engine (each
 // field read once per contact, shared conditions decided once): what the
-// keeper serves classify from.
-func EngineBuild(segs []filter.Segment) (keeper.Classifier, error) { return engine.New(segs) }
+// keeper serves classify from. A stored segment that no longer compiles
+// (written before a bound it now exceeds) is left out rather than allowed
+// to take the whole project's classify down; /match answers 422 for it.
+func EngineBuild(segs []filter.Segment) (keeper.Classifier, error) {
+	return engineBuild(slog.New(slog.DiscardHandler))(segs)
+}
+
+// engineBuild is EngineBuild logging the segments it leaves out to log.
+func engineBuild(log *slog.Logger) keeper.BuildFunc {
+	return func(segs []filter.Segment) (keeper.Classifier, error) { return buildSkipping(segs, log) }
+}
+
+func buildSkipping(segs []filter.Segment, log *slog.Logger) (keeper.Classifier, error) {
+	eng, err := engine.New(segs)
+	if err == nil {
+		return eng, nil
+	}
+	bad := map[int]bool{}
+	for _, ce := range store.Problems(err) {
+		// engine.New prefixes each problem with its segment's index.
+		tok, _, _ := strings.Cut(strings.TrimPrefix(ce.Path, "/"), "/")
+		i, aerr := strconv.Atoi(tok)
+		if aerr != nil || i < 0 || i >= len(segs) {
+			return nil, err
+		}
+		bad[i] = true
+	}
+	if len(bad) == 0 {
+		return nil, err
+	}
+	kept := make([]filter.Segment, 0, len(segs)-len(bad))
+	var left []string
+	for i, s := range segs {
+		if bad[i] {
+			left = append(left, s.ID)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	log.Warn("stored segments left out of classify: they no longer compile", "segments", left, "err", err)
+	return engine.New(kept)
+}

@@ -21,6 +21,9 @@ var (
 	errMediaType     = errors.New("Content-Type must be application/json")
 	errRouteNotFound = errors.New("route not found")
 	errMethod        = errors.New("method not allowed")
+	// errStoredInvalid: a stored segment no longer compiles (it was
+	// written before a bound it now exceeds, README "Bounds").
+	errStoredInvalid = errors.New("the stored segment no longer compiles")
 )
 
 // statusRule maps an error kind to a status and the message the client
@@ -57,6 +60,8 @@ var statusTable = []statusRule{
 	{filter.ErrBadField, http.StatusBadRequest, "Invalid segment."},
 	{filter.ErrUnknownOperator, http.StatusBadRequest, "Invalid segment."},
 	{filter.ErrBadValue, http.StatusBadRequest, "Invalid segment."},
+	{filter.ErrTooComplex, http.StatusBadRequest, "Invalid segment."},
+	{errStoredInvalid, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
 	{store.ErrNotFound, http.StatusNotFound, "Object not found."},
 	{errRouteNotFound, http.StatusNotFound, "Not found."},
 	{errMethod, http.StatusMethodNotAllowed, "Method not allowed."},

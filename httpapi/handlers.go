@@ -159,9 +159,9 @@ func (a *API) match(w http.ResponseWriter, r *http.Request, c call) error {
 	// when written or first matched), never compiled per request.
 	prog, err := a.progs.Program(c.project, seg)
 	if err != nil {
-		// Stored segments compiled when written; this is our bug, not the
-		// caller's, so it must not read as a 400.
-		return fmt.Errorf("compiling stored segment %s: %v", seg.ID, err)
+		// Stored segments compiled when written; one that no longer does
+		// was written before a bound it exceeds now.
+		return fmt.Errorf("%w: %s: %v", errStoredInvalid, seg.ID, err)
 	}
 	if single {
 		writeJSON(w, http.StatusOK, map[string]bool{"match": prog.Match(contacts[0])})
