@@ -104,14 +104,8 @@ func TestServeDamagedData(t *testing.T) {
 // in bbolt's map; now it exits 1 with the message. And the limit flags
 // reach the store: with --max-segments 2 a third create is 422.
 func TestServeBinaryStore(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin := builtBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "segmatch")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
 	users := filepath.Join(dir, "users.json")
 	add := exec.Command(bin, "users", "add", "--users", users, "--email", "andrea.leo@f21.it", "--project", checkProject, "--role", "agent")
 	add.Stdin = strings.NewReader("123456\n")

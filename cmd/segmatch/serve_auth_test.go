@@ -70,14 +70,8 @@ func TestServeAuthFlagsUsage(t *testing.T) {
 // meet a 429 with Retry-After; a user added to the users file is known
 // after SIGHUP; an unloadable users file keeps the loaded users.
 func TestServeAuthEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin := builtBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "segmatch")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
 	users := filepath.Join(dir, "users.json")
 	writeUsers(t, users, "a@b.it", "pw-a")
 	s := startServer(t, bin, "--data", filepath.Join(dir, "segmatch.db"), "--users", users,

@@ -155,14 +155,8 @@ func (s *server) call(t *testing.T, method, path string, body io.Reader) (int, m
 // on loopback, stops it with SIGTERM (a request in flight finishes),
 // restarts it on the same data file and finds everything still there.
 func TestServeEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin := builtBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "segmatch")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
 
 	const project = "5b55e806c93dde00143163dd"
 	users := filepath.Join(dir, "users.json")
