@@ -77,6 +77,12 @@ func CompileRegex(pat string) (*regexp.Regexp, RegexCost, error) {
 	if n := maxRepeat(tree); n > MaxRegexRepeat {
 		return nil, RegexCost{}, tooComplexf("counted repetition {%d}: at most %d", n, MaxRegexRepeat)
 	}
+	// Nested repeats multiply: bound the expansion on the tree, before
+	// Simplify and Compile build it (a 4 KiB pattern can expand to
+	// millions of instructions and hundreds of MB).
+	if n := expansion(tree); n > 4*MaxRegexProgram {
+		return nil, RegexCost{}, tooComplexf("pattern expands to some %d instructions; at most %d", n, MaxRegexProgram)
+	}
 	prog, err := syntax.Compile(tree.Simplify())
 	if err != nil {
 		return nil, RegexCost{}, err
@@ -93,6 +99,19 @@ func CompileRegex(pat string) (*regexp.Regexp, RegexCost, error) {
 		return nil, RegexCost{}, err
 	}
 	return re, cost, nil
+}
+
+// expansion is an upper estimate of the instructions re compiles to,
+// saturating well past the bound.
+func expansion(re *syntax.Regexp) int {
+	n := 1
+	for _, s := range re.Sub {
+		n += expansion(s)
+	}
+	if re.Op == syntax.OpRepeat {
+		n *= max(re.Min, re.Max, 1) + 1
+	}
+	return min(n, 1<<30)
 }
 
 // maxRepeat is the largest count of a counted repetition in re.
