@@ -27,14 +27,31 @@ const (
 	// ExprDecodeNsPerByte is charged on top of C to the segment: raw JSON
 	// is decoded into the expression's environment.
 	ExprDecodeNsPerByte = 64
+	// MaxExprConstBytes and MaxExprBytesPerByte bound what one evaluation
+	// allocates, beyond decoding its environment (some 30 bytes a byte).
+	MaxExprConstBytes   = 1 << 20
+	MaxExprBytesPerByte = 64
 )
 
-const (
-	nsStep = 20 // one VM operation
-	nsIter = 50 // one loop iteration's overhead
-	nsSort = 24 // per element of a sort: log2 of a million
-	scalar = 16 // the size of a number, bool or nil
+// weights price what an expression does. The analysis runs twice: once
+// for time (nanoseconds) and once for memory (bytes allocated), with the
+// same bounds on value sizes.
+type weights struct {
+	step  float64 // one VM operation
+	iter  float64 // one loop iteration's overhead
+	read  float64 // per byte of data a comparison, search or builtin reads (an element may be two bytes and cost 50 ns by reflection)
+	eq    float64 // per byte an == or != compares (maps compare by reflect.DeepEqual, which allocates)
+	sort  float64 // per byte sorted, on top of the read: log2 of a million
+	regex float64 // per byte and RegexNsPerInst
+	make  float64 // per byte a value produced takes
+}
+
+var (
+	timeWeights   = weights{step: 20, iter: 50, read: 32, eq: 32, sort: 24, regex: 1, make: 1}
+	memoryWeights = weights{eq: 8, make: 1}
 )
+
+const scalar = 16 // the size of a number, bool or nil
 
 // sym is a bound K + Σ c[l]·size(l): level 0 is the expression's
 // environment (the field's value), level l > 0 the element of the l-th
@@ -138,34 +155,51 @@ type loop struct {
 }
 
 type analysis struct {
+	w         weights
 	vars      map[string]shape
 	loops     []loop
 	err       *costError
 	regexSize int // memory of the compiled patterns of matches
 }
 
-// exprCost bounds src's evaluation, or says why it cannot.
+// exprCost bounds src's evaluation, or says why it cannot: time as
+// K + C × bytes read (ns) and memory allocated likewise (bytes).
 func exprCost(src string) (k, c float64, regexSize int, err error) {
 	tree, perr := parser.Parse(src)
 	if perr != nil {
 		return 0, 0, 0, perr
 	}
-	a := &analysis{vars: map[string]shape{}}
-	s := a.node(tree.Node)
-	if a.err != nil {
-		if a.err.bad {
-			return 0, 0, 0, a.err
+	run := func(w weights) (sym, int, error) {
+		a := &analysis{w: w, vars: map[string]shape{}}
+		s := a.node(tree.Node)
+		if a.err != nil {
+			if a.err.bad {
+				return sym{}, 0, a.err
+			}
+			return sym{}, 0, boundError{detail: a.err.msg}
 		}
-		return 0, 0, 0, boundError{detail: a.err.msg}
+		return s.cost, a.regexSize, nil
 	}
-	k, c = s.cost.k, at(s.cost.c, 0)
-	switch {
+	cost, regexSize, err := run(timeWeights)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	mem, _, err := run(memoryWeights)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	k, c = cost.k, at(cost.c, 0)
+	switch mk, mc := mem.k, at(mem.c, 0); {
 	case k > MaxExprConstNs || math.IsNaN(k):
 		return 0, 0, 0, tooComplexf("expression may cost %.3g ns whatever the contact; at most %d", k, MaxExprConstNs)
 	case c > MaxExprNsPerByte || math.IsNaN(c):
 		return 0, 0, 0, tooComplexf("expression may cost %.3g ns per byte of the value read; at most %d", c, MaxExprNsPerByte)
+	case mk > MaxExprConstBytes || math.IsNaN(mk):
+		return 0, 0, 0, tooComplexf("expression may allocate %.3g bytes whatever the contact; at most %d", mk, MaxExprConstBytes)
+	case mc > MaxExprBytesPerByte || math.IsNaN(mc):
+		return 0, 0, 0, tooComplexf("expression may allocate %.3g bytes per byte of the value read; at most %d", mc, MaxExprBytesPerByte)
 	}
-	return k, c, a.regexSize, nil
+	return k, c, regexSize, nil
 }
 
 func (a *analysis) fail(bad bool, format string, args ...any) shape {
@@ -180,7 +214,7 @@ func lit(size, cost float64) shape { return shape{size: konst(size), cost: konst
 // sumCost is the cost of evaluating every node plus one step.
 func (a *analysis) all(ns []ast.Node) ([]shape, sym) {
 	out := make([]shape, len(ns))
-	cost := konst(nsStep)
+	cost := konst(a.w.step)
 	for i, n := range ns {
 		out[i] = a.node(n)
 		cost = cost.add(out[i].cost)
@@ -194,41 +228,41 @@ func (a *analysis) node(n ast.Node) shape {
 	}
 	switch n := n.(type) {
 	case *ast.NilNode, *ast.BoolNode, *ast.FloatNode:
-		return lit(scalar, nsStep)
+		return lit(scalar, a.w.step)
 	case *ast.IntegerNode:
 		v := n.Value
-		s := lit(scalar, nsStep)
+		s := lit(scalar, a.w.step)
 		s.num = &v
 		return s
 	case *ast.StringNode:
 		v := n.Value
-		s := lit(float64(len(v)), nsStep)
+		s := lit(float64(len(v)), a.w.step)
 		s.str = &v
 		return s
 	case *ast.BytesNode:
-		return lit(float64(len(n.Value)), nsStep)
+		return lit(float64(len(n.Value)), a.w.step)
 	case *ast.ConstantNode:
 		return a.fail(true, "constant nodes are not expected before compilation")
 	case *ast.IdentifierNode:
 		if v, ok := a.vars[n.Value]; ok {
-			v.cost = konst(nsStep)
+			v.cost = konst(a.w.step)
 			return v
 		}
-		return shape{size: level(0), cost: konst(nsStep), count: -1}
+		return shape{size: level(0), cost: konst(a.w.step), count: -1}
 	case *ast.PointerNode:
 		if len(a.loops) == 0 {
 			return a.fail(true, "# outside a predicate")
 		}
 		if n.Name != "" {
-			return lit(scalar, nsStep) // #index
+			return lit(scalar, a.w.step) // #index
 		}
 		e := a.loops[len(a.loops)-1].elem
-		e.cost = konst(nsStep)
+		e.cost = konst(a.w.step)
 		return e
 	case *ast.UnaryNode:
 		x := a.node(n.Node)
 		s := lit(scalar, 0)
-		s.cost = x.cost.add(konst(nsStep))
+		s.cost = x.cost.add(konst(a.w.step))
 		if n.Operator == "-" && x.num != nil {
 			v := -*x.num
 			s.num = &v
@@ -241,10 +275,10 @@ func (a *analysis) node(n ast.Node) shape {
 			return a.fail(true, "method calls are not allowed")
 		}
 		x, p := a.node(n.Node), a.node(n.Property)
-		return shape{size: x.size, cost: x.cost.add(p.cost).add(konst(nsStep)), count: -1}
+		return shape{size: x.size, cost: x.cost.add(p.cost).add(konst(a.w.step)), count: -1}
 	case *ast.SliceNode:
 		x, from, to := a.node(n.Node), a.node(n.From), a.node(n.To)
-		return shape{size: x.size, cost: x.cost.add(from.cost).add(to.cost).add(konst(nsStep)), count: -1}
+		return shape{size: x.size, cost: x.cost.add(from.cost).add(to.cost).add(konst(a.w.step)), count: -1}
 	case *ast.ArrayNode:
 		items, cost := a.all(n.Nodes)
 		size, largest := konst(0), konst(0)
@@ -253,22 +287,23 @@ func (a *analysis) node(n ast.Node) shape {
 			largest = largest.max(it.size)
 		}
 		if largest.data(math.MaxInt) {
-			return shape{size: size, cost: cost.add(size), count: -1}
+			return shape{size: size, cost: cost.add(size.scale(a.w.make)), count: -1}
 		}
-		return shape{size: size, cost: cost.add(size), count: float64(len(items)), elem: largest.k}
+		// Literal items only: the compiler folds it into a constant.
+		return shape{size: size, cost: cost, count: float64(len(items)), elem: largest.k}
 	case *ast.MapNode:
 		items, cost := a.all(n.Pairs)
 		size := konst(0)
 		for _, it := range items {
 			size = size.add(it.size)
 		}
-		return shape{size: size, cost: cost.add(size), count: -1}
+		return shape{size: size, cost: cost.add(size.scale(a.w.make)), count: -1}
 	case *ast.PairNode:
 		k, v := a.node(n.Key), a.node(n.Value)
 		return shape{size: k.size.add(v.size).add(konst(2 * scalar)), cost: k.cost.add(v.cost), count: -1}
 	case *ast.ConditionalNode:
 		c, e1, e2 := a.node(n.Cond), a.node(n.Exp1), a.node(n.Exp2)
-		return shape{size: e1.size.max(e2.size), cost: c.cost.add(e1.cost.max(e2.cost)).add(konst(nsStep)), count: -1}
+		return shape{size: e1.size.max(e2.size), cost: c.cost.add(e1.cost.max(e2.cost)).add(konst(a.w.step)), count: -1}
 	case *ast.VariableDeclaratorNode:
 		v := a.node(n.Value)
 		prev, had := a.vars[n.Name]
@@ -284,7 +319,7 @@ func (a *analysis) node(n ast.Node) shape {
 	case *ast.SequenceNode:
 		items, cost := a.all(n.Nodes)
 		if len(items) == 0 {
-			return lit(scalar, nsStep)
+			return lit(scalar, a.w.step)
 		}
 		last := items[len(items)-1]
 		last.cost = cost
@@ -307,18 +342,18 @@ func (a *analysis) node(n ast.Node) shape {
 
 func (a *analysis) binary(n *ast.BinaryNode) shape {
 	l, r := a.node(n.Left), a.node(n.Right)
-	cost := l.cost.add(r.cost).add(konst(nsStep))
+	cost := l.cost.add(r.cost).add(konst(a.w.step))
 	switch n.Operator {
 	case "+":
 		// A concatenation copies both sides (numbers cost as much).
 		size := l.size.add(r.size)
-		return shape{size: size, cost: cost.add(size), count: -1}
+		return shape{size: size, cost: cost.add(size.scale(a.w.make)), count: -1}
 	case "..":
 		if l.num == nil || r.num == nil {
 			return a.fail(false, "a range needs integer literals (its length decides the cost)")
 		}
 		cnt := math.Max(0, float64(*r.num)-float64(*l.num)+1)
-		return shape{size: konst(cnt * 8), cost: cost.add(konst(cnt * 8)), count: cnt, elem: scalar}
+		return shape{size: konst(cnt * 8), cost: cost.add(konst(cnt * 8 * a.w.make)), count: cnt, elem: scalar}
 	case "matches":
 		if r.str == nil {
 			return a.fail(false, "the pattern of matches must be a string literal (its program decides the cost)")
@@ -331,18 +366,29 @@ func (a *analysis) binary(n *ast.BinaryNode) shape {
 			return a.fail(true, "matches: %v", err)
 		}
 		a.regexSize += rc.Size()
-		scan := l.size.scale(float64(rc.Cost()))
+		scan := l.size.scale(a.w.regex * float64(rc.Cost()))
 		return lit(scalar, 0).withCost(cost.add(scan))
 	case "??":
 		return shape{size: l.size.max(r.size), cost: cost, count: -1}
-	case "==", "!=", "<", ">", "<=", ">=", "in", "contains", "startsWith", "endsWith":
+	case "==", "!=":
+		return lit(scalar, 0).withCost(cost.add(a.reads(l.size.add(r.size), a.w.read+a.w.eq)))
+	case "<", ">", "<=", ">=", "in", "contains", "startsWith", "endsWith":
 		// A comparison or search reads both sides once.
-		return lit(scalar, 0).withCost(cost.add(l.size).add(r.size))
+		return lit(scalar, 0).withCost(cost.add(a.reads(l.size.add(r.size), a.w.read)))
 	}
 	return lit(scalar, 0).withCost(cost)
 }
 
 func (s shape) withCost(c sym) shape { s.cost = c; return s }
+
+// reads prices reading a value of size x at w a byte of data; what does
+// not grow with the data (literals, numbers) is plain bytes, compared by
+// memcmp at most 1 ns a byte.
+func (a *analysis) reads(x sym, w float64) sym {
+	out := x.scale(w)
+	out.k = x.k * min(w, 1)
+	return out
+}
 
 // predicates are the builtins that loop over a collection with a body.
 var predicates = map[string]bool{
@@ -366,19 +412,25 @@ func (a *analysis) builtin(n *ast.BuiltinNode) shape {
 	for _, x := range args {
 		sizes = sizes.add(x.size)
 	}
-	out := func(size sym) shape { return shape{size: size, cost: cost.add(size).add(sizes), count: -1} }
+	out := func(size sym) shape {
+		return shape{size: size, cost: cost.add(size.scale(a.w.make)).add(a.reads(sizes, a.w.read)), count: -1}
+	}
 	switch n.Name {
 	case "len", "type", "abs", "ceil", "floor", "round", "int", "float", "bitnot",
 		"indexOf", "lastIndexOf", "hasPrefix", "hasSuffix", "max", "min", "mean", "duration":
 		return out(konst(scalar))
-	case "median":
-		return out(konst(scalar)).withCost(cost.add(sizes.scale(nsSort)))
-	case "trim", "trimPrefix", "trimSuffix", "first", "last", "get", "take", "reverse", "uniq", "concat", "flatten":
+	case "trim":
+		if len(args) > 1 {
+			// strings.Trim scans a non-ASCII cutset once per rune trimmed.
+			return a.fail(true, "trim() with a cutset is not allowed in a segment (its cost grows with the product of the two); use trimPrefix or trimSuffix")
+		}
+		return out(sizes)
+	case "trimPrefix", "trimSuffix", "first", "last", "get", "take", "reverse", "concat":
 		return out(sizes)
 	case "upper", "lower":
 		return out(arg(0).size.scale(2)) // case mapping may lengthen UTF-8
-	case "string", "toJSON":
-		return out(arg(0).size.scale(6).add(konst(scalar))) // \u escapes
+	case "string":
+		return out(arg(0).size.scale(6).add(konst(scalar))) // fmt's %v of a decoded value
 	case "fromJSON":
 		return out(arg(0).size.scale(48).add(konst(scalar))) // "[[[": a slice and an interface a byte
 	case "toBase64", "fromBase64":
@@ -386,7 +438,7 @@ func (a *analysis) builtin(n *ast.BuiltinNode) shape {
 	case "split", "splitAfter", "keys", "values", "toPairs", "fromPairs":
 		return out(sizes.scale(float64(scalar) + 1))
 	case "sort":
-		return out(sizes).withCost(cost.add(sizes.scale(nsSort)))
+		return out(sizes).withCost(cost.add(sizes.scale(a.w.sort)))
 	case "join":
 		size, ok := mul(arg(0).size, arg(1).size.add(konst(1)))
 		if !ok {
@@ -405,7 +457,11 @@ func (a *analysis) builtin(n *ast.BuiltinNode) shape {
 		}
 		return out(arg(0).size.scale(float64(*args[1].num)))
 	}
-	return a.fail(true, "%s() is not allowed in a segment (it reaches outside the contact or cannot be bounded)", n.Name)
+	// Not allowed: now, date and timezone read the clock or the file
+	// system; reduce's accumulator can grow without bound; and expr's uniq
+	// (quadratic), toJSON (indents by depth), flatten and median (copy the
+	// leaves once per level of nesting) cost more than linear.
+	return a.fail(true, "%s() is not allowed in a segment (it reaches outside the contact, or its cost cannot be bounded)", n.Name)
 }
 
 // predicate bounds a loop: the collection's elements each run the body.
@@ -445,7 +501,7 @@ func (a *analysis) predicate(n *ast.BuiltinNode) shape {
 	if a.err != nil {
 		return body
 	}
-	per := body.cost.add(konst(nsIter))
+	per := body.cost.add(konst(a.w.iter))
 	sizePer := body.size.add(konst(scalar))
 	var total, produced sym
 	if data {
@@ -472,7 +528,7 @@ func (a *analysis) predicate(n *ast.BuiltinNode) shape {
 	case "filter":
 		return shape{size: coll.size, cost: cost.add(coll.size), count: -1}
 	case "sortBy":
-		return shape{size: coll.size, cost: cost.add(coll.size.scale(nsSort)), count: -1}
+		return shape{size: coll.size, cost: cost.add(coll.size.scale(a.w.sort)), count: -1}
 	case "find", "findLast":
 		return shape{size: elem.size.drop(lv).add(coll.size), cost: cost, count: -1}
 	}
