@@ -94,6 +94,19 @@ func TestBoundsAttacks(t *testing.T) {
 			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
 		{name: "expr: string() of the data in a literal loop", doc: func() []byte { return exprDoc("", `count(1..157, {len(string(a)) > 1}) >= 0`) },
 			sentinel: segmatch.ErrTooComplex, path: "/filters/0/value", only: true},
+		{name: "ignore_case contains of a 10,000-byte substring (14.9 s on 100 KB)", doc: func() []byte {
+			return condDoc(`"note"`, `"contains"`, `"`+strings.Repeat("a", 10000)+`b","ignore_case":true`)
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0", only: true},
+		{name: "contains_all of 10,000 values (15.3 s on 20 KB)", doc: func() []byte {
+			return condDoc(`"tags"`, `"contains_all"`, "["+strings.TrimSuffix(strings.Repeat("1,", 10000), ",")+"]")
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0", only: true},
+		{name: "contains of 10,000 substrings, one by one (12.5 s on 1 MB)", doc: func() []byte {
+			var vs []string
+			for i := range 10000 {
+				vs = append(vs, fmt.Sprintf(`"aaaaaaaaaaaab%d"`, i))
+			}
+			return condDoc(`"note"`, `"contains"`, "["+strings.Join(vs, ",")+"]")
+		}, sentinel: segmatch.ErrTooComplex, path: "/filters/0", only: true},
 		{name: "regex: a rejected pattern costs no expansion (0.77 s, 423 MB)", doc: func() []byte {
 			alts := make([]string, 300)
 			for i := range alts {
@@ -233,6 +246,34 @@ func tagsContact() []byte {
 	return []byte(`{"name":"x","tags":[` + tags + `"zz"]}`)
 }
 
+// fill makes the segment of as many conditions cond(0), cond(1), ...
+// (combined by any, so none short-circuits) as the segment cost bound
+// accepts.
+func fill(cond func(i int) string) func(t testing.TB) []byte {
+	return func(t testing.TB) []byte {
+		doc := func(n int) string {
+			fs := make([]string, n)
+			for i := range fs {
+				fs[i] = cond(i)
+			}
+			return `{"match":"any","filters":[` + strings.Join(fs, ",") + `]}`
+		}
+		lo, hi := 1, segmatch.MaxSegmentCost+1 // every condition costs at least 1
+		if compileDoc(doc(lo)) != nil {
+			t.Fatalf("one condition is refused: %v", compileDoc(doc(lo)))
+		}
+		for lo+1 < hi {
+			mid := (lo + hi) / 2
+			if compileDoc(doc(mid)) == nil {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		return []byte(doc(lo))
+	}
+}
+
 func worstCases() []worst {
 	costNs := func(perByte int) time.Duration { return time.Duration(perByte) * contactMB }
 	return []worst{
@@ -254,6 +295,28 @@ func worstCases() []worst {
 		{name: "expr: loops over 1 MB of tags", seg: func(testing.TB) []byte {
 			return exprDoc("", `all(tags, {upper(#) != "x"}) && count(tags, {len(# + #) > 1}) >= 0`)
 		}, contact: tagsContact, cpu: costNs(operators.MaxExprNsPerByte + operators.ExprDecodeNsPerByte), alloc: 64 * contactMB},
+		{name: "ignore_case contains, long substrings, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"note","operator":"contains","value":"%sb%d","ignore_case":true}`, strings.Repeat("a", 100), i)
+		}), contact: func() []byte { return []byte(`{"note":"` + strings.Repeat("a", contactMB) + `"}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "ignore_case in lists, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"note","operator":"in","value":["x%d","é%d"],"ignore_case":true}`, i, i)
+		}), contact: func() []byte { return []byte(`{"note":"` + strings.Repeat("é", contactMB/2) + `"}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "ignore_case eq on an array of accented strings, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"tags","operator":"eq","value":"éééééééééé%d","ignore_case":true}`, i)
+		}), contact: func() []byte {
+			return []byte(`{"tags":[` + strings.Repeat(`"éééééééééé",`, contactMB/24) + `"x"]}`)
+		}, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "contains_all, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"tags","operator":"contains_all","value":[1,2,%d]}`, i+3)
+		}), contact: func() []byte { return []byte(`{"tags":[` + strings.Repeat("0,", contactMB/2-8) + `1]}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "numbers against a megabyte numeric string, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"note","operator":"eq","value":%d}`, i)
+		}), contact: func() []byte { return []byte(`{"note":"` + strings.Repeat("1", contactMB) + `"}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "dates over an array of dates, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"d","operator":"before","value":"2020-01-01T00:%02d:%02dZ"}`, i/60%60, i%60)
+		}), contact: func() []byte {
+			return []byte(`{"d":[` + strings.Repeat(`"2024-05-06T10:00:00Z",`, contactMB/23) + `"2024-05-06T10:00:00Z"]}`)
+		}, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
 		{name: "the longest path", seg: func(testing.TB) []byte {
 			return []byte(`{"filters":[{"field":"` + strings.Repeat("a.", filter.MaxPathSteps-1) + `b","operator":"is_set"}]}`)
 		}, contact: abContact, cpu: costNs(1), alloc: 64 << 10},

@@ -28,9 +28,11 @@ func (a *Arg) scalar(raw json.RawMessage, sub string, fold bool) (constant, erro
 	case bool:
 		return constant{kind: Bool, b: t}, nil
 	case float64:
+		a.atLeast(CostNumber) // contact strings are read as numbers
 		return constant{kind: Number, num: t}, nil
 	case string:
 		if fold {
+			a.atLeast(CostFold)
 			t = FoldString(t)
 		}
 		return constant{kind: String, str: t}, nil
@@ -57,8 +59,14 @@ func (a *Arg) stringOrList(fold bool) ([]string, error) {
 	if len(a.Value) == 0 {
 		return nil, a.Errorf("", "missing; want %s", want)
 	}
+	// Each value is tested in turn (folded: each folds what is read).
+	perValue := CostScan
+	if fold {
+		perValue = CostFold
+	}
 	var one string
 	if json.Unmarshal(a.Value, &one) == nil {
+		a.Cost += perValue
 		return []string{foldIf(one, fold)}, nil
 	}
 	raws, err := a.list(want)
@@ -66,6 +74,7 @@ func (a *Arg) stringOrList(fold bool) ([]string, error) {
 		return nil, err
 	}
 	out := make([]string, len(raws))
+	a.Cost += perValue * len(raws)
 	for i, r := range raws {
 		if json.Unmarshal(r, &out[i]) != nil {
 			return nil, a.Errorf("/"+strconv.Itoa(i), "want a string, got %s", jsonType(r))

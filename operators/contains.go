@@ -14,6 +14,9 @@ func prepareContains(a *Arg) (*Scalar, error) {
 	substr, equal := strings.Contains, func(a, b string) bool { return a == b }
 	if a.IgnoreCase {
 		substr, equal = containsFold, equalFold
+		for _, sub := range subs {
+			a.Cost += CostFoldPerByte * len(sub) // compared at every position
+		}
 	}
 	if len(subs) == 1 && !a.IgnoreCase { // the common case, without loops
 		sub := subs[0]

@@ -24,6 +24,8 @@ var (
 		if err != nil {
 			return nil, err
 		}
+		// Every value against every element.
+		a.Cost = (a.Cost + CostPerElement) * max(len(s.elements), 1)
 		return func(v Value, _ Context) bool {
 			if v.kind <= Null {
 				return false

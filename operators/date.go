@@ -127,6 +127,7 @@ func DateOf(v Value) (time.Time, bool) {
 
 // date reads a filter value (at sub) as a date.
 func (a *Arg) date(raw json.RawMessage, sub string) (time.Time, error) {
+	a.atLeast(CostDate) // contact values are read as dates
 	var x any
 	if len(raw) == 0 || json.Unmarshal(raw, &x) != nil {
 		return time.Time{}, a.Errorf(sub, "missing; want a date")

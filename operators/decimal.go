@@ -14,7 +14,7 @@ func ParseDecimal(s string) (float64, bool) {
 	if n, ok := smallInt(s); ok {
 		return n, true
 	}
-	if !isDecimal(s) {
+	if !isDecimal(s) || overflows(s) {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
@@ -22,6 +22,45 @@ func ParseDecimal(s string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// overflows reports a decimal (isDecimal) whose integer part alone is
+// beyond float64's range, without calling strconv: its range error copies
+// the string (a megabyte of digits allocated a megabyte per condition).
+func overflows(s string) bool {
+	i := 0
+	if s[0] == '+' || s[0] == '-' {
+		i++
+	}
+	for i < len(s) && s[i] == '0' {
+		i++
+	}
+	digits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+		digits++
+	}
+	if digits == 0 {
+		return false // 0.x: left to ParseFloat
+	}
+	for i < len(s) && s[i] != 'e' && s[i] != 'E' {
+		i++
+	}
+	exp, neg := 0, false
+	if i < len(s) {
+		i++
+		if s[i] == '+' || s[i] == '-' {
+			neg = s[i] == '-'
+			i++
+		}
+		for ; i < len(s) && exp < 1e6; i++ {
+			exp = exp*10 + int(s[i]-'0')
+		}
+	}
+	if neg {
+		exp = -exp
+	}
+	return digits+exp > 310 // at least 10^310: +-Inf
 }
 
 func isDecimal(s string) bool {

@@ -65,6 +65,7 @@ func (d Duration) shift(t time.Time, sign int) time.Time {
 }
 
 func (a *Arg) duration() (Duration, error) {
+	a.atLeast(CostDate) // contact values are read as dates
 	var s string
 	if len(a.Value) == 0 || json.Unmarshal(a.Value, &s) != nil {
 		return Duration{}, a.Errorf("", `want a duration string such as "7d"`)

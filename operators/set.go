@@ -10,6 +10,7 @@ type valueSet struct {
 	bools    [2]bool
 	hasNull  bool
 	fold     bool
+	maxStr   int // the longest member string, in bytes
 	elements []constant
 }
 
@@ -37,6 +38,7 @@ func (a *Arg) valueSet(want string) (*valueSet, error) {
 			s.nums[c.num] = struct{}{}
 		case String:
 			s.strs[c.str] = struct{}{}
+			s.maxStr = max(s.maxStr, len(c.str))
 		}
 	}
 	return s, nil
@@ -60,9 +62,14 @@ func (s *valueSet) has(v Value) bool {
 	case String:
 		if len(s.strs) > 0 {
 			if s.fold {
-				var buf [128]byte
-				if _, ok := s.strs[string(appendFold(buf[:0], v.str))]; ok {
-					return true
+				// Simple folding shrinks UTF-8 at most threefold (the
+				// Kelvin sign to k), so a string over 4 times the longest
+				// member is none of them: not folded (nor allocated).
+				if len(v.str) <= 4*s.maxStr {
+					var buf [128]byte
+					if _, ok := s.strs[string(appendFold(buf[:0], v.str))]; ok {
+						return true
+					}
 				}
 			} else if _, ok := s.strs[v.str]; ok {
 				return true
