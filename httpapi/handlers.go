@@ -160,7 +160,11 @@ func (a *API) match(w http.ResponseWriter, r *http.Request, c call) error {
 	prog, err := a.progs.Program(c.project, seg)
 	if err != nil {
 		// Stored segments compiled when written; one that no longer does
-		// was written before a bound it exceeds now.
+		// was written before a bound it exceeds now. Anything else (a
+		// compiler panic recovered) is ours: a 500.
+		if len(store.Problems(err)) == 0 {
+			return fmt.Errorf("compiling stored segment %s: %w", seg.ID, err)
+		}
 		return fmt.Errorf("%w: %s: %v", errStoredInvalid, seg.ID, err)
 	}
 	if single {

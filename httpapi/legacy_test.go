@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/store"
@@ -62,4 +64,25 @@ func TestStoredSegmentBeyondBounds(t *testing.T) {
 	c, err := httpapi.EngineBuild([]filter.Segment{legacy, {ID: "ok", Filters: []filter.Filter{filter.Cond("a", "eq", 1)}}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ok"}, c.ClassifyMap(map[string]any{"a": 1.0}))
+}
+
+// TestMatchCompilerPanicIs500: a compile failure without a located
+// problem (a compiler panic the keeper recovered) is ours, a 500, not the
+// 422 asking the caller to update the segment.
+func TestMatchCompilerPanicIs500(t *testing.T) {
+	var armed atomic.Bool
+	compile := func(seg filter.Segment) (*segmatch.Program, error) {
+		if armed.Load() {
+			panic("compiler bug")
+		}
+		return segmatch.Compile(seg)
+	}
+	f, _ := newKeeperFixture(t, memory.New(), httpapi.EngineBuild, compile)
+	id := f.create(seg1)
+	armed.Store(true)
+	// A new version, so the kept program of the old one is not used.
+	r := f.as(agent, "PUT", segPath(p1, id), `{"name":"segment1b"}`)
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	m := f.as(agent, "POST", segPath(p1, id, "match"), `{"field1":"value1"}`)
+	assert.Equal(t, http.StatusInternalServerError, m.status, m.raw)
 }
