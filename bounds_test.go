@@ -429,3 +429,47 @@ func TestProgramSize(t *testing.T) {
 		t.Errorf("one condition: Size %d", small.Size())
 	}
 }
+
+// TestIdenticalPathsShared: a path written by many conditions (in one
+// segment, or across an engine's segments) is one field slot, kept once.
+func TestIdenticalPathsShared(t *testing.T) {
+	long := strings.Repeat("a.", filter.MaxPathSteps-1) + strings.Repeat("b", filter.MaxPathBytes-2*(filter.MaxPathSteps-1))
+	docOn := func(path string) string {
+		var fs []string
+		for i := range 1000 {
+			fs = append(fs, fmt.Sprintf(`{"field":"%s","operator":"=","value":%d}`, path, i))
+		}
+		return `{"match":"any","filters":[` + strings.Join(fs, ",") + `]}`
+	}
+	kept := func(path string) int64 {
+		var p *segmatch.Program
+		m := measure(func() { p = compileBytes(t, []byte(docOn(path))) })
+		if got := p.Fields(); len(got) != 1 || got[0] != path {
+			t.Fatalf("Fields() = %d paths", len(got))
+		}
+		return m.heapGrowth
+	}
+	short, longKept := kept("b"), kept(long)
+	t.Logf("1,000 conditions on one path: kept %d bytes for a 1-byte path, %d for a %d-byte one of %d steps", short, longKept, len(long), filter.MaxPathSteps)
+	// Copied per condition, the long path would keep some 1.5 MB more.
+	if longKept-short > 128<<10 {
+		t.Errorf("the %d-byte path costs %d bytes more: copied per condition", len(long), longKept-short)
+	}
+	doc := docOn(long)
+	segs := make([]filter.Segment, 100)
+	for i := range segs {
+		seg, err := filter.DecodeSegment([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg.ID = strconv.Itoa(i)
+		segs[i] = seg
+	}
+	set, err := segmatch.CompileSet(segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(set.Fields()); n != 1 || set.Conditions() != 1000 {
+		t.Errorf("a Set of 100 such segments reads %d fields, %d conditions", n, set.Conditions())
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
 		return nil, err
 	}
 	return &Program{
-		id: seg.ID, name: seg.Name,
+		id: strings.Clone(seg.ID), name: strings.Clone(seg.Name),
 		root: root, fields: c.fields, readsNow: c.readsNow, now: cfg.now,
 		tree: newKeyTree(c.fields.paths),
 		size: c.size,
@@ -364,7 +365,9 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 		c.fail(ptr, filter.ErrBadShape, "a filter is a condition or a group, not both")
 	}
 	n := &node{kind: leafNode, negate: f.Negate}
-	path, err := filter.ParsePath(f.Field)
+	// A path already read is its slot's: parsed once and shared by every
+	// condition on it (the node's closures keep it), not copied per use.
+	path, err := c.fields.path(f.Field)
 	if err != nil {
 		sentinel, shown := filter.ErrBadField, f.Field
 		if errors.Is(err, filter.ErrTooComplex) {
@@ -455,6 +458,14 @@ type fieldSet struct {
 	slotTop []int
 }
 
+// path parses name, or returns the path of its slot when it has one.
+func (s *fieldSet) path(name string) (filter.Path, error) {
+	if i, ok := s.index[name]; ok {
+		return s.paths[i], nil
+	}
+	return filter.ParsePath(name)
+}
+
 func (s *fieldSet) add(name string, p filter.Path) int {
 	if i, ok := s.index[name]; ok {
 		return i
@@ -462,6 +473,9 @@ func (s *fieldSet) add(name string, p filter.Path) int {
 	if s.index == nil {
 		s.index = map[string]int{}
 	}
+	// A decoded segment's strings share its document's bytes: kept, a
+	// field name would keep the whole document alive.
+	name = strings.Clone(name)
 	s.index[name] = len(s.names)
 	s.names = append(s.names, name)
 	s.paths = append(s.paths, p)

@@ -3,6 +3,7 @@ package segmatch
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +91,7 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 				errs = append(errs, e)
 			}
 		}
-		s.keys = append(s.keys, segs[i].Key())
+		s.keys = append(s.keys, strings.Clone(segs[i].Key())) // not the document it was decoded from
 		s.roots = append(s.roots, root)
 	}
 	if len(errs) > 0 {
