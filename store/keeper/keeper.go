@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -140,10 +141,18 @@ type snapshot struct {
 	overlay  int // segments c evaluates on their own
 }
 
-// held is the latest state of one segment the keeper knows.
+// held is the latest state of one segment the keeper knows. A deleted
+// segment is held as a tombstone: its ID, UpdatedAt and Status only,
+// never its filters.
 type held struct {
 	seg filter.Segment
 	seq uint64 // the project's change count when it was applied
+}
+
+// tombstone is what is held of a deleted segment: enough to order later
+// states of it (see apply), nothing of its definition.
+func tombstone(id string, updatedAt time.Time) filter.Segment {
+	return filter.Segment{ID: id, UpdatedAt: updatedAt, Status: filter.StatusDeleted}
 }
 
 // change is an observed write not yet in the built classifier.
@@ -154,6 +163,8 @@ type change struct {
 
 // project is the state kept for one project.
 type project struct {
+	id    string
+	cache *ProgramCache // the keeper's: deleted segments' programs are dropped
 	ready chan struct{} // closed when the first snapshot (or err) is set
 	err   error         // the start-up error, set before ready closes
 	cur   atomic.Pointer[snapshot]
@@ -169,8 +180,15 @@ type project struct {
 	base    Classifier
 	baseSeq uint64
 	baseIDs map[string]struct{}
-	// overlay is the observed writes applied after baseSeq, by id.
-	overlay  map[string]change
+	// overlay is the observed writes applied after baseSeq, by id;
+	// hide (its ids) and progs (its programs, deletes have none) are the
+	// same sorted by id, and hiddenBase counts its ids in baseIDs. hide
+	// and progs are shared with published snapshots: they are replaced,
+	// never modified in place.
+	overlay    map[string]change
+	hide       []string
+	progs      []*segmatch.Program
+	hiddenBase int
 	dirty    bool // held changed since the last build started
 	building bool // a rebuild goroutine runs
 	builds   int
@@ -188,7 +206,7 @@ func (k *Keeper) Get(ctx context.Context, projectID string) (Classifier, error) 
 	}
 	v, ok := k.projects.Load(projectID)
 	if !ok {
-		p := &project{ready: make(chan struct{})}
+		p := &project{id: projectID, cache: k.progs, ready: make(chan struct{})}
 		var loaded bool
 		v, loaded = k.projects.LoadOrStore(projectID, p)
 		if !loaded {
@@ -439,7 +457,7 @@ func (p *project) activeSegments() []filter.Segment {
 // buildSorted sorts segs by id and builds them, also returning their ids.
 func (k *Keeper) buildSorted(segs []filter.Segment) (Classifier, map[string]struct{}, error) {
 	slices.SortFunc(segs, func(a, b filter.Segment) int { return cmp.Compare(a.ID, b.ID) })
-	c, err := k.build(segs)
+	c, err := k.buildSafe(segs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -448,6 +466,27 @@ func (k *Keeper) buildSorted(segs []filter.Segment) (Classifier, map[string]stru
 		ids[segs[i].ID] = struct{}{}
 	}
 	return c, ids, nil
+}
+
+// errBuildPanicked: the BuildFunc panicked (a bug); the build is failed.
+var errBuildPanicked = errors.New("the build panicked")
+
+// buildSafe is k.build with a panic turned into an error (its stack
+// logged): builds run in background goroutines, where a panic would end
+// the process. The build then fails like any other: the previous
+// classifier is kept and the build retried.
+func (k *Keeper) buildSafe(segs []filter.Segment) (c Classifier, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			k.log.Error("keeper: build panicked", "segments", len(segs), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c, err = nil, fmt.Errorf("keeper: %w: %v", errBuildPanicked, r)
+		}
+	}()
+	c, err = k.build(segs)
+	if err == nil && c == nil {
+		err = errors.New("keeper: the build returned no classifier")
+	}
+	return c, err
 }
 
 // setBase installs c, built from the segments held at change count seq
@@ -460,27 +499,60 @@ func (p *project) setBase(c Classifier, seq uint64, ids map[string]struct{}) {
 			delete(p.overlay, id)
 		}
 	}
+	// Rebuilt once per build; between builds they change incrementally.
+	p.hide = make([]string, 0, len(p.overlay))
+	p.progs = nil
+	p.hiddenBase = 0
+	for id, ch := range p.overlay {
+		p.hide = append(p.hide, id)
+		if _, ok := ids[id]; ok {
+			p.hiddenBase++
+		}
+		if ch.prog != nil {
+			p.progs = append(p.progs, ch.prog)
+		}
+	}
+	slices.Sort(p.hide)
+	slices.SortFunc(p.progs, func(a, b *segmatch.Program) int { return cmp.Compare(a.Key(), b.Key()) })
 	p.publish()
 }
 
-// publish swaps in the base classifier with the overlay over it. Called
+// setOverlay makes ch the overlay entry of id (the caller publishes).
+// Its cost is a copy of hide or progs (pointers), no hashing or sorting
+// of the whole overlay. Called with p.mu held.
+func (p *project) setOverlay(id string, ch change) {
+	old, had := p.overlay[id]
+	p.overlay[id] = ch
+	if !had {
+		i, _ := slices.BinarySearch(p.hide, id)
+		p.hide = slices.Insert(slices.Clip(p.hide), i, id) // a copy: hide is shared
+		if _, ok := p.baseIDs[id]; ok {
+			p.hiddenBase++
+		}
+	}
+	if had && old.prog != nil {
+		if i, ok := p.findProg(id); ok {
+			p.progs = slices.Delete(slices.Clone(p.progs), i, i+1)
+		}
+	}
+	if ch.prog != nil {
+		i, _ := p.findProg(id)
+		p.progs = slices.Insert(slices.Clip(p.progs), i, ch.prog)
+	}
+}
+
+// findProg is where the program of id is or would be in p.progs.
+func (p *project) findProg(id string) (int, bool) {
+	return slices.BinarySearchFunc(p.progs, id, func(q *segmatch.Program, id string) int { return cmp.Compare(q.Key(), id) })
+}
+
+// publish swaps in the base classifier with the overlay over it: O(1),
+// the overlay's sorted views are kept by setOverlay and setBase. Called
 // with p.mu held.
 func (p *project) publish() {
-	s := &snapshot{c: p.base, segments: len(p.baseIDs), overlay: len(p.overlay)}
+	s := &snapshot{c: p.base, segments: len(p.baseIDs) - p.hiddenBase + len(p.progs), overlay: len(p.overlay)}
 	if len(p.overlay) > 0 {
-		o := &overlaid{base: p.base, hide: make(map[string]struct{}, len(p.overlay))}
-		for id, ch := range p.overlay {
-			o.hide[id] = struct{}{}
-			if _, ok := p.baseIDs[id]; ok {
-				s.segments--
-			}
-			if ch.prog != nil {
-				o.progs = append(o.progs, ch.prog)
-				s.segments++
-			}
-		}
-		slices.SortFunc(o.progs, func(a, b *segmatch.Program) int { return cmp.Compare(a.Key(), b.Key()) })
-		s.c = o
+		s.c = &overlaid{base: p.base, hide: p.hide, progs: p.progs}
 	}
 	p.cur.Store(s)
 }
@@ -490,7 +562,7 @@ func (p *project) publish() {
 // and their programs' answers merged in, in id order.
 type overlaid struct {
 	base  Classifier
-	hide  map[string]struct{}
+	hide  []string            // sorted
 	progs []*segmatch.Program // by id
 }
 
@@ -498,7 +570,7 @@ func (o *overlaid) ClassifyMap(contact map[string]any) []string {
 	base := o.base.ClassifyMap(contact)
 	out := make([]string, 0, len(base)+1)
 	for _, id := range base {
-		if _, ok := o.hide[id]; !ok {
+		if _, ok := slices.BinarySearch(o.hide, id); !ok {
 			out = append(out, id)
 		}
 	}
@@ -514,11 +586,44 @@ func (o *overlaid) ClassifyMap(contact map[string]any) []string {
 	return out
 }
 
-// apply records seg if it is newer than what is held, and reports whether
-// it was. Called with p.mu held.
+// Ordering. A segment's states reach the keeper by three ways, in any
+// order relative to each other: the change feed (complete and in commit
+// order, except where an EventResync stands for dropped events), the
+// lists (the first Get's and each resync's), and Observe (a write the
+// caller had acknowledged, arbitrarily late: its caller may have been
+// descheduled while the feed, other writers and resyncs went on). So
+// which state is held never depends on the way it came, only on the
+// states themselves, by two rules:
+//
+//   - Every write moves a segment's UpdatedAt strictly forward, so a state
+//     replaces the held one only when its UpdatedAt is strictly after.
+//     Equal is the same write, already held: the held state stays.
+//   - Deletion is final (the store never revives a deleted segment:
+//     Update of one is ErrNotFound, a second Delete changes nothing), so
+//     a tombstone is never replaced, whatever UpdatedAt the other state
+//     carries. This rule is needed, not only shorter: the tombstone a
+//     resync leaves for a segment missing from its list (see reload)
+//     carries the last UpdatedAt known, not the deletion's (its event
+//     was dropped), so a late Observe of a write between the two looks
+//     newer than the tombstone, and would bring the segment back.
+//
+// Tombstones are kept for as long as the project is (they hold no
+// filters): without one, a late Observe or a stale listed state of a
+// deleted segment would make it active again, with nothing to undo it.
+
+// supersedes reports whether the held state h is at least as new as seg,
+// by the rules above.
+func supersedes(h, seg filter.Segment) bool {
+	return h.Status == filter.StatusDeleted || !seg.UpdatedAt.After(h.UpdatedAt)
+}
+
+// apply records seg if it is newer than what is held (see Ordering), and
+// reports whether it was. A deleted segment is held as a tombstone, its
+// program dropped from the overlay (hidden at once: the store confirmed
+// the delete) and from the ProgramCache. Called with p.mu held.
 func (p *project) apply(seg filter.Segment) bool {
 	old, ok := p.held[seg.ID]
-	if ok && !seg.UpdatedAt.After(old.seg.UpdatedAt) {
+	if ok && supersedes(old.seg, seg) {
 		return false
 	}
 	if ok && old.seg.Status != filter.StatusDeleted {
@@ -526,11 +631,30 @@ func (p *project) apply(seg filter.Segment) bool {
 	}
 	if seg.Status != filter.StatusDeleted {
 		p.active++
+	} else {
+		seg = tombstone(seg.ID, seg.UpdatedAt)
 	}
 	p.seq++
 	p.held[seg.ID] = held{seg: seg, seq: p.seq}
 	p.dirty = true
+	if seg.Status == filter.StatusDeleted {
+		p.deleted(seg.ID)
+	}
 	return true
+}
+
+// deleted drops what is kept of the definition of segment id, just
+// deleted: its overlay program (the overlay hides it instead, until a
+// build is in) and its programs in the ProgramCache. Called with p.mu
+// held, after the tombstone is.
+func (p *project) deleted(id string) {
+	if ch, ok := p.overlay[id]; ok && ch.prog != nil {
+		p.setOverlay(id, change{seq: p.held[id].seq})
+		p.publish()
+	}
+	if p.cache != nil {
+		p.cache.Forget(p.id, id)
+	}
 }
 
 // schedule makes sure a background rebuild of the project will run: it
@@ -675,14 +799,19 @@ func (k *Keeper) reload(id string, p *project) error {
 		p.apply(s) // kept only when newer
 	}
 	// A segment held as active, not applied since the list began and
-	// not listed, was deleted by an event the feed dropped. Tombstones
-	// stay: an older event of a deleted segment must not bring it back.
+	// not listed, was deleted by an event the feed dropped (a segment
+	// active throughout the read is listed, see listAll): it becomes a
+	// tombstone, with the last UpdatedAt known (the deletion's is lost),
+	// which no later state replaces (see Ordering): a late Observe of
+	// the create, or of any write before the delete, must not bring it
+	// back.
 	for sid, h := range p.held {
 		if h.seq <= from && !listed[sid] && h.seg.Status != filter.StatusDeleted {
-			delete(p.held, sid)
 			p.active--
 			p.seq++
+			p.held[sid] = held{seg: tombstone(sid, h.seg.UpdatedAt), seq: p.seq}
 			p.dirty = true
+			p.deleted(sid)
 		}
 	}
 	k.schedule(id, p)
@@ -705,9 +834,10 @@ func (k *Keeper) Observe(projectID string, seg filter.Segment) {
 		return
 	}
 	p.mu.Lock()
-	if h, ok := p.held[seg.ID]; ok && h.seg.UpdatedAt.After(seg.UpdatedAt) {
-		// A later write (from the feed) won: show that one, at least as
-		// new as the caller's.
+	if h, ok := p.held[seg.ID]; ok && h.seg.UpdatedAt.After(seg.UpdatedAt) || ok && h.seg.Status == filter.StatusDeleted {
+		// A later write (from the feed or a resync) won: show that one,
+		// at least as new as the caller's. A tombstone always wins (see
+		// Ordering): a late Observe does not bring a segment back.
 		seg = h.seg
 	}
 	visible := p.visible(seg)
@@ -726,12 +856,16 @@ func (k *Keeper) Observe(projectID string, seg filter.Segment) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if h, ok := p.held[seg.ID]; ok && h.seg.Status == filter.StatusDeleted && seg.Status != filter.StatusDeleted {
+		// Deleted while seg was compiled: show the delete.
+		seg, prog = h.seg, nil
+	}
 	if p.visible(seg) {
 		return
 	}
 	p.apply(seg) // unless the feed applied it first
 	if prog != nil || seg.Status == filter.StatusDeleted {
-		p.overlay[seg.ID] = change{seq: p.held[seg.ID].seq, prog: prog}
+		p.setOverlay(seg.ID, change{seq: p.held[seg.ID].seq, prog: prog})
 		p.publish()
 	}
 	k.schedule(projectID, p)

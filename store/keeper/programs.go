@@ -3,6 +3,7 @@ package keeper
 import (
 	"container/list"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/segmatch/segmatch"
@@ -32,11 +33,14 @@ type ProgramCache struct {
 	compile CompileFunc
 	max     int
 
-	mu    sync.Mutex
-	size  int
-	items map[programKey]*cached
-	lru   list.List // of *cached, most recently used first
+	mu       sync.Mutex
+	size     int
+	items    map[programKey]*cached
+	versions map[segmentKey][]*cached // the items of each segment
+	lru      list.List                // of *cached, most recently used first
 }
+
+type segmentKey struct{ project, id string }
 
 type programKey struct {
 	project, id string
@@ -49,6 +53,8 @@ type cached struct {
 	prog *segmatch.Program
 	err  error
 	elem *list.Element // in lru once compiled and kept
+	// forgotten: dropped (evicted, failed or forgotten), never to be kept
+	forgotten bool
 }
 
 // NewProgramCache returns a cache compiling with compile (nil:
@@ -61,7 +67,7 @@ func NewProgramCache(compile CompileFunc, maxBytes int) *ProgramCache {
 	if maxBytes <= 0 {
 		maxBytes = DefaultProgramCacheBytes
 	}
-	return &ProgramCache{compile: compile, max: maxBytes, items: map[programKey]*cached{}}
+	return &ProgramCache{compile: compile, max: maxBytes, items: map[programKey]*cached{}, versions: map[segmentKey][]*cached{}}
 }
 
 // Program returns the compiled seg of project, compiling it only when
@@ -82,25 +88,57 @@ func (c *ProgramCache) Program(project string, seg filter.Segment) (*segmatch.Pr
 	}
 	e := &cached{key: key, done: make(chan struct{})}
 	c.items[key] = e
+	sk := segmentKey{project, seg.ID}
+	c.versions[sk] = append(c.versions[sk], e)
 	c.mu.Unlock()
 
 	prog, err := c.compileSafe(seg)
 	c.mu.Lock()
 	e.prog, e.err = prog, err
-	if err != nil || prog.Size() > c.max {
-		delete(c.items, key)
-	} else {
+	switch {
+	case e.forgotten: // Forget ran during the compile
+	case err != nil || prog.Size() > c.max:
+		c.drop(e)
+	default:
 		e.elem = c.lru.PushFront(e)
 		c.size += prog.Size()
 		for c.size > c.max {
-			old := c.lru.Remove(c.lru.Back()).(*cached)
-			delete(c.items, old.key)
-			c.size -= old.prog.Size()
+			c.drop(c.lru.Back().Value.(*cached))
 		}
 	}
 	c.mu.Unlock()
 	close(e.done)
 	return prog, err
+}
+
+// drop removes e from the cache. Called with c.mu held.
+func (c *ProgramCache) drop(e *cached) {
+	if c.items[e.key] == e {
+		delete(c.items, e.key)
+	}
+	sk := segmentKey{e.key.project, e.key.id}
+	if vs := slices.DeleteFunc(c.versions[sk], func(v *cached) bool { return v == e }); len(vs) > 0 {
+		c.versions[sk] = vs
+	} else {
+		delete(c.versions, sk)
+	}
+	if e.elem != nil {
+		c.lru.Remove(e.elem)
+		e.elem = nil
+		c.size -= e.prog.Size()
+	}
+	e.forgotten = true
+}
+
+// Forget drops every kept version of segment id of project (the keeper
+// calls it when the segment is deleted: its programs would only wait to
+// age out). A compile under way is returned to its callers, not kept.
+func (c *ProgramCache) Forget(project, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range slices.Clone(c.versions[segmentKey{project, id}]) {
+		c.drop(e)
+	}
 }
 
 // compileSafe is compile, with a panic (a bug: compiling never panics on
