@@ -19,13 +19,19 @@
 // damaged file is a *CorruptError (ErrCorrupt). Damage found later is
 // one too, and from then on every write fails with it, so nothing is
 // acknowledged into a broken file: a record that does not decode (a
-// project's records are all decoded at its first write, to count them
-// against the limits, and at every List), or a fault reading the map
-// (the file damaged while open).
+// project's records are all read at its first write since Open, to count
+// them against the limits, and at every List; active ones are decoded,
+// deleted ones only checked as JSON of their segment and project), or a
+// fault reading the map (the file damaged while open).
+//
+// Memory: decoded active records are cached (for List and that first
+// count) within WithCacheBytes (default 64 MiB, least recently used
+// dropped first); deleted records are never kept, only a fingerprint of
+// each. Per project the store keeps its usage (two numbers), and, for
+// records stored without a size, the size compiled once for them.
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,32 +80,43 @@ type Store struct {
 	feed *store.Feed
 	now  func() time.Time
 
-	// decoded caches records decoded from the file, by project and id;
-	// an entry serves only while the stored bytes are the same, so it
-	// can never be stale. List would otherwise decode every record of
-	// the project on every call.
-	decoded sync.Map // string -> *cachedRecord
+	// sizes keeps the compiled sizes worked out for records stored
+	// without one, by project and id, for the version sized: such a
+	// record is compiled once per process, not at every write that
+	// counts it. Under wmu.
+	sizes map[string]knownSize
+
+	// cache keeps decoded active records (see recordCache), bounded by
+	// WithCacheBytes: List and projectUsage would otherwise decode every
+	// record of the project on every call.
+	cache *recordCache
+
+	// Counters for tests: full scans of a project's records (projectUsage
+	// computing a usage) and records compiled for their size.
+	scans, compiles atomic.Int64
 }
 
-type cachedRecord struct {
-	raw []byte
-	rec store.Record
+type knownSize struct {
+	version uint64
+	size    int64
 }
 
-// decodeCached decodes a stored record, or takes it from the cache when
-// its bytes are unchanged. The record shares its filters with the cache:
-// callers clone what they hand out.
-func (s *Store) decodeCached(project string, k, v []byte) (store.Record, error) {
-	key := project + "\x00" + string(k)
-	if c, ok := s.decoded.Load(key); ok && bytes.Equal(c.(*cachedRecord).raw, v) {
-		return c.(*cachedRecord).rec, nil
+// sizeOf returns r's compiled size, setting r.Size: the stored one, or,
+// for a record stored without one, the one worked out for its version
+// before, or compiled now and kept. Under wmu.
+func (s *Store) sizeOf(project string, r *store.Record) int64 {
+	if r.Size >= 0 {
+		return r.Size
 	}
-	r, err := store.DecodeRecord(v)
-	if err != nil {
-		return r, err
+	key := project + "\x00" + r.Segment.ID
+	if k, ok := s.sizes[key]; ok && k.version == r.Version {
+		r.Size = k.size
+		return r.Size
 	}
-	s.decoded.Store(key, &cachedRecord{raw: bytes.Clone(v), rec: r})
-	return r, nil
+	s.compiles.Add(1)
+	size := r.CompiledSize()
+	s.sizes[key] = knownSize{version: r.Version, size: size}
+	return size
 }
 
 var _ store.Store = (*Store)(nil)
@@ -113,6 +130,7 @@ type config struct {
 	timeout     time.Duration
 	readOnly    bool
 	limits      store.Limits
+	cacheBytes  int64
 }
 
 // WithLimits sets the limits of each project (default store.DefaultLimits;
@@ -160,7 +178,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open segment store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, feed: store.NewFeed(cfg.watchBuffer), now: cfg.now,
-		limits: cfg.limits, usage: map[string]store.Usage{}}
+		limits: cfg.limits, usage: map[string]store.Usage{}, sizes: map[string]knownSize{}}
+	if cfg.cacheBytes == 0 {
+		cfg.cacheBytes = DefaultCacheBytes
+	}
+	s.cache = newRecordCache(cfg.cacheBytes)
 	if err := s.verify(); err != nil {
 		_ = db.Close()
 		return nil, openErr(path, err)
@@ -262,31 +284,35 @@ func load(tx *bbolt.Tx, project, id string) (*store.Record, error) {
 }
 
 // projectUsage returns what project holds, as committed: from the
-// counts kept since Open, or, the first time, from its records.
+// counts kept since Open, or, the first time, from its records, kept at
+// once (under wmu, so it is what the file holds until the next commit),
+// whether the write then succeeds or not: a write refused by the limits
+// does not read the project again. Deleted records are only checked
+// (scanRecord); records stored without a size are compiled once
+// (sizeOf).
 func (s *Store) projectUsage(tx *bbolt.Tx, project string) (store.Usage, error) {
 	if u, ok := s.usage[project]; ok {
 		return u, nil
 	}
 	var u store.Usage
-	b := tx.Bucket(bucketSegments).Bucket([]byte(project))
-	if b == nil {
-		return u, nil
-	}
-	err := b.ForEach(func(k, v []byte) error {
-		if v == nil {
-			return fmt.Errorf("%w: project %s: a nested bucket %q among the segments", errBadRecord, project, k)
-		}
-		r, err := s.decodeCached(project, k, v)
+	if b := tx.Bucket(bucketSegments).Bucket([]byte(project)); b != nil {
+		s.scans.Add(1)
+		err := b.ForEach(func(k, v []byte) error {
+			r, err := s.scanRecord(project, k, v)
+			if err != nil || r == nil {
+				return err
+			}
+			rec := *r // the cache's is shared
+			s.sizeOf(project, &rec)
+			u = u.Plus(&rec)
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
+			return u, err
 		}
-		if r.Segment.ID != string(k) || r.Segment.IDProject != project {
-			return fmt.Errorf("%w: segment %s/%s: the record is of segment %s/%s", errBadRecord, project, k, r.Segment.IDProject, r.Segment.ID)
-		}
-		u = u.Plus(&r)
-		return nil
-	})
-	return u, err
+	}
+	s.usage[project] = u
+	return u, nil
 }
 
 func save(tx *bbolt.Tx, r store.Record) error {
@@ -305,7 +331,9 @@ func save(tx *bbolt.Tx, r store.Record) error {
 // giving it the project's usage; fn returns the event to publish (nil:
 // nothing changed) and the usage after it. Once the transaction has
 // committed (and been fsync'd), the usage is kept and the event
-// published. A store found damaged refuses every write.
+// published (the usage before the write is kept by projectUsage, so a
+// refused write leaves it known too). A store found damaged refuses
+// every write.
 func (s *Store) write(ctx context.Context, project string, fn func(tx *bbolt.Tx, u store.Usage) (*store.Event, store.Usage, error)) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -568,14 +596,11 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			r, err := s.decodeCached(project, k, v)
-			if err != nil {
-				return fmt.Errorf("%w: segment %s/%s: %w", errBadRecord, project, k, err)
-			}
-			if r.Active() {
+			r, err := s.scanRecord(project, k, v)
+			if r != nil {
 				active = append(active, r.Segment)
 			}
-			return nil
+			return err
 		})
 	})
 	if err != nil {
@@ -623,6 +648,9 @@ func (s *Store) modify(ctx context.Context, project, id string, kind store.Event
 		if rec == nil {
 			return nil, u, store.ErrNotFound
 		}
+		if rec.Active() {
+			s.sizeOf(project, rec) // once per process for a record stored without a size
+		}
 		next, changed, err := change(rec)
 		if err != nil {
 			return nil, u, err
@@ -637,6 +665,7 @@ func (s *Store) modify(ctx context.Context, project, id string, kind store.Event
 		if err := save(tx, next); err != nil {
 			return nil, u, err
 		}
+		delete(s.sizes, project+"\x00"+id) // saved with its size
 		ev := next.Event(kind)
 		return &ev, u.Change(rec, next), nil
 	})

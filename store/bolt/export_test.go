@@ -11,3 +11,12 @@ func CheckFile(path string) error {
 	defer f.Close()
 	return checkFile(f, path)
 }
+
+// Scans reports how many times s has read all of a project's records to
+// count its usage (projectUsage), and Compiles how many records it has
+// compiled to learn their size.
+func Scans(s *Store) int64    { return s.scans.Load() }
+func Compiles(s *Store) int64 { return s.compiles.Load() }
+
+// CachedBytes reports what s's decoded-record cache is charged.
+func CachedBytes(s *Store) int64 { return s.cache.bytes() }
