@@ -7,3 +7,10 @@ func SetWatchTimeout(s *Store, d time.Duration) { s.cfg.watchTimeout = d }
 
 // Subscribers reports how many Watch subscriptions project has.
 func Subscribers(s *Store, project string) int { return s.feed.Subscribers(project) }
+
+// UsageSQL and ListSQL are the queries of a project's active segments:
+// the usage the limits check, and List's.
+const (
+	UsageSQL = usageSQL
+	ListSQL  = listSQL
+)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -99,5 +100,67 @@ func TestLimitsUnsizedRows(t *testing.T) {
 	}
 	if _, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg("more", filter.All, filter.Cond("b", "=", 1))); err != nil {
 		t.Fatalf("create after the delete: %v", err)
+	}
+}
+
+// The usage counted at every write, and List, read a project's active
+// rows through the partial index of active segments, in the generic plan
+// of a cached statement too, not every row the project ever had (deleted
+// rows stay forever); and deleted rows count for nothing.
+func TestUsageReadsActiveRowsOnly(t *testing.T) {
+	dsn := schemaDSN(t)
+	s := open(t, dsn, postgres.WithLimits(store.Limits{MaxSegments: 3, MaxBytes: -1}))
+	for i := 0; i < 40; i++ {
+		seg, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg(fmt.Sprint("gone", i), filter.All))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Delete(t.Context(), storetest.ProjectA, seg.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg(fmt.Sprint("kept", i), filter.All)); err != nil {
+			t.Fatalf("create %d next to 40 deleted segments, at most 3 active: %v", i, err)
+		}
+	}
+	_, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg("one more", filter.All))
+	var le *store.LimitError
+	if !errors.As(err, &le) || le.Used != 3 {
+		t.Fatalf("a 4th active segment: %v (%+v), want a limit error with 3 used", err, le)
+	}
+
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{"ANALYZE segmatch_segments", "SET enable_seqscan = off", "SET plan_cache_mode = force_generic_plan"} {
+		if _, err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, sql := range map[string]string{"usage": postgres.UsageSQL, "list": postgres.ListSQL} {
+		if _, err := conn.Exec(t.Context(), "PREPARE q_"+name+"(text) AS "+sql); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(t.Context(), "EXPLAIN EXECUTE q_"+name+"('"+storetest.ProjectA+"')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if text := strings.Join(plan, "\n"); !strings.Contains(text, "segmatch_segments_active") {
+			t.Errorf("the %s query's generic plan does not use the index of active segments:\n%s", name, text)
+		}
 	}
 }

@@ -130,7 +130,24 @@ CREATE TABLE IF NOT EXISTS segmatch_events (
 );
 CREATE INDEX IF NOT EXISTS segmatch_events_at ON segmatch_events (at);
 ALTER TABLE segmatch_segments ADD COLUMN IF NOT EXISTS size bigint;
+CREATE INDEX IF NOT EXISTS segmatch_segments_active ON segmatch_segments (project) INCLUDE (size) WHERE status <> 0;
 `
+
+// activeRows restricts a query of segmatch_segments to active segments,
+// the only ones the limits count and List returns. It is a literal, the
+// predicate of the partial index segmatch_segments_active, so that every
+// plan (a cached statement's generic one too) can use that index:
+// counting a project's usage reads its active rows, not the deleted ones
+// it keeps forever.
+const activeRows = "status <> 0"
+
+// A compile-time check that filter.StatusDeleted is the 0 of activeRows
+// and of the index.
+var _ = [1]struct{}{}[filter.StatusDeleted]
+
+// usageSQL counts and sums a project's active segments.
+const usageSQL = `SELECT count(*), COALESCE(sum(size), 0), count(*) FILTER (WHERE size IS NULL)
+	FROM segmatch_segments WHERE project = $1 AND ` + activeRows
 
 // Open connects to the database at dsn (a PostgreSQL URL or key=value
 // string; search_path selects the schema), creates the tables if needed
@@ -431,14 +448,13 @@ func lockUsage(ctx context.Context, tx pgx.Tx, project string) (store.Usage, err
 	}
 	var u store.Usage
 	var unsized int
-	if err := tx.QueryRow(ctx, `SELECT count(*), COALESCE(sum(size), 0), count(*) FILTER (WHERE size IS NULL)
-		FROM segmatch_segments WHERE project = $1 AND status <> $2`, project, filter.StatusDeleted).Scan(&u.Segments, &u.Bytes, &unsized); err != nil {
+	if err := tx.QueryRow(ctx, usageSQL, project).Scan(&u.Segments, &u.Bytes, &unsized); err != nil {
 		return store.Usage{}, err
 	}
 	if unsized == 0 {
 		return u, nil
 	}
-	rows, err := tx.Query(ctx, "SELECT id, version, record FROM segmatch_segments WHERE project = $1 AND status <> $2 AND size IS NULL", project, filter.StatusDeleted)
+	rows, err := tx.Query(ctx, "SELECT id, version, record FROM segmatch_segments WHERE project = $1 AND "+activeRows+" AND size IS NULL", project)
 	if err != nil {
 		return store.Usage{}, err
 	}
@@ -532,6 +548,9 @@ func (s *Store) mapErr(ctx context.Context, err error) error {
 	return err
 }
 
+// listSQL reads a project's active segments.
+const listSQL = "SELECT version, record FROM segmatch_segments WHERE project = $1 AND " + activeRows
+
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, project string, opts store.ListOptions) ([]filter.Segment, int, error) {
 	if err := s.begin(ctx, project); err != nil {
@@ -543,7 +562,7 @@ func (s *Store) List(ctx context.Context, project string, opts store.ListOptions
 	}
 	var active []filter.Segment
 	err = s.withConn(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, "SELECT version, record FROM segmatch_segments WHERE project = $1 AND status <> $2", project, filter.StatusDeleted)
+		rows, err := c.Query(ctx, listSQL, project)
 		if err != nil {
 			return err
 		}
