@@ -15,14 +15,23 @@ const (
 	// change recompiles the project's set) and a full List bounded.
 	DefaultMaxSegments = 10_000
 	// DefaultMaxProjectBytes bounds the total estimated compiled size
-	// (segmatch.Program.Size) of a project's active segments, which is
-	// what the server keeps in memory for it. A typical segment of a few
-	// conditions is 1–1.5 KiB (testdata/, the benchmark workload), so
-	// 10,000 of them take about 13 MiB and the count binds first; the
-	// size binds for projects of large segments: the largest a request
-	// can carry (a 1 MiB `in` list) is about 8 MiB compiled, so a project
-	// holds 32 of those, and no project takes more than 256 MiB of the
-	// server's memory.
+	// (segmatch.Program.Size) of a project's active segments. A typical
+	// segment of a few conditions is 1–1.5 KiB (testdata/, the benchmark
+	// workload), so 10,000 of them take about 13 MiB and the count binds
+	// first; the size binds for projects of large segments: the largest a
+	// request can carry (a 1 MiB `in` list) is about 8 MiB compiled, so a
+	// project holds 32 of those.
+	//
+	// It is an estimate of one compiled copy of the project's active
+	// segments, not a bound on the memory the server spends on the
+	// project: the keeper holds the project's segments and engine (and a
+	// second engine while it builds the next), the overlay of segments
+	// written since the last build, and programs in its cache for the
+	// overlay and /match (bounded across all projects); stores keep their own copies (the
+	// bolt store's decoded-record cache, bounded separately by
+	// bolt.WithCacheBytes; the memory store's records), and requests in
+	// flight decode and compile segments of their own. Deleted segments
+	// count for nothing.
 	DefaultMaxProjectBytes = 256 << 20
 )
 
