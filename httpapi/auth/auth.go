@@ -48,7 +48,7 @@ type Authenticator struct {
 
 	gate    *gate
 	tarpit  *tarpit
-	byAddr  *failures[netip.Addr]
+	byAddr  *failures[client]
 	byEmail *failures[[16]byte]
 	stats   counters
 
@@ -77,7 +77,9 @@ type Config struct {
 	Limits Limits
 	// TrustedProxies are the peers whose X-Forwarded-For header names
 	// the client (for the per-address limit); by default the TCP peer is
-	// the client and the header is ignored.
+	// the client and the header is ignored. A request from one of them
+	// that names no usable client is "an unknown client via" it (see the
+	// package doc).
 	TrustedProxies []netip.Prefix
 }
 
@@ -99,9 +101,9 @@ func New(cfg Config) (*Authenticator, error) {
 		trusted: cfg.TrustedProxies,
 		gate:    newGate(lim),
 		tarpit:  &tarpit{delay: lim.Tarpit, max: int64(lim.Tarpitted)},
-		byAddr:  newFailures[netip.Addr](lim.FailuresPerAddress, lim.FailureWindow, lim.Tracked),
+		byAddr:  newFailures[client](lim.FailuresPerAddress, lim.FailureWindow, lim.Tracked),
 		byEmail: newFailures[[16]byte](lim.FailuresPerEmail, lim.FailureWindow, lim.Tracked),
-		proven:  newProofs(lim.CacheTTL, lim.CacheSize),
+		proven:  newProofs(lim.CacheTTL, lim.CacheMaxAge, lim.CacheSize, lim.Tracked),
 	}
 	if a.users == nil {
 		a.users = &Users{byEmail: map[string]*user{}, byID: map[string]*user{}}
@@ -167,6 +169,7 @@ func (a *Authenticator) Stats() Stats {
 		CacheHits:      a.stats.hits.Load(),
 		RateLimited:    a.stats.limited.Load(),
 		Busy:           a.stats.busy.Load(),
+		UnknownClients: a.stats.unknown.Load(),
 	}
 }
 
@@ -204,7 +207,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 // basic checks an email and password.
 //
 // A password proven lately is found by its HMAC and costs no bcrypt, and
-// no limit applies to it (only the holder of the password can hit it).
+// no limit applies to it (only the holder of the password can hit it);
+// each such hit keeps the proof Limits.CacheTTL longer, up to
+// Limits.CacheMaxAge after bcrypt made it.
 // Otherwise the check reserves one failure of the client's address and
 // one of the email (ErrRateLimited, answered after the tarpit's delay,
 // when either has none left), waits for a bcrypt slot (ErrBusy when none
@@ -213,31 +218,57 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 // against a dummy hash for an unknown email, and unknown emails are
 // limited as known ones are, so neither timing nor limits tell which
 // emails exist.
+//
+// An email is known at an address when it signed in from there (bcrypt
+// or a proof) within Limits.CacheMaxAge, with the password its user has
+// now; its checks from there reserve nothing of the email, only of the
+// address. So failures from elsewhere, which an attacker can keep
+// making at the email's rate from any number of addresses, do not lock
+// out a client that keeps signing in (its proof expiring, idle beyond
+// CacheTTL or past CacheMaxAge, sends it back to bcrypt, which it then
+// reaches). What this gives up: a guesser sharing that address (the
+// same IPv4 address or IPv6 /64) may guess that email at the address's
+// rate rather than the email's; it was already bounded by the address's
+// limit. An unknown client behind a trusted proxy is never known.
 func (a *Authenticator) basic(r *http.Request, email, password string) (*Principal, error) {
 	email = strings.ToLower(email)
 	key := a.proven.sum(email, password)
+	ek := a.proven.emailKey(email)
+	who := clientOf(r, a.trusted).key()
+	if who.unknown {
+		a.stats.unknown.Add(1)
+	}
 	now := a.now()
 	a.mu.Lock()
 	users := a.users
 	u := a.proven.get(key, now)
+	if u != nil {
+		a.proven.signedIn(ek, who, u, now)
+	}
+	known := u == nil && a.proven.isKnown(ek, who, users.byEmail[email], now)
 	a.mu.Unlock()
 	if u != nil {
 		a.stats.hits.Add(1)
 		return &u.Principal, nil
 	}
 
-	addr := clientKey(clientAddr(r, a.trusted))
-	ek := a.proven.emailKey(email)
-	if wait, ok := a.byAddr.take(addr, now); !ok {
+	if wait, ok := a.byAddr.take(who, now); !ok {
 		return nil, a.limited(r, wait)
 	}
-	if wait, ok := a.byEmail.take(ek, now); !ok {
-		a.byAddr.refund(addr, now)
-		return nil, a.limited(r, wait)
+	if !known {
+		if wait, ok := a.byEmail.take(ek, now); !ok {
+			a.byAddr.refund(who, now)
+			return nil, a.limited(r, wait)
+		}
+	}
+	refund := func(now time.Time) {
+		a.byAddr.refund(who, now)
+		if !known {
+			a.byEmail.refund(ek, now)
+		}
 	}
 	if err := a.gate.enter(r.Context()); err != nil {
-		a.byAddr.refund(addr, now)
-		a.byEmail.refund(ek, now)
+		refund(now)
 		if errors.Is(err, ErrBusy) {
 			a.stats.busy.Add(1)
 		}
@@ -255,11 +286,11 @@ func (a *Authenticator) basic(r *http.Request, email, password string) (*Princip
 		return nil, ErrUnauthenticated
 	}
 	now = a.now()
-	a.byAddr.refund(addr, now)
-	a.byEmail.refund(ek, now)
+	refund(now)
 	a.mu.Lock()
 	if a.users == users { // not reloaded meanwhile
 		a.proven.put(key, u, now)
+		a.proven.signedIn(ek, who, u, now)
 	}
 	a.mu.Unlock()
 	return &u.Principal, nil

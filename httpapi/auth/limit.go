@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/hmac"
@@ -9,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -76,10 +78,20 @@ type Limits struct {
 	Tracked int
 	// CacheTTL is how long a password proven by bcrypt is remembered
 	// (keyed by an HMAC of email and password under a per-process random
-	// key; never the password), so that honest clients do not pay bcrypt
-	// on every request. 0: 2 min; negative: none remembered. SetUsers
-	// forgets them all.
+	// key; never the password) after its last use, within CacheMaxAge,
+	// so that honest clients do not pay bcrypt on every request. 0:
+	// 2 min; negative: none remembered. SetUsers forgets them all.
 	CacheTTL time.Duration
+	// CacheMaxAge bounds how long use keeps a proven password: each
+	// check it answers keeps it CacheTTL longer, never past CacheMaxAge
+	// after bcrypt proved it (then bcrypt runs again), so a client that
+	// stays signed in pays bcrypt once per CacheMaxAge, not once per
+	// CacheTTL. It is also how long, after its last success, an email
+	// stays known at a client address (see Authenticator.basic): from
+	// there its checks are charged to the address only, not to the
+	// email. 0: 30 min (at least CacheTTL). Negative: neither (a proof
+	// lasts CacheTTL from bcrypt, every check is charged to the email).
+	CacheMaxAge time.Duration
 	// CacheSize bounds the remembered passwords. 0: 4096; negative: none.
 	CacheSize int
 	// Tarpit delays the answer to a rate-limited check by this much, or
@@ -102,6 +114,7 @@ const (
 	DefaultFailureWindow      = time.Minute
 	DefaultTracked            = 10000
 	DefaultCacheTTL           = 2 * time.Minute
+	DefaultCacheMaxAge        = 30 * time.Minute
 	DefaultCacheSize          = 4096
 	DefaultTarpit             = time.Second
 	DefaultTarpitted          = 512
@@ -130,6 +143,7 @@ func (l Limits) withDefaults() Limits {
 	defD(&l.FailureWindow, DefaultFailureWindow)
 	def(&l.Tracked, DefaultTracked)
 	defD(&l.CacheTTL, DefaultCacheTTL)
+	defD(&l.CacheMaxAge, DefaultCacheMaxAge)
 	def(&l.CacheSize, DefaultCacheSize)
 	defD(&l.Tarpit, DefaultTarpit)
 	def(&l.Tarpitted, DefaultTarpitted)
@@ -142,10 +156,14 @@ type Stats struct {
 	CacheHits      uint64 // Basic checks answered from proven passwords
 	RateLimited    uint64 // checks refused with ErrRateLimited
 	Busy           uint64 // checks refused with ErrBusy
+	// UnknownClients counts Basic checks from a trusted proxy that named
+	// no usable client (no X-Forwarded-For, or an unreadable hop): they
+	// share one failure limit per proxy. Not zero: fix the proxy.
+	UnknownClients uint64
 }
 
 type counters struct {
-	checks, hits, limited, busy atomic.Uint64
+	checks, hits, limited, busy, unknown atomic.Uint64
 }
 
 // gate bounds the bcrypt comparisons running at once, with a bounded
@@ -291,8 +309,8 @@ func (f *failures[K]) take(key K, now time.Time) (time.Duration, bool) {
 		b = &bucket[K]{key: key, tokens: f.burst, last: now}
 		f.byKey[key] = f.lru.PushFront(b)
 	}
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / f.rate * float64(time.Second)), false
+	if b.tokens < 1 { // the wait rounded up: a refusal never says "retry now"
+		return time.Duration(math.Ceil((1 - b.tokens) / f.rate * float64(time.Second))), false
 	}
 	b.tokens--
 	return 0, true
@@ -328,21 +346,47 @@ func (f *failures[K]) len() int {
 
 // proofs remembers passwords proven by bcrypt, by an HMAC of email and
 // password under a random per-process key: neither the password nor an
-// offline-checkable hash of it is kept. Bounded in size and age.
+// offline-checkable hash of it is kept. Bounded in size and age: a proof
+// is forgotten ttl after its last use, and at the latest maxAge after
+// bcrypt made it.
+//
+// It also remembers, for maxAge after the last success, the client
+// addresses where each email signed in (known): no password is kept for
+// them, only the email's HMAC and the user's bcrypt hash of that time.
 type proofs struct {
-	key  [32]byte
-	ttl  time.Duration // <= 0: nothing is remembered
-	max  int
-	seen map[[32]byte]proof
+	key    [32]byte
+	ttl    time.Duration // <= 0: nothing is remembered
+	maxAge time.Duration // <= 0: no renewal and nothing known
+	max    int
+	seen   map[[32]byte]proof
+
+	maxKnown int
+	known    map[knownKey]knownAt
 }
 
 type proof struct {
 	u       *user
+	expires time.Time // ttl after the last use
+	until   time.Time // maxAge after bcrypt: expires never goes past it
+}
+
+// knownKey is an email (its emailKey) and a client (clientKey'd).
+type knownKey struct {
+	email [16]byte
+	at    client
+}
+
+type knownAt struct {
+	hash    []byte // the user's bcrypt hash when it signed in there
 	expires time.Time
 }
 
-func newProofs(ttl time.Duration, max int) *proofs {
-	p := &proofs{ttl: ttl, max: max, seen: map[[32]byte]proof{}}
+func newProofs(ttl, maxAge time.Duration, max, maxKnown int) *proofs {
+	p := &proofs{ttl: ttl, maxAge: maxAge, max: max, seen: map[[32]byte]proof{},
+		maxKnown: maxKnown, known: map[knownKey]knownAt{}}
+	if p.maxKnown <= 0 {
+		p.maxKnown = DefaultTracked
+	}
 	if _, err := rand.Read(p.key[:]); err != nil {
 		panic("auth: no randomness: " + err.Error()) // crypto/rand never fails on supported systems
 	}
@@ -375,7 +419,8 @@ func (p *proofs) emailKey(email string) [16]byte {
 	return k
 }
 
-// get returns the user proven under k, if any and still fresh. The
+// get returns the user proven under k, if any and still fresh, and
+// renews the proof: ttl from now, but not past its maximum age. The
 // caller holds the Authenticator's lock.
 func (p *proofs) get(k [32]byte, now time.Time) *user {
 	pr, ok := p.seen[k]
@@ -386,6 +431,12 @@ func (p *proofs) get(k [32]byte, now time.Time) *user {
 		delete(p.seen, k)
 		return nil
 	}
+	if e := now.Add(p.ttl); e.Before(pr.until) {
+		pr.expires = e
+	} else {
+		pr.expires = pr.until
+	}
+	p.seen[k] = pr
 	return pr.u
 }
 
@@ -407,7 +458,53 @@ func (p *proofs) put(k [32]byte, u *user, now time.Time) {
 			delete(p.seen, k2)
 		}
 	}
-	p.seen[k] = proof{u: u, expires: now.Add(p.ttl)}
+	pr := proof{u: u, expires: now.Add(p.ttl), until: now.Add(max(p.ttl, p.maxAge))}
+	p.seen[k] = pr
+}
+
+// signedIn records that u (of email key ek) signed in from c, by bcrypt
+// or a proof. Unknown clients (a trusted proxy that named none) are
+// never recorded: they are no address. The caller holds the
+// Authenticator's lock.
+func (p *proofs) signedIn(ek [16]byte, c client, u *user, now time.Time) {
+	if p.maxAge <= 0 || c.unknown || u == nil || len(u.hash) == 0 {
+		return
+	}
+	k := knownKey{ek, c}
+	if _, ok := p.known[k]; !ok && len(p.known) >= p.maxKnown {
+		for k2, e := range p.known {
+			if !now.Before(e.expires) {
+				delete(p.known, k2)
+			}
+		}
+		for k2 := range p.known { // still full: forget one at random
+			if len(p.known) < p.maxKnown {
+				break
+			}
+			delete(p.known, k2)
+		}
+	}
+	p.known[k] = knownAt{hash: u.hash, expires: now.Add(p.maxAge)}
+}
+
+// isKnown tells whether u (of email key ek; nil for an unknown email)
+// signed in from c within maxAge, with the password it has now (a
+// reload that changed it, or removed u, ends it). The caller holds the
+// Authenticator's lock.
+func (p *proofs) isKnown(ek [16]byte, c client, u *user, now time.Time) bool {
+	if c.unknown || u == nil || len(u.hash) == 0 {
+		return false
+	}
+	k := knownKey{ek, c}
+	e, ok := p.known[k]
+	if !ok {
+		return false
+	}
+	if !now.Before(e.expires) {
+		delete(p.known, k)
+		return false
+	}
+	return bytes.Equal(e.hash, u.hash)
 }
 
 // clientKey is the key of a client address for the failure limit: the
@@ -423,10 +520,40 @@ func clientKey(a netip.Addr) netip.Addr {
 	return a.WithZone("")
 }
 
-// clientAddr is the address of r's client: the TCP peer, or, when the
-// peer is one of the trusted proxies, the rightmost X-Forwarded-For
-// address that is not a trusted proxy.
+// client is who a failed check is charged to (the per-address limit):
+// a client address, or, when a trusted proxy forwarded the request
+// without naming a usable client, "an unknown client via" that proxy,
+// a key of its own distinct from the proxy's address.
+type client struct {
+	addr    netip.Addr
+	unknown bool // addr is the trusted proxy that named no usable client
+}
+
+func (c client) String() string {
+	if c.unknown {
+		return "unknown client via " + c.addr.String()
+	}
+	return c.addr.String()
+}
+
+// key is c for the failure limit (clientKey of its address).
+func (c client) key() client { return client{clientKey(c.addr), c.unknown} }
+
+// clientAddr is the address of r's client (see clientOf): the TCP peer,
+// a forwarded client, or the trusted proxy that named none.
 func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	return clientOf(r, trusted).addr
+}
+
+// clientOf is r's client: the TCP peer, or, when the peer is one of the
+// trusted proxies, the rightmost X-Forwarded-For hop that is not a
+// trusted proxy (the header's lines taken in order, as one list). A hop
+// may carry a port (192.0.2.7:51000, [2001:db8::1]:443) or brackets
+// ([2001:db8::1]). When the hops run out, or one cannot be read, before
+// an untrusted one, the client is unknown: "unknown client via" the
+// last trusted proxy (nothing left of an unreadable hop is trusted). A
+// request whose hops are all trusted proxies comes from the leftmost.
+func clientOf(r *http.Request, trusted []netip.Prefix) client {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	addr := peer.Addr()
 	if err != nil {
@@ -434,23 +561,44 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	}
 	addr = addr.Unmap()
 	if len(trusted) == 0 || !inAny(addr, trusted) {
-		return addr
+		return client{addr: addr}
 	}
 	var hops []string
 	for _, h := range r.Header.Values("X-Forwarded-For") {
 		hops = append(hops, strings.Split(h, ",")...)
 	}
+	if len(hops) == 0 {
+		return client{addr: addr, unknown: true}
+	}
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break // a malformed hop: trust nothing left of it
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			return client{addr: addr, unknown: true}
 		}
-		addr = hop.Unmap()
+		addr = hop
 		if !inAny(addr, trusted) {
 			break
 		}
 	}
-	return addr
+	return client{addr: addr}
+}
+
+// parseHop reads one X-Forwarded-For hop: an address, with or without a
+// port, an IPv6 one with or without brackets.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && a.Is6() {
+			return a.Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 func inAny(a netip.Addr, ps []netip.Prefix) bool {

@@ -343,10 +343,10 @@ func TestBasicCache(t *testing.T) {
 }
 
 func TestCacheKeyUnambiguous(t *testing.T) {
-	p := newProofs(time.Minute, 10)
+	p := newProofs(time.Minute, 0, 10, 0)
 	assert.NotEqual(t, p.sum("a\x00b", "c"), p.sum("a", "b\x00c"))
 	assert.NotEqual(t, p.sum("ab", "c"), p.sum("a", "bc"))
-	q := newProofs(time.Minute, 10)
+	q := newProofs(time.Minute, 0, 10, 0)
 	assert.NotEqual(t, p.sum("a", "b"), q.sum("a", "b"), "a random key per process")
 }
 

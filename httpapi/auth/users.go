@@ -8,6 +8,34 @@
 // number run at once, failures are limited per client address and per
 // email, and a proven password is remembered briefly. Refusals are
 // *LimitError values wrapping ErrRateLimited or ErrBusy.
+//
+// The client address is the TCP peer, or, from a trusted proxy
+// (Config.TrustedProxies), the rightmost X-Forwarded-For hop that is no
+// trusted proxy; several header lines are one list, and a hop may carry
+// a port or brackets (203.0.113.7:51000, [2001:db8::1]:443). A request
+// from a trusted proxy that names no usable client (no header, or an
+// unreadable hop before any untrusted one) is charged to "an unknown
+// client via" that proxy: one failure limit shared by all such
+// requests of that proxy, apart from the proxy's own address, and
+// counted in Stats.UnknownClients: a proxy that leaves the header out
+// puts every client behind it in that one limit, so one guesser can
+// refuse them all. The standard Forwarded header is not read: a proxy
+// that writes only X-Forwarded-For may pass a client's Forwarded
+// through, which would let the client choose its address.
+//
+// A proven password lasts Limits.CacheTTL (2 min) after its last use and
+// at most Limits.CacheMaxAge (30 min) after bcrypt proved it. And an
+// email that signed in from an address within CacheMaxAge is known
+// there: its checks from that address are charged to the address's
+// limit only, not to the email's, so an attacker who keeps the email's
+// limit spent from elsewhere (it needs only FailuresPerEmail guesses a
+// window, from anywhere) cannot lock out a client that keeps signing
+// in, when its proof expires. Renewal alone would only postpone that
+// lockout to CacheMaxAge, and renewing without end would keep a fast
+// (HMAC) check of each password in memory for as long as it is used;
+// known addresses keep no password. The price: a guesser sharing a
+// known address (its IPv4 address or IPv6 /64) may guess that email at
+// the address's rate, not the email's.
 package auth
 
 import (
