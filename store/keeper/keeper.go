@@ -189,11 +189,17 @@ type project struct {
 	hide       []string
 	progs      []*segmatch.Program
 	hiddenBase int
-	dirty    bool // held changed since the last build started
-	building bool // a rebuild goroutine runs
-	builds   int
-	failures int
-	lastErr  error
+	// unverified: ids of active states applied by Observe that may be
+	// older than a delete whose event a resync stood for, checked with
+	// the store before the next build; verifyBefore: observed states
+	// updated before it are (zero until a resync). See Ordering.
+	unverified   map[string]struct{}
+	verifyBefore time.Time
+	dirty        bool // held changed since the last build started
+	building     bool // a rebuild goroutine runs
+	builds       int
+	failures     int
+	lastErr      error
 }
 
 // Get returns the current classifier of project. The first call for a
@@ -610,6 +616,23 @@ func (o *overlaid) ClassifyMap(contact map[string]any) []string {
 // Tombstones are kept for as long as the project is (they hold no
 // filters): without one, a late Observe or a stale listed state of a
 // deleted segment would make it active again, with nothing to undo it.
+//
+// One case no held state settles: a resync's list cannot tell "deleted"
+// from "never created", so a late Observe of a segment whose create and
+// delete were both dropped (nothing held), or one applied while the list
+// is read (a held state newer than the list began), may be older than a
+// delete the keeper will never hear of. So after a resync, an active
+// state applied by Observe whose UpdatedAt is not clearly after the
+// list began (resyncSkew of clock difference allowed) is checked with
+// the store's Get before the next build, in the background: found, it
+// is applied (when newer); not found, the segment is deleted (deletion
+// is final) and becomes a tombstone. Until then the overlay shows it, as
+// it shows any acknowledged write. A write after the list began needs
+// no check: its event follows the resync, or a later resync covers it.
+
+// resyncSkew is how far the store's clock (UpdatedAt) may run behind the
+// keeper's, for the check above.
+const resyncSkew = time.Minute
 
 // supersedes reports whether the held state h is at least as new as seg,
 // by the rules above.
@@ -641,6 +664,21 @@ func (p *project) apply(seg filter.Segment) bool {
 		p.deleted(seg.ID)
 	}
 	return true
+}
+
+// gone makes the held active segment sid a tombstone, with the last
+// UpdatedAt known: the store no longer has it, and the deletion's own
+// state was lost with a dropped event. Called with p.mu held.
+func (p *project) gone(sid string) {
+	h, ok := p.held[sid]
+	if !ok || h.seg.Status == filter.StatusDeleted {
+		return
+	}
+	p.active--
+	p.seq++
+	p.held[sid] = held{seg: tombstone(sid, h.seg.UpdatedAt), seq: p.seq}
+	p.dirty = true
+	p.deleted(sid)
 }
 
 // deleted drops what is kept of the definition of segment id, just
@@ -689,6 +727,7 @@ func (k *Keeper) rebuilder(id string, p *project) {
 			return
 		}
 		p.mu.Unlock()
+		k.verify(id, p)
 		select {
 		case k.slots <- struct{}{}:
 		case <-k.ctx.Done():
@@ -733,6 +772,37 @@ func (k *Keeper) rebuilder(id string, p *project) {
 			t.Stop()
 			k.stopBuilding(p)
 			return
+		}
+	}
+}
+
+// verify checks the observed states that may predate a dropped delete
+// (p.unverified, see Ordering) with the store's Get: a segment found is
+// applied (when newer), one not found becomes a tombstone; on another
+// error it is checked again before the next build.
+func (k *Keeper) verify(id string, p *project) {
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.unverified))
+	for sid := range p.unverified {
+		ids = append(ids, sid)
+	}
+	clear(p.unverified)
+	p.mu.Unlock()
+	for _, sid := range ids {
+		seg, err := k.st.Get(k.ctx, id, sid)
+		p.mu.Lock()
+		switch {
+		case err == nil:
+			p.apply(seg)
+		case errors.Is(err, store.ErrNotFound):
+			p.gone(sid)
+		default:
+			p.unverified[sid] = struct{}{}
+		}
+		p.mu.Unlock()
+		if err != nil && !errors.Is(err, store.ErrNotFound) && k.ctx.Err() == nil {
+			k.log.Error("keeper: checking an observed segment after a resync failed; checked again before the next build",
+				"project", id, "segment", sid, "err", err)
 		}
 	}
 }
@@ -786,6 +856,10 @@ func (k *Keeper) follow(id string, p *project, ch <-chan store.Event) {
 func (k *Keeper) reload(id string, p *project) error {
 	p.mu.Lock()
 	from := p.seq
+	// Observed states applied from now on may predate the list: checked.
+	if t := time.Now().Add(resyncSkew); t.After(p.verifyBefore) {
+		p.verifyBefore = t
+	}
 	p.mu.Unlock()
 	segs, err := listAll(k.ctx, k.st, id)
 	if err != nil {
@@ -807,11 +881,7 @@ func (k *Keeper) reload(id string, p *project) error {
 	// back.
 	for sid, h := range p.held {
 		if h.seq <= from && !listed[sid] && h.seg.Status != filter.StatusDeleted {
-			p.active--
-			p.seq++
-			p.held[sid] = held{seg: tombstone(sid, h.seg.UpdatedAt), seq: p.seq}
-			p.dirty = true
-			p.deleted(sid)
+			p.gone(sid)
 		}
 	}
 	k.schedule(id, p)
@@ -863,7 +933,12 @@ func (k *Keeper) Observe(projectID string, seg filter.Segment) {
 	if p.visible(seg) {
 		return
 	}
-	p.apply(seg) // unless the feed applied it first
+	if p.apply(seg) && seg.Status != filter.StatusDeleted && seg.UpdatedAt.Before(p.verifyBefore) { // unless the feed applied it first
+		if p.unverified == nil {
+			p.unverified = map[string]struct{}{}
+		}
+		p.unverified[seg.ID] = struct{}{} // see Ordering
+	}
 	if prog != nil || seg.Status == filter.StatusDeleted {
 		p.setOverlay(seg.ID, change{seq: p.held[seg.ID].seq, prog: prog})
 		p.publish()

@@ -26,7 +26,17 @@ import (
 // test decides which are "dropped").
 type feedStore struct {
 	*memory.Store
-	ch chan store.Event
+	ch     chan store.Event
+	lists  atomic.Int64
+	onList atomic.Pointer[func()] // run (once) as a List begins
+}
+
+func (f *feedStore) List(ctx context.Context, project string, opts store.ListOptions) ([]filter.Segment, int, error) {
+	f.lists.Add(1)
+	if fn := f.onList.Swap(nil); fn != nil {
+		(*fn)()
+	}
+	return f.Store.List(ctx, project, opts)
 }
 
 func newFeedStore(t *testing.T) *feedStore {
@@ -326,4 +336,67 @@ func TestKeeperOverlayModel(t *testing.T) {
 	assert.Zero(t, s.Overlay)
 	assert.Equal(t, len(model), s.Segments)
 	assert.Equal(t, want(), classify(t, k, "p", italian))
+}
+
+// TestKeeperLateObserveCheckedAfterResync: the create and the delete of A were
+// both dropped, so the resync's list holds nothing of A (it cannot tell
+// deleted from never created); then the creator's late Observe of A
+// arrives, or one arrives while the list is read (newer than the state
+// held when it began). Either way A must not stay active: the keeper
+// checks such observed states with the store before its next build.
+// Before, A was active forever.
+func TestKeeperLateObserveCheckedAfterResync(t *testing.T) {
+	for _, when := range []string{"after the resync", "during its list"} {
+		t.Run(when, func(t *testing.T) {
+			fs := newFeedStore(t)
+			ctx := t.Context()
+			k := keeper.New(fs, keeper.CompileEach())
+			defer k.Close()
+			var a, observed filter.Segment
+			var err error
+			if when == "during its list" {
+				a, err = fs.Create(ctx, "p", "u", country("IT"))
+				require.NoError(t, err)
+			}
+			want := []string{}
+			if a.ID != "" {
+				want = []string{a.ID}
+			}
+			assert.Equal(t, want, classify(t, k, "p", italian))
+			if when == "after the resync" {
+				a, err = fs.Create(ctx, "p", "u", country("IT"))
+				require.NoError(t, err)
+				observed = a
+			} else {
+				observed, err = fs.Update(ctx, "p", a.ID, store.SegmentUpdate{Name: new("renamed")})
+				require.NoError(t, err)
+				fs.onList.Store(new(func() { k.Observe("p", observed) }))
+			}
+			_, err = fs.Delete(ctx, "p", a.ID)
+			require.NoError(t, err)
+			lists := fs.lists.Load()
+			fs.ch <- store.Event{Type: store.EventResync, Project: "p"}
+			require.Eventually(t, func() bool { return fs.lists.Load() > lists }, 5*time.Second, time.Millisecond)
+			if when == "after the resync" {
+				time.Sleep(20 * time.Millisecond)
+				k.Observe("p", observed)
+			}
+			require.Eventually(t, func() bool { return classifyNow(k, "p", italian, []string{}) }, 5*time.Second, time.Millisecond,
+				"a late Observe resurrected a deleted segment")
+			s := settled(t, k, "p")
+			assert.Zero(t, s.Segments)
+			assert.Equal(t, []string{}, classify(t, k, "p", italian))
+			tombs, filters, _, _ := k.Tombstones("p")
+			assert.Equal(t, 1, tombs)
+			assert.Zero(t, filters)
+
+			// A write made now (its event follows the resync) is kept.
+			b, err := fs.Create(ctx, "p", "u", country("IT"))
+			require.NoError(t, err)
+			k.Observe("p", b)
+			assert.Equal(t, []string{b.ID}, classify(t, k, "p", italian))
+			settled(t, k, "p")
+			assert.Equal(t, []string{b.ID}, classify(t, k, "p", italian))
+		})
+	}
 }
