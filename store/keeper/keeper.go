@@ -15,9 +15,16 @@
 // and are folded into the next build, so many writers cause few builds.
 // After a build that took d, the next starts no sooner than 2d later (at
 // most 2 s), so back-to-back builds use at most a third of a core, and at
-// most GOMAXPROCS/2 projects build at once. A failed build is logged,
-// keeps the previous classifier, and is retried with a growing pause
-// (later changes are folded into the retry, none is lost).
+// most GOMAXPROCS/2 projects build at once. A failed build (a BuildFunc
+// that panics included: the panic is recovered and its stack logged) is
+// logged, keeps the previous classifier, and is retried with a growing
+// pause (later changes are folded into the retry, none is lost).
+//
+// Deleted segments are held as tombstones (id, updatedAt, status: none
+// of their filters), which no later state of the segment replaces, so a
+// late write or event cannot bring one back; their programs are dropped
+// from the overlay and the ProgramCache. See Ordering (on apply) for how
+// the feed, the lists and Observe are reconciled.
 //
 // Read your writes: Observe (the API calls it with each write the store
 // acknowledged) compiles only the written segment and publishes, at once,
@@ -630,8 +637,10 @@ func (o *overlaid) ClassifyMap(contact map[string]any) []string {
 // it shows any acknowledged write. A write after the list began needs
 // no check: its event follows the resync, or a later resync covers it.
 
-// resyncSkew is how far the store's clock (UpdatedAt) may run behind the
-// keeper's, for the check above.
+// resyncSkew is how far the store's clock (UpdatedAt) may run ahead of
+// the keeper's, for the check above: for that long after a resync's list
+// begins, every observed write is checked once (one Get each, in the
+// background).
 const resyncSkew = time.Minute
 
 // supersedes reports whether the held state h is at least as new as seg,
@@ -904,7 +913,7 @@ func (k *Keeper) Observe(projectID string, seg filter.Segment) {
 		return
 	}
 	p.mu.Lock()
-	if h, ok := p.held[seg.ID]; ok && h.seg.UpdatedAt.After(seg.UpdatedAt) || ok && h.seg.Status == filter.StatusDeleted {
+	if h, ok := p.held[seg.ID]; ok && (h.seg.Status == filter.StatusDeleted || h.seg.UpdatedAt.After(seg.UpdatedAt)) {
 		// A later write (from the feed or a resync) won: show that one,
 		// at least as new as the caller's. A tombstone always wins (see
 		// Ordering): a late Observe does not bring a segment back.

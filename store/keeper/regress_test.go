@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/keeper"
@@ -399,4 +400,67 @@ func TestKeeperLateObserveCheckedAfterResync(t *testing.T) {
 			assert.Equal(t, []string{b.ID}, classify(t, k, "p", italian))
 		})
 	}
+}
+
+// TestProgramCacheForget: Forget drops every version of one segment of
+// one project, nothing else, and a compile under way when it runs is
+// returned to its callers but not kept.
+func TestProgramCacheForget(t *testing.T) {
+	release := make(chan struct{})
+	var n atomic.Int64
+	c := keeper.NewProgramCache(func(seg filter.Segment) (*segmatch.Program, error) {
+		n.Add(1)
+		if seg.ID == "slow" {
+			<-release
+		}
+		return segmatch.Compile(seg)
+	}, 0)
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	version := func(id string, i int) filter.Segment {
+		s := country("IT")
+		s.ID, s.UpdatedAt = id, at.Add(time.Duration(i)*time.Millisecond)
+		return s
+	}
+	for i := range 3 {
+		for _, id := range []string{"a", "b"} {
+			_, err := c.Program("p", version(id, i))
+			require.NoError(t, err)
+		}
+	}
+	_, err := c.Program("q", version("a", 0))
+	require.NoError(t, err)
+	progs, bytes := c.Usage()
+	require.Equal(t, 7, progs)
+	c.Forget("p", "a")
+	progs, left := c.Usage()
+	assert.Equal(t, 4, progs, "b's versions and q's a stay")
+	assert.Less(t, left, bytes)
+	before := n.Load()
+	_, err = c.Program("p", version("b", 2))
+	require.NoError(t, err)
+	_, err = c.Program("q", version("a", 0))
+	require.NoError(t, err)
+	assert.Equal(t, before, n.Load(), "kept, not compiled again")
+	_, err = c.Program("p", version("a", 2))
+	require.NoError(t, err)
+	assert.Equal(t, before+1, n.Load(), "forgotten: compiled again")
+
+	// Forgotten while compiling.
+	done := make(chan *segmatch.Program)
+	go func() {
+		p, err := c.Program("p", version("slow", 0))
+		assert.NoError(t, err)
+		done <- p
+	}()
+	require.Eventually(t, func() bool { return n.Load() == before+2 }, 5*time.Second, time.Millisecond)
+	c.Forget("p", "slow")
+	close(release)
+	assert.NotNil(t, <-done, "the compile under way is returned")
+	progs, _ = c.Usage()
+	assert.Equal(t, 5, progs, "but not kept")
+	_, err = c.Program("p", version("slow", 0))
+	require.NoError(t, err)
+	assert.Equal(t, before+3, n.Load())
+	progs, _ = c.Usage()
+	assert.Equal(t, 6, progs)
 }
