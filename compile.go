@@ -250,8 +250,8 @@ func (c *compiler) charge(ptr string, cost int) {
 	if b.cost > MaxSegmentCost && !b.exceeded {
 		b.exceeded = true
 		c.fail(ptr, filter.ErrTooComplex, fmt.Sprintf(
-			"with this condition the segment may cost %d ns per byte of contact; at most %d (a regex costs %d per instruction of its program)",
-			b.cost, MaxSegmentCost, operators.RegexNsPerInst))
+			"with this condition the segment may cost %d ns per byte of contact; at most %d (this condition: %d; see Bounds in the README for what each costs)",
+			b.cost, MaxSegmentCost, cost))
 	}
 }
 
