@@ -428,6 +428,9 @@ func TestProgramSize(t *testing.T) {
 	if small := mustCompileDoc(t, `{"filters":[{"field":"a","operator":"=","value":1}]}`); small.Size() <= 0 || small.Size() > 1024 {
 		t.Errorf("one condition: Size %d", small.Size())
 	}
+	if c := p.Cost(); c <= operators.MaxRegexProgram || c > segmatch.MaxSegmentCost {
+		t.Errorf("Cost %d", c)
+	}
 }
 
 // TestIdenticalPathsShared: a path written by many conditions (in one

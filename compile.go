@@ -36,6 +36,7 @@ type Program struct {
 	tree      *keyTree
 	collected sync.Pool // *collected for MatchJSON
 	size      int
+	cost      int
 }
 
 // Compile compiles a segment, reporting every problem at once: the result
@@ -55,9 +56,14 @@ func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
 		id: strings.Clone(seg.ID), name: strings.Clone(seg.Name),
 		root: root, fields: c.fields, readsNow: c.readsNow, now: cfg.now,
 		tree: newKeyTree(c.fields.paths),
-		size: c.size,
+		size: c.size, cost: c.budget.cost,
 	}, nil
 }
+
+// Cost is the segment's estimated worst-case evaluation cost, in ns per
+// byte of contact: the sum its conditions were charged against
+// MaxSegmentCost (README "Bounds").
+func (p *Program) Cost() int { return p.cost }
 
 // Size estimates, in bytes, the memory the compiled segment holds: its
 // conditions, their prepared values, regex programs and expression
