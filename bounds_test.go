@@ -189,13 +189,13 @@ func TestBoundsAccept(t *testing.T) {
 			t.Errorf("%.80s: %v", cond, err)
 		}
 	}
-	// 1,000 ordinary conditions fit a segment's cost bound.
+	// 255 ordinary conditions fit a segment's cost bound (with its group).
 	var fs []string
-	for i := range 1000 {
+	for i := range segmatch.MaxSegmentCost/operators.CostScan - 1 {
 		fs = append(fs, fmt.Sprintf(`{"field":"f%d","operator":"contains","value":"x"}`, i))
 	}
 	if err := compileDoc(`{"filters":[` + strings.Join(fs, ",") + `]}`); err != nil {
-		t.Errorf("1,000 conditions: %.200v", err)
+		t.Errorf("255 conditions: %.200v", err)
 	}
 }
 
@@ -279,7 +279,7 @@ func worstCases() []worst {
 	return []worst{
 		{name: "regexes filling the segment's cost bound", seg: func(t testing.TB) []byte {
 			var fs []string
-			left := segmatch.MaxSegmentCost
+			left := segmatch.MaxSegmentCost - operators.CostScan // the segment's own group
 			for left >= 2*operators.RegexNsPerInst {
 				n := min(operators.MaxRegexProgram, left/operators.RegexNsPerInst)
 				pat := worstRegex(t, n)
@@ -317,6 +317,23 @@ func worstCases() []worst {
 		}), contact: func() []byte {
 			return []byte(`{"d":[` + strings.Repeat(`"2024-05-06T10:00:00Z",`, contactMB/23) + `"2024-05-06T10:00:00Z"]}`)
 		}, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "eq on a megabyte of escapes, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"note","operator":"eq","value":"x%d"}`, i)
+		}), contact: func() []byte { return []byte(`{"note":"` + strings.Repeat(`\n`, contactMB/2-8) + `"}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 4 * contactMB}, // one decoding buffer
+		{name: "eq on invalid UTF-8, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"note","operator":"eq","value":"x%d"}`, i)
+		}), contact: func() []byte { return []byte("{\"note\":\"" + strings.Repeat("\xff", contactMB-16) + "\"}") }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 8 * contactMB}, // one decoding buffer (U+FFFD is 3 bytes)
+		{name: "numbers beyond float64 in an array, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"a","operator":"eq","value":%d}`, i)
+		}), contact: func() []byte { return []byte(`{"a":[` + strings.Repeat("1e999,", contactMB/6-4) + `1]}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "in_cidr over strings that are not addresses, filling the segment", seg: fill(func(i int) string {
+			return fmt.Sprintf(`{"field":"a","operator":"in_cidr","value":"10.%d.0.0/16"}`, i%256)
+		}), contact: func() []byte { return []byte(`{"a":[` + strings.Repeat(`"1.",`, contactMB/5-4) + `"1."]}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
+		{name: "empty groups under elem_match, filling the segment", seg: func(t testing.TB) []byte {
+			n := segmatch.MaxSegmentCost/operators.CostScan - 3
+			gs := strings.TrimSuffix(strings.Repeat(`{"negate":true,"filters":[]},`, n), ",")
+			return []byte(`{"filters":[{"field":"a","operator":"elem_match","value":{"match":"any","filters":[` + gs + `]}}]}`)
+		}, contact: func() []byte { return []byte(`{"a":[` + strings.Repeat("0,", contactMB/2-8) + `0]}`) }, cpu: costNs(segmatch.MaxSegmentCost), alloc: 64 << 10},
 		{name: "the longest path", seg: func(testing.TB) []byte {
 			return []byte(`{"filters":[{"field":"` + strings.Repeat("a.", filter.MaxPathSteps-1) + `b","operator":"is_set"}]}`)
 		}, contact: abContact, cpu: costNs(1), alloc: 64 << 10},
@@ -428,6 +445,17 @@ func TestProgramSize(t *testing.T) {
 	if small := mustCompileDoc(t, `{"filters":[{"field":"a","operator":"=","value":1}]}`); small.Size() <= 0 || small.Size() > 1024 {
 		t.Errorf("one condition: Size %d", small.Size())
 	}
+	// Distinct long paths: each step is a parsed step and a key-tree node.
+	var fs []string
+	for i := range 200 {
+		fs = append(fs, fmt.Sprintf(`{"field":"f%d.%s","operator":"is_set"}`, i, strings.Repeat("a.", filter.MaxPathSteps-2)+"b"))
+	}
+	var paths *segmatch.Program
+	pm := measure(func() { paths = compileBytes(t, []byte(`{"match":"any","filters":[`+strings.Join(fs, ",")+`]}`)) })
+	t.Logf("200 distinct 32-step paths: Size %d, kept %d", paths.Size(), pm.heapGrowth)
+	if int64(paths.Size()) < pm.heapGrowth {
+		t.Errorf("Size %d < %d bytes kept", paths.Size(), pm.heapGrowth)
+	}
 	if c := p.Cost(); c <= operators.MaxRegexProgram || c > segmatch.MaxSegmentCost {
 		t.Errorf("Cost %d", c)
 	}
@@ -439,7 +467,7 @@ func TestIdenticalPathsShared(t *testing.T) {
 	long := strings.Repeat("a.", filter.MaxPathSteps-1) + strings.Repeat("b", filter.MaxPathBytes-2*(filter.MaxPathSteps-1))
 	docOn := func(path string) string {
 		var fs []string
-		for i := range 1000 {
+		for i := range 200 {
 			fs = append(fs, fmt.Sprintf(`{"field":"%s","operator":"=","value":%d}`, path, i))
 		}
 		return `{"match":"any","filters":[` + strings.Join(fs, ",") + `]}`
@@ -453,9 +481,9 @@ func TestIdenticalPathsShared(t *testing.T) {
 		return m.heapGrowth
 	}
 	short, longKept := kept("b"), kept(long)
-	t.Logf("1,000 conditions on one path: kept %d bytes for a 1-byte path, %d for a %d-byte one of %d steps", short, longKept, len(long), filter.MaxPathSteps)
-	// Copied per condition, the long path would keep some 1.5 MB more.
-	if longKept-short > 128<<10 {
+	t.Logf("200 conditions on one path: kept %d bytes for a 1-byte path, %d for a %d-byte one of %d steps", short, longKept, len(long), filter.MaxPathSteps)
+	// Copied per condition, the long path would keep some 350 KB more.
+	if longKept-short > 96<<10 {
 		t.Errorf("the %d-byte path costs %d bytes more: copied per condition", len(long), longKept-short)
 	}
 	doc := docOn(long)
@@ -472,7 +500,7 @@ func TestIdenticalPathsShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(set.Fields()); n != 1 || set.Conditions() != 1000 {
+	if n := len(set.Fields()); n != 1 || set.Conditions() != 200 {
 		t.Errorf("a Set of 100 such segments reads %d fields, %d conditions", n, set.Conditions())
 	}
 }

@@ -1,6 +1,7 @@
 package segmatch
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -112,10 +113,24 @@ const (
 
 var orderKinds = map[string]int{"gt": opGT, "gte": opGTE, "lt": opLT, "lte": opLTE}
 
+// add appends a condition; sort orders the list once all are in (an
+// insertion each was quadratic in the conditions on one field).
 func (l *orderList) add(bound float64, id int32) {
-	i, _ := slices.BinarySearch(l.bounds, bound)
-	l.bounds = slices.Insert(l.bounds, i, bound)
-	l.ids = slices.Insert(l.ids, i, id)
+	l.bounds = append(l.bounds, bound)
+	l.ids = append(l.ids, id)
+}
+
+func (l *orderList) sort() {
+	idx := make([]int, len(l.bounds))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(l.bounds[a], l.bounds[b]) })
+	bounds, ids := make([]float64, len(idx)), make([]int32, len(idx))
+	for i, j := range idx {
+		bounds[i], ids[i] = l.bounds[j], l.ids[j]
+	}
+	l.bounds, l.ids = bounds, ids
 }
 
 // below is the number of bounds less than x (orEqual: at most x).
@@ -225,6 +240,9 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 					ix.bools[b2i(b)] = appendOnce(ix.bools[b2i(b)], id32)
 				}
 			}
+		}
+		for k := range ix.orders {
+			ix.orders[k].sort()
 		}
 	}
 	return out

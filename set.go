@@ -107,6 +107,7 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 // pack lays the segments out for evaluation (see packed).
 func (s *Set) pack() {
 	s.leafNodes = make([]*node, s.leaves)
+	inSlot := make([]bool, s.leaves) // a condition is listed under its slot once (a scan per condition was quadratic)
 	for _, root := range s.roots {
 		flat := true
 		for _, k := range root.flat {
@@ -134,7 +135,8 @@ func (s *Set) pack() {
 			for len(s.bySlot) <= slot {
 				s.bySlot = append(s.bySlot, nil)
 			}
-			if !containsID(s.bySlot[slot], int32(k.leaf)) {
+			if !inSlot[k.leaf] {
+				inSlot[k.leaf] = true
 				s.bySlot[slot] = append(s.bySlot[slot], int32(k.leaf))
 			}
 		}
@@ -294,15 +296,6 @@ func (s *Set) decideBySlot(r *reader, c *operators.Context) {
 			}
 		}
 	}
-}
-
-func containsID(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // Len is the number of segments.

@@ -26,7 +26,7 @@ var opInCIDR = &Operator{Name: "in_cidr", PrepareScalar: func(a *Arg) (*Scalar, 
 		prefixes[i] = p
 	}
 	return &Scalar{Str: func(s string) bool {
-		if strings.IndexByte(s, '.') < 0 && strings.IndexByte(s, ':') < 0 {
+		if !maybeAddr(s) {
 			return false // not an address; spares ParseAddr's error allocation
 		}
 		addr, err := netip.ParseAddr(s)
@@ -64,4 +64,46 @@ func ParseNetwork(s string) (p netip.Prefix, ok bool) {
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
 	return p.Masked(), true
+}
+
+// maybeAddr is a cheap necessary condition for netip.ParseAddr to accept
+// s: its error allocates, and a contact may hold a million strings that
+// are not addresses. Dotted IPv4 is checked exactly; IPv6 by its
+// alphabet, length and colon count (a zone after '%' is left to
+// ParseAddr).
+func maybeAddr(s string) bool {
+	if len(s) < 2 || len(s) > 64 {
+		return false
+	}
+	if strings.IndexByte(s, ':') < 0 {
+		// IPv4: four decimal parts of 1 to 3 digits.
+		parts, digits := 1, 0
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c >= '0' && c <= '9':
+				if digits++; digits > 3 {
+					return false
+				}
+			case c == '.' && digits > 0:
+				parts, digits = parts+1, 0
+			default:
+				return false
+			}
+		}
+		return parts == 4 && digits > 0
+	}
+	colons := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ':':
+			colons++
+		case c == '%':
+			return colons >= 2
+		case c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'):
+		default:
+			return false
+		}
+	}
+	return colons >= 2 && colons <= 7
 }

@@ -24,9 +24,10 @@ func ParseDecimal(s string) (float64, bool) {
 	return f, true
 }
 
-// overflows reports a decimal (isDecimal) whose integer part alone is
-// beyond float64's range, without calling strconv: its range error copies
-// the string (a megabyte of digits allocated a megabyte per condition).
+// overflows reports a decimal (isDecimal, or a JSON number) beyond
+// float64's range, without calling strconv: its range error copies the
+// string (a megabyte of digits allocated a megabyte per condition).
+// Numbers near the edge are left to strconv.
 func overflows(s string) bool {
 	i := 0
 	if s[0] == '+' || s[0] == '-' {
@@ -35,21 +36,39 @@ func overflows(s string) bool {
 	for i < len(s) && s[i] == '0' {
 		i++
 	}
-	digits := 0
+	// mag is the decimal exponent of the first significant digit, before
+	// the explicit exponent.
+	mag, digits := 0, 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 		digits++
 	}
-	if digits == 0 {
-		return false // 0.x: left to ParseFloat
+	if digits > 0 {
+		mag = digits - 1
 	}
-	for i < len(s) && s[i] != 'e' && s[i] != 'E' {
+	if i < len(s) && s[i] == '.' {
 		i++
+		if digits == 0 {
+			z := 0
+			for i < len(s) && s[i] == '0' {
+				i++
+				z++
+			}
+			if i == len(s) || s[i] < '0' || s[i] > '9' {
+				return false // zero
+			}
+			mag = -(z + 1)
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	} else if digits == 0 {
+		return false // zero
 	}
 	exp, neg := 0, false
-	if i < len(s) {
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
-		if s[i] == '+' || s[i] == '-' {
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			neg = s[i] == '-'
 			i++
 		}
@@ -60,7 +79,21 @@ func overflows(s string) bool {
 	if neg {
 		exp = -exp
 	}
-	return digits+exp > 310 // at least 10^310: +-Inf
+	return mag+exp >= 310 // at least 10^310: +-Inf
+}
+
+// parseNumber reads a JSON number that rawjson validated, as
+// encoding/json would but with ±Inf beyond float64's range (README
+// semantics), allocating nothing.
+func parseNumber(raw string) float64 {
+	if overflows(raw) {
+		if raw[0] == '-' {
+			return math.Inf(-1)
+		}
+		return math.Inf(1)
+	}
+	f, _ := strconv.ParseFloat(raw, 64)
+	return f
 }
 
 func isDecimal(s string) bool {

@@ -1,10 +1,13 @@
 package operators
 
 import (
-	"strconv"
-
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/rawjson"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // Scalar is the shape most operators have: a test of one string, number
@@ -183,7 +186,7 @@ func (s *Scalar) Raw(raw string, found bool) (result, generic bool) {
 	}
 	switch c := raw[0]; {
 	case c == '"':
-		return s.Str != nil && s.Str(validUTF8(rawjson.Unquote(raw))), false
+		return s.Str != nil && withString(raw, s.Str), false
 	case c == 't' || c == 'f':
 		return s.Bool != nil && s.Bool(c == 't'), false
 	case c == 'n':
@@ -193,25 +196,22 @@ func (s *Scalar) Raw(raw string, found bool) (result, generic bool) {
 	case c == '[':
 		return rawjson.ForEachElem(raw, s.rawElem), false
 	}
-	f, _ := strconv.ParseFloat(raw, 64)
-	return s.Num != nil && s.Num(f), false
+	return s.Num != nil && s.Num(parseNumber(raw)), false
 }
 
 func (s *Scalar) rawElem(raw string) bool {
 	switch c := raw[0]; {
 	case c == '"':
-		str := validUTF8(rawjson.Unquote(raw))
 		if s.ElemStr != nil {
-			return s.ElemStr(str)
+			return withString(raw, s.ElemStr)
 		}
-		return s.Str != nil && s.Str(str)
+		return s.Str != nil && withString(raw, s.Str)
 	case c == 't' || c == 'f':
 		return s.Bool != nil && s.Bool(c == 't')
 	case c == 'n' || c == '{' || c == '[':
 		return false
 	}
-	f, _ := strconv.ParseFloat(raw, 64)
-	return s.Num != nil && s.Num(f)
+	return s.Num != nil && s.Num(parseNumber(raw))
 }
 
 // LookupRaw follows a path of object steps through validated raw JSON:
@@ -232,3 +232,35 @@ func LookupRaw(root string, p filter.Path) (val string, found, generic bool) {
 	}
 	return cur, true, false
 }
+
+// withString calls test with the text of the raw JSON string raw. Text
+// that needs decoding (escapes, invalid UTF-8) is decoded into a pooled
+// buffer for the call only: a Scalar's string tests are pure and keep
+// nothing, so a megabyte of escapes read by every condition allocates
+// nothing (each condition decoding its own copy allocated 6 GB on a
+// 100 KB contact).
+func withString(raw string, test func(string) bool) bool {
+	inner := raw[1 : len(raw)-1]
+	if plainString(inner) {
+		return test(inner)
+	}
+	bp := stringBufs.Get().(*[]byte)
+	b := slices.Grow((*bp)[:0], 3*len(inner)) // at most 3 bytes a byte (U+FFFD): grown once
+	b = rawjson.AppendString(b, raw)
+	ok := test(unsafe.String(unsafe.SliceData(b), len(b)))
+	*bp = b[:0] // kept however large: the pool lets go of it at the next collections
+	stringBufs.Put(bp)
+	return ok
+}
+
+// plainString: no escape and valid UTF-8, so the raw text is the string.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c >= utf8.RuneSelf {
+			return strings.IndexByte(s[i:], '\\') < 0 && utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
+var stringBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}

@@ -146,8 +146,7 @@ func OfRaw(raw string) Value {
 	case '[':
 		return Value{kind: Array, str: raw}
 	}
-	f, _ := strconv.ParseFloat(raw, 64)
-	return Value{kind: Number, num: f}
+	return Value{kind: Number, num: parseNumber(raw)}
 }
 
 // validUTF8 replaces each invalid byte with U+FFFD, as encoding/json does
