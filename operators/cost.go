@@ -16,8 +16,9 @@ const (
 	CostNumber = 4
 	// CostDate is reading a contact value as a date.
 	CostDate = 8
-	// CostFold is Unicode simple folding of what is read (ignore_case).
-	CostFold = 64
+	// CostFold is Unicode simple folding of what is read (ignore_case):
+	// 76 ns a byte measured on arrays of short accented strings.
+	CostFold = 80
 	// CostFoldPerByte is an ignore_case substring search, per byte of the
 	// substring (it is compared at every position).
 	CostFoldPerByte = 16
