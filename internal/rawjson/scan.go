@@ -232,7 +232,12 @@ func RepairUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
-	b := make([]byte, 0, len(s)+8)
+	return string(appendRepaired(make([]byte, 0, len(s)+8), s))
+}
+
+// appendRepaired appends s with each byte of invalid UTF-8 replaced by
+// U+FFFD.
+func appendRepaired(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
@@ -242,5 +247,5 @@ func RepairUTF8(s string) string {
 		}
 		i += size
 	}
-	return string(b)
+	return b
 }

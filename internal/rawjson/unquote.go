@@ -58,17 +58,13 @@ func AppendString(dst []byte, raw string) []byte {
 				dst = append(dst, s[i])
 			}
 			i++
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, s[i:i+size]...)
+		default: // a run up to the next escape, repaired
+			j := i + 1
+			for j < len(s) && s[j] != '\\' {
+				j++
 			}
-			i += size
+			dst = appendRepaired(dst, s[i:j])
+			i = j
 		}
 	}
 	return dst
