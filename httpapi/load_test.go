@@ -147,9 +147,9 @@ func loadSegment(i int) string {
 // their cost, lists are not).
 func bigSegment() string {
 	var fs []string
-	for i := range 200 {
-		vals := make([]string, 0, 250)
-		for j := range 250 {
+	for i := range 50 { // ignore_case costs 80 ns a byte: 50 fit the segment's bound
+		vals := make([]string, 0, 1000)
+		for j := range 1000 {
 			vals = append(vals, fmt.Sprintf(`"c%03dv%03d"`, i, j))
 		}
 		fs = append(fs, fmt.Sprintf(`{"field":"f%d","operator":"in","value":[%s],"ignore_case":true}`, i, strings.Join(vals, ",")))
