@@ -111,17 +111,7 @@ func (p *proofs) put(k [32]byte, u *user, now time.Time) {
 		return
 	}
 	if len(p.seen) >= p.max {
-		for k2, pr := range p.seen {
-			if !now.Before(pr.expires) {
-				delete(p.seen, k2)
-			}
-		}
-		for k2 := range p.seen { // still full: forget one at random
-			if len(p.seen) < p.max {
-				break
-			}
-			delete(p.seen, k2)
-		}
+		makeRoom(p.seen, p.max, func(pr proof) bool { return !now.Before(pr.expires) })
 	}
 	pr := proof{u: u, expires: now.Add(p.ttl), until: now.Add(max(p.ttl, p.maxAge))}
 	p.seen[k] = pr
@@ -137,17 +127,7 @@ func (p *proofs) signedIn(ek [16]byte, c client, u *user, now time.Time) {
 	}
 	k := knownKey{ek, c}
 	if _, ok := p.known[k]; !ok && len(p.known) >= p.maxKnown {
-		for k2, e := range p.known {
-			if !now.Before(e.expires) {
-				delete(p.known, k2)
-			}
-		}
-		for k2 := range p.known { // still full: forget one at random
-			if len(p.known) < p.maxKnown {
-				break
-			}
-			delete(p.known, k2)
-		}
+		makeRoom(p.known, p.maxKnown, func(e knownAt) bool { return !now.Before(e.expires) })
 	}
 	p.known[k] = knownAt{hash: u.hash, expires: now.Add(p.maxAge)}
 }
@@ -170,4 +150,20 @@ func (p *proofs) isKnown(ek [16]byte, c client, u *user, now time.Time) bool {
 		return false
 	}
 	return bytes.Equal(e.hash, u.hash)
+}
+
+// makeRoom brings m under limit entries: the expired ones go first, then
+// any (Go's map order is as good as random for this).
+func makeRoom[K comparable, V any](m map[K]V, limit int, expired func(V) bool) {
+	for k, v := range m {
+		if expired(v) {
+			delete(m, k)
+		}
+	}
+	for k := range m {
+		if len(m) < limit {
+			break
+		}
+		delete(m, k)
+	}
 }
