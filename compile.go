@@ -390,7 +390,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	}
 	op, ok := operators.Lookup(f.Operator)
 	if !ok {
-		c.fail(ptr+"/operator", filter.ErrUnknownOperator, fmt.Sprintf("%q", f.Operator))
+		c.errs = append(c.errs, filter.Unknown(ptr+"/operator", filter.ErrUnknownOperator, f.Operator, operators.Spellings()))
 		return n
 	}
 	if len(f.Value) > 0 && !json.Valid(f.Value) {

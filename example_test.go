@@ -95,7 +95,7 @@ func ExampleCompile_errors() {
 	// Output:
 	// /filters/1/value: bad value: error parsing regexp: missing closing ): `(unclosed`
 	// /filters/2/value: bad value: "7 days" is not a duration (an integer and s, m, h, d, w, mo or y)
-	// /filters/3/operator: unknown operator: "smells_like"
+	// /filters/3/operator: unknown operator "smells_like"
 	// true true
 	// first problem at /filters/1/value
 }

@@ -137,6 +137,15 @@ func writeKV(b *bytes.Buffer, k, v string) {
 	writeString(b, v)
 }
 
+// SegmentKeys are the keys a segment document may carry at its top level:
+// the model's, and what a document exported from Tiledesk carries. Any
+// other key is an error (ErrUnknownKey): a typo such as "filter" must not
+// leave a segment without its filters, matching everyone.
+var SegmentKeys = []string{"_id", "id", "name", "match", "filters", "id_project", "createdBy", "createdAt", "updatedAt", "status", "__v"}
+
+// filterKeys are the keys of a condition, then those only a group has.
+var filterKeys = []string{"field", "operator", "value", "negate", "ignore_case", "match", "filters"}
+
 // UnmarshalJSON reads the wire format strictly (see the package doc).
 // Every problem found is returned at once (errors.Join of *Error).
 func (s *Segment) UnmarshalJSON(data []byte) error {
@@ -306,8 +315,10 @@ func (d *decoder) segment(root gjson.Result) Segment {
 			} else {
 				s.Status = int(m.val.Num)
 			}
+		case "__v":
+			// Mongoose's version key, in every document Tiledesk exports.
 		default:
-			// Unknown top-level keys (__v, ...) are ignored by design.
+			d.errs = append(d.errs, Unknown(p, ErrUnknownKey, m.key, SegmentKeys))
 		}
 	}
 	switch {
@@ -434,7 +445,7 @@ func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
 		case !isGroup && m.key == "match":
 			d.add(p, ErrUnknownKey, `"match" belongs to a group, which needs "filters"`)
 		default:
-			d.add(p, ErrUnknownKey, fmt.Sprintf("%q", m.key))
+			d.errs = append(d.errs, Unknown(p, ErrUnknownKey, m.key, filterKeys))
 		}
 	}
 	if !isGroup {

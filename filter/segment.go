@@ -2,10 +2,12 @@
 // JSON wire format (Tiledesk's segment document plus nested groups and the
 // negate / ignore_case flags), and the shape checks that decoding performs.
 //
-// Decoding is strict where a mistake would silently change an audience
-// (unknown or duplicate keys in a filter, wrong types) and lenient where
-// Tiledesk exports carry extras (unknown keys at the segment's top level).
-// Every problem is an *Error carrying the JSON Pointer of its location.
+// Decoding is strict wherever a mistake could silently change an audience:
+// unknown or duplicate keys, in a filter and at the segment's top level
+// alike (a closed set, SegmentKeys, which includes what Tiledesk exports
+// carry), and wrong types. Every problem is an *Error carrying the JSON
+// Pointer of its location; an unknown key says which known one it is
+// probably a typo of.
 package filter
 
 import (

@@ -121,6 +121,18 @@ func Names() []string {
 	return out
 }
 
+// Spellings lists every accepted spelling, each operator's canonical name
+// before its aliases, in registry order: the order a "did you mean" picks
+// from on a tie.
+func Spellings() []string {
+	var out []string
+	for _, op := range builtins {
+		out = append(out, op.Name)
+		out = append(out, op.Aliases...)
+	}
+	return out
+}
+
 // Canonical lists the canonical operator names in registry order.
 func Canonical() []string {
 	out := make([]string, 0, len(builtins))
