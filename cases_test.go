@@ -43,6 +43,7 @@ func TestInvalid(t *testing.T) {
 			for _, want := range c.Errors {
 				if want.Path == ce.Path && errors.Is(ce, want.Sentinel) {
 					matched = true
+					assert.Contains(t, ce.Error(), want.Says, c.Doc)
 				}
 			}
 			assert.True(t, matched, "%s: unexpected %v", c.Doc, ce)

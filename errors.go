@@ -21,4 +21,5 @@ var (
 	ErrUnknownOperator = filter.ErrUnknownOperator
 	ErrBadValue        = filter.ErrBadValue
 	ErrTooComplex      = filter.ErrTooComplex
+	ErrNoIdentity      = filter.ErrNoIdentity
 )

@@ -69,7 +69,9 @@ const packAny uint8 = 1
 
 // CompileSet compiles segments into one plan. Problems are reported for
 // every segment at once, each CompileError's Path prefixed with the
-// segment's index ("/3/filters/0/operator").
+// segment's index ("/3/filters/0/operator"). Results tell segments apart
+// by key, so a segment with neither an ID nor a name is an error
+// (ErrNoIdentity, at "/3").
 func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 	cfg := newConfig(opts)
 	c := &compiler{cfg: &cfg}
@@ -80,6 +82,9 @@ func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
 		if err := filter.CheckSize(segs[i].Filters); err != nil {
 			errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i), Err: err.(*CompileError).Err})
 			continue
+		}
+		if segs[i].Key() == "" {
+			errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i), Err: filter.ErrNoIdentity})
 		}
 		c.budget = &budget{} // bounds are per segment
 		root := c.group(segs[i].Match, segs[i].Filters, "", 1, false)

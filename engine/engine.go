@@ -23,7 +23,9 @@ type Engine struct {
 
 // New compiles segments. Every problem in every segment is reported at
 // once; each *segmatch.CompileError's Path starts with the segment's
-// index in segments ("/3/filters/0/value").
+// index in segments ("/3/filters/0/value"). A segment needs an ID or a
+// name (segmatch.ErrNoIdentity): results say which segments a contact is
+// in by them.
 func New(segments []filter.Segment, opts ...segmatch.Option) (*Engine, error) {
 	set, err := segmatch.CompileSet(segments, opts...)
 	if err != nil {

@@ -28,6 +28,9 @@ var (
 	ErrUnknownOperator = errors.New("unknown operator")
 	// ErrBadValue: the operator cannot use the filter's value.
 	ErrBadValue = errors.New("bad value")
+	// ErrNoIdentity: a segment among others has neither an id nor a
+	// name, so results could not say which one a contact is in.
+	ErrNoIdentity = errors.New("a segment needs an _id, an id or a name to be told apart from the others")
 	// ErrTooComplex: the segment, or one of its parts, is beyond a
 	// documented bound (docs: README "Bounds"): a regex program, an expr
 	// cost, a path, the document's size. Untrusted segments must compile

@@ -8,8 +8,9 @@ import (
 // Suggest returns the known word a misspelt one was most likely meant to
 // be: the nearest within edit distance 2 (insertions, deletions,
 // substitutions and swaps of neighbours, case ignored), and nearer than
-// the word's own length, so that "x" suggests nothing. Ties go to the
-// earlier word of known.
+// either word's length, so that a suggestion always keeps something of
+// what was typed ("x" suggests nothing, nor does "nope" suggest "ne").
+// Ties go to the earlier word of known.
 func Suggest(word string, known []string) (string, bool) {
 	if len(word) > maxSuggestLen {
 		return "", false
@@ -20,7 +21,7 @@ func Suggest(word string, known []string) (string, bool) {
 		if k == word || len(k) > len(w)+maxSuggestDistance || len(w) > len(k)+maxSuggestDistance {
 			continue
 		}
-		if d := editDistance(w, strings.ToLower(k)); d < bestD && d < len(w) {
+		if d := editDistance(w, strings.ToLower(k)); d < bestD && d < len(w) && d < len(k) {
 			best, bestD = k, d
 		}
 	}

@@ -82,7 +82,9 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, c call) error {
 }
 
 // update replaces the name, match and filters that the body carries (as
-// Tiledesk's PUT); other keys are ignored. If-Match, when given, must be
+// Tiledesk's PUT); the other keys of a segment document (_id,
+// createdAt, ...) are ignored, and any key outside them is refused as
+// everywhere (a typo must not pass for a change). If-Match, when given, must be
 // the segment's current updatedAt (or the strong ETag holding it), else
 // 409; a weak ETag (W/"...") never matches: 412.
 func (a *API) update(w http.ResponseWriter, r *http.Request, c call) error {

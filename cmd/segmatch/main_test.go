@@ -44,6 +44,7 @@ var cliCases = []cliCase{
 	{"validate_broken_array", []string{"validate", "testdata/broken_array.json"}, "", exitFailure},
 	{"validate_missing_file", []string{"validate", "testdata/no_such_file.json"}, "", exitFailure},
 	{"validate_no_args", []string{"validate"}, "", exitUsage},
+	{"validate_typos_nameless", []string{"validate", "testdata/typo_segments.jsonl"}, "", exitFailure},
 
 	{"classify_file", []string{"classify", "--segments", "testdata/segments.json", "--now", sampleNow, "testdata/contacts.jsonl"}, "", exitOK},
 	{"classify_jsonl_segments", []string{"classify", "--segments", "testdata/segments.jsonl", "--now", sampleNow, "testdata/contacts.jsonl"}, "", exitOK},
@@ -54,6 +55,7 @@ var cliCases = []cliCase{
 	{"classify_bad_line", []string{"classify", "--segments", "testdata/segments.json", "--now", sampleNow, "testdata/bad_contacts.jsonl"}, "", exitFailure},
 	{"classify_skip_bad", []string{"classify", "--segments", "testdata/segments.json", "--now", sampleNow, "--skip-bad", "testdata/bad_contacts.jsonl"}, "", exitSkipped},
 	{"classify_bad_segments", []string{"classify", "--segments", "../../testdata/invalid_segments.json", "testdata/contacts.jsonl"}, "", exitFailure},
+	{"classify_typos_nameless", []string{"classify", "--segments", "testdata/typo_segments.jsonl", "testdata/contacts.jsonl"}, "", exitFailure},
 	{"classify_no_segments_flag", []string{"classify", "testdata/contacts.jsonl"}, "", exitUsage},
 	{"classify_bad_now", []string{"classify", "--segments", "testdata/segments.json", "--now", "yesterday"}, "", exitUsage},
 	{"classify_sample", []string{"classify", "--segments", "../../testdata/segments.json", "--now", sampleNow, "../../testdata/leads.jsonl"}, "", exitOK},

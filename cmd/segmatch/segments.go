@@ -127,15 +127,18 @@ func (set *segmentSet) compile(now func() time.Time) {
 			set.report(e, err)
 			continue
 		}
+		// Results name segments by key: a segment without one, or two
+		// with one key, would make a classification ambiguous.
+		k := prog.Key()
+		if k == "" {
+			set.report(e, &filter.Error{Path: "", Err: filter.ErrNoIdentity})
+			continue
+		}
 		e.prog = prog
-		// Results name segments by key; two segments with one key would
-		// make a classification ambiguous.
-		if k := prog.Key(); k != "" {
-			if first, dup := seen[k]; dup {
-				set.add(e, "/_id", fmt.Sprintf("duplicate segment key %q (also segment %d)", k, first.index))
-			} else {
-				seen[k] = e
-			}
+		if first, dup := seen[k]; dup {
+			set.add(e, "/_id", fmt.Sprintf("duplicate segment key %q (also segment %d)", k, first.index))
+		} else {
+			seen[k] = e
 		}
 	}
 }
