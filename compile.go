@@ -47,7 +47,7 @@ func Compile(seg filter.Segment, opts ...Option) (*Program, error) {
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	c := &compiler{cfg: &cfg, budget: &budget{}}
+	c := &compiler{cfg: &cfg, budget: &budget{}, explain: true}
 	root := c.group(seg.Match, seg.Filters, "", 1, false)
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
@@ -118,6 +118,9 @@ type node struct {
 	// For many segments (Set), the children flat: a memoized condition is
 	// decided from its id without touching its node.
 	flat []flatKid
+	// leafNode of a Program (not a Set): the condition as written, for
+	// Explain; evaluation never reads it.
+	info *condInfo
 }
 
 // flatKid is one child of a group: a condition (leaf >= 0) or a group.
@@ -222,6 +225,8 @@ type compiler struct {
 	indexable []indexable      // per leaf id: how a field index can decide it
 	size      int              // see Program.Size
 	budget    *budget          // the whole segment's, shared with elem_match groups
+	explain   bool             // keep each condition as written (condInfo), for Program.Explain
+	lastSub   *subGroup        // the elem_match group subgroup compiled last
 }
 
 // budget is a segment's evaluation cost so far, against MaxSegmentCost.
@@ -403,6 +408,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	}
 	var test operators.Test
 	var err2 error
+	c.lastSub = nil
 	if op.PrepareScalar != nil {
 		n.scalar, err2 = op.PrepareScalar(arg)
 		if err2 == nil {
@@ -425,6 +431,9 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	c.charge(ptr, max(arg.Cost, operators.CostScan))
 	n.negate = f.Negate != (op.Negates != nil)
 	c.readsNow = c.readsNow || op.ReadsNow
+	if c.explain {
+		n.info = c.condInfo(f)
+	}
 	if path != nil {
 		if _, seen := c.fields.index[f.Field]; !seen {
 			c.size += pathStepSize * len(path) // its steps, and the key tree's nodes and tables
@@ -446,7 +455,7 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 	if err != nil {
 		return nil, err
 	}
-	sub := &compiler{cfg: c.cfg, budget: c.budget}
+	sub := &compiler{cfg: c.cfg, budget: c.budget, explain: c.explain}
 	root := sub.group(g.Match, g.Filters, ptr, depth, g.Negate)
 	if len(sub.errs) > 0 {
 		return nil, errors.Join(sub.errs...)
@@ -454,6 +463,9 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 	c.readsNow = c.readsNow || sub.readsNow
 	c.size += sub.size
 	fields := sub.fields
+	if c.explain {
+		c.lastSub = &subGroup{root: root, fields: &fields}
+	}
 	return func(elem operators.Value, ctx operators.Context) bool {
 		r := reader{elem: elem, mode: readElem, fields: &fields}
 		return root.eval(&r, &ctx)

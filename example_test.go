@@ -99,3 +99,52 @@ func ExampleCompile_errors() {
 	// true true
 	// first problem at /filters/1/value
 }
+
+// Explain reports every group and condition of the evaluation, with what
+// the contact holds at each field; String prints it as a tree, and it
+// marshals to JSON.
+func ExampleProgram_Explain() {
+	seg := filter.Segment{ID: "vip-it", Filters: []filter.Filter{
+		filter.Cond("attributes.country", "=", "IT"),
+		filter.Cond("orders.sku", "starts_with", "PRO-"),
+		filter.Cond("orders", "elem_match", filter.Group(filter.All,
+			filter.Cond("sku", "starts_with", "PRO-"),
+			filter.Cond("qty", ">=", 2))),
+		filter.Group(filter.Any,
+			filter.Cond("attributes.orders", ">=", 3),
+			filter.Filter{Field: "email", Operator: "ends with", Value: filter.ValueOf("@bigco.com"), IgnoreCase: true},
+		),
+	}}
+	prog, err := segmatch.Compile(seg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x, err := prog.ExplainJSON([]byte(`{"attributes": {"country": "IT", "orders": "2"},
+	  "orders": [{"sku": "A-100", "qty": 5}, {"sku": "PRO-7", "qty": 1}]}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(x)
+	b, _ := json.Marshal(x.Root.Filters[1].Condition) // the same tree as JSON
+	fmt.Println(string(b))
+	// Output:
+	// segment vip-it: no match
+	// ✗ all
+	//   ✓ attributes.country = "IT"  (contact: "IT")  /filters/0
+	//   ✓ orders.sku starts_with "PRO-"  (contact: ["A-100","PRO-7"], fan-out)  /filters/1
+	//   ✗ orders elem_match {…}  (contact: [{"sku":"A-100","qty":5},{"sku":"PRO-7","qty":1}])  /filters/2  matched elements: [] of 2
+	//     ✗ element 0
+	//       ✗ all  /filters/2/value
+	//         ✗ sku starts_with "PRO-"  (element: "A-100")  /filters/2/value/filters/0
+	//         ✓ qty >= 2  (element: 5)  /filters/2/value/filters/1
+	//     ✗ element 1
+	//       ✗ all  /filters/2/value
+	//         ✓ sku starts_with "PRO-"  (element: "PRO-7")  /filters/2/value/filters/0
+	//         ✗ qty >= 2  (element: 1)  /filters/2/value/filters/1
+	//   ✗ any  /filters/3
+	//     ✗ attributes.orders >= 3  (contact: "2")  /filters/3/filters/0
+	//     ✗ email ends with "@bigco.com" (ignore_case)  (contact: missing)  /filters/3/filters/1
+	// {"pointer":"/filters/1","field":"orders.sku","operator":"starts_with","value":"PRO-","ignore_case":false,"negate":false,"contact":{"kind":"array","value":["A-100","PRO-7"],"fan_out":true},"result":true}
+}
