@@ -8,7 +8,10 @@ import (
 
 // ParseDate reads the accepted date strings without allocating: RFC 3339
 // (fractional seconds optional), "YYYY-MM-DDTHH:MM:SS" without a zone
-// (UTC), and "YYYY-MM-DD" (UTC midnight).
+// (UTC), "YYYY-MM-DD" (UTC midnight), and the SQL form
+// "YYYY-MM-DD HH:MM:SS[.fraction][zone]" (a space for the T; fraction and
+// zone optional, no zone is UTC; zones Z, ±hh, ±hhmm, ±hh:mm). The T form
+// stays RFC 3339's: zones Z or ±hh:mm only, and a fraction needs a zone.
 func ParseDate(s string) (time.Time, bool) {
 	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
 		return time.Time{}, false
@@ -22,7 +25,8 @@ func ParseDate(s string) (time.Time, bool) {
 	if len(s) == 10 {
 		return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), true
 	}
-	if len(s) < 19 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
+	sql := s[10] == ' '
+	if len(s) < 19 || (s[10] != 'T' && s[10] != 't' && !sql) || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
 	hour, ok1 := digits(s[11:13])
@@ -51,16 +55,29 @@ func ParseDate(s string) (time.Time, bool) {
 	}
 	offset := 0
 	switch {
-	case rest == "" && fraction:
-		// A fraction needs a zone: neither RFC 3339 nor the zone-less
-		// YYYY-MM-DDTHH:MM:SS form has one without the other.
+	case rest == "" && fraction && !sql:
+		// A fraction needs a zone in the T form: neither RFC 3339 nor
+		// the zone-less YYYY-MM-DDTHH:MM:SS form has one without the
+		// other. The SQL form reads a zone-less fraction as UTC.
 		return time.Time{}, false
 	case rest == "":
 		// no zone: UTC
 	case rest == "Z" || rest == "z":
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
+	case rest[0] == '+' || rest[0] == '-':
+		// ±hh:mm in both forms; ±hh and ±hhmm in the SQL form only.
+		var oh, om int
+		var ok1, ok2 bool
+		switch {
+		case len(rest) == 6 && rest[3] == ':':
+			oh, ok1 = digits(rest[1:3])
+			om, ok2 = digits(rest[4:6])
+		case sql && len(rest) == 5:
+			oh, ok1 = digits(rest[1:3])
+			om, ok2 = digits(rest[3:5])
+		case sql && len(rest) == 3:
+			oh, ok1 = digits(rest[1:3])
+			ok2 = true
+		}
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return time.Time{}, false
 		}
@@ -137,7 +154,7 @@ func (a *Arg) date(raw json.RawMessage, sub string) (time.Time, error) {
 		if d, ok := ParseDate(t); ok {
 			return d, nil
 		}
-		return time.Time{}, a.Errorf(sub, "%q is not a date (RFC 3339, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD)", t)
+		return time.Time{}, a.Errorf(sub, "%q is not a date (RFC 3339, YYYY-MM-DDTHH:MM:SS, YYYY-MM-DD HH:MM:SS[.fraction][zone] or YYYY-MM-DD)", t)
 	case float64:
 		if d, ok := EpochMillis(t); ok {
 			return d, nil

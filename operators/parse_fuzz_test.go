@@ -22,6 +22,12 @@ func FuzzParseDate(f *testing.F) {
 		"2026-11-28T24:00:00Z", "2026-11-28T23:59:60Z", "2026-11-28T10:00:00.Z", "2026-11-28T10:00:00.5",
 		"2026-11-28T10:00:00+2:00", "2026-11-28T10:00:00+24:00", "2026-11-28 10:00:00Z", "+2026-11-28",
 		"-026-11-28", "2026-1-028", "２０２６-11-28", "", "2026", "2026-11-28T", "1700000000000",
+		// the SQL form: a space for the T, fraction and zone optional
+		"2022-04-30 22:00:00", "2022-04-30 22:00:00.5", "2022-04-30 22:00:00.123456+00", "2022-04-30 22:00:00+0000",
+		"2022-04-30 22:00:00+00:00", "2022-04-30 22:00:00z", "2022-04-30 22:00:00-05", "2022-04-30 22:00:00.5-0530",
+		"2022-04-30 22:00:00+24", "2022-04-30 22:00:00+0060", "2022-04-30 22:00:00+000", "2022-04-30 22:00:00+0",
+		"2022-04-30 22:00:00 +00", "2022-04-30 22:00", "2022-04-30 22:00:00.", "2022-04-30  22:00:00",
+		"2022-04-30T22:00:00+0000", "2022-04-30T22:00:00+00", "2022-04-30T22:00:00.5+00",
 	} {
 		f.Add(s)
 	}
@@ -32,14 +38,24 @@ func FuzzParseDate(f *testing.F) {
 		switch {
 		case len(s) == 10:
 			layout = time.DateOnly
-		case len(s) == 19:
+		case len(s) == 19 && s[10] != ' ':
 			layout = "2006-01-02T15:04:05"
 		default:
 			layout = time.RFC3339Nano
 		}
 		ref := strings.ToUpper(s) // RFC 3339 allows t and z; time.Parse wants T and Z
 		want, err := time.Parse(layout, ref)
-		inGrammar := dateGrammar.MatchString(s)
+		if len(s) > 10 && s[10] == ' ' {
+			// The SQL form: time.Parse reads a fraction after the seconds
+			// whatever the layout; the zone is one of four layouts, or
+			// none (UTC).
+			for _, zone := range []string{"", "Z07", "Z0700", "Z07:00"} {
+				if want, err = time.Parse("2006-01-02 15:04:05"+zone, ref); err == nil {
+					break
+				}
+			}
+		}
+		inGrammar := dateGrammar.MatchString(s) || sqlDateGrammar.MatchString(s)
 		switch {
 		case ok && !inGrammar:
 			t.Fatalf("ParseDate(%q) accepted a string outside its grammar", s)
@@ -60,9 +76,14 @@ func FuzzParseDate(f *testing.F) {
 // where time.Parse also takes +24:00 and +00:60).
 var dateGrammar = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}((\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?)?$`)
 
-// FuzzParseSemver: ParseSemver never panics; on full three-part versions
-// it accepts exactly what golang.org/x/mod/semver accepts (with the "v"
-// that package wants), and orders two versions as it does.
+// sqlDateGrammar is the SQL form: a space for the T, a fraction without
+// a zone allowed (UTC), zones Z, ±hh, ±hhmm and ±hh:mm.
+var sqlDateGrammar = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?$`)
+
+// FuzzParseSemver: ParseSemver never panics; it accepts exactly what
+// golang.org/x/mod/semver accepts (with the "v" that package wants) once
+// a shortened version is written out in full ("2-rc" as "2.0.0-rc"), and
+// orders two versions as it does.
 func FuzzParseSemver(f *testing.F) {
 	for _, p := range [][2]string{
 		{"1.2.3", "1.2.4"}, {"2.0.0-rc.1+build.5", "2.0.0"}, {"2", "2.0"}, {"1.0.0-alpha", "1.0.0-alpha.1"},
@@ -70,41 +91,46 @@ func FuzzParseSemver(f *testing.F) {
 		{"01.2.3", "1.02.3"}, {"1.2.3-01", "1.2.3-0a"}, {"1.2.3+01", "1.2.3+"}, {"1.2.3-", "1.2.3-a..b"},
 		{"v1.2.3", "1.2.3.4"}, {"99999999999999999999.0.0", "99999999999999999998.0.0"}, {"", "1..3"},
 		{"1.2.3-0", "1.2.3-a-b"}, {"1.2.3-alpha+001", "1.2.3-alpha+002"}, {"1.2", "1.2.0-0"},
+		// shortened versions with a pre-release or build metadata
+		{"2-rc", "2.0.0-rc"}, {"2.0-rc.1", "2.0.0-rc.1"}, {"2-rc.1+b", "2.0.0"}, {"2+b", "2.0-0"},
+		{"v2-rc", "2-"}, {"2-01", "2.0-rc..1"}, {"02-rc", "2.-rc"}, {"2.0+", "-rc"}, {"2-rc+b.01", "1.9+x"},
 	} {
 		f.Add(p[0], p[1])
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		va, oka := ParseSemver(a)
 		vb, okb := ParseSemver(b)
-		if full(a) && oka != semver.IsValid("v"+a) {
-			t.Fatalf("ParseSemver(%q) = %v; x/mod semver.IsValid(%q) = %v", a, oka, "v"+a, !oka)
+		if want := semver.IsValid("v" + full(a)); oka != want {
+			t.Fatalf("ParseSemver(%q) = %v; x/mod semver.IsValid(%q) = %v", a, oka, "v"+full(a), want)
 		}
-		if full(b) && okb != semver.IsValid("v"+b) {
-			t.Fatalf("ParseSemver(%q) = %v; x/mod semver.IsValid(%q) = %v", b, okb, "v"+b, !okb)
+		if want := semver.IsValid("v" + full(b)); okb != want {
+			t.Fatalf("ParseSemver(%q) = %v; x/mod semver.IsValid(%q) = %v", b, okb, "v"+full(b), want)
 		}
 		if oka && okb {
 			got := va.Compare(vb)
 			if got != -vb.Compare(va) {
 				t.Fatalf("Compare(%q, %q) = %d is not antisymmetric", a, b, got)
 			}
-			if full(a) && full(b) {
-				if want := semver.Compare("v"+a, "v"+b); got != want {
-					t.Fatalf("Compare(%q, %q) = %d; x/mod semver.Compare = %d", a, b, got, want)
-				}
+			if want := semver.Compare("v"+full(a), "v"+full(b)); got != want {
+				t.Fatalf("Compare(%q, %q) = %d; x/mod semver.Compare = %d", a, b, got, want)
 			}
 		}
 	})
 }
 
-// full reports whether s has a three-part core (two dots before any
-// pre-release or build suffix): x/mod accepts the shorthands "v2" and
-// "v2.0" only without a suffix, where SEMANTICS reads them as 2.0.0.
-func full(s string) bool {
-	core := s
-	if i := strings.IndexAny(core, "-+"); i >= 0 {
-		core = core[:i]
+// full writes a shortened version out in full: ".0" for each missing
+// minor or patch, in front of any pre-release or build suffix ("2-rc" is
+// "2.0.0-rc"), as SEMANTICS reads it; x/mod accepts the shorthands "v2"
+// and "v2.0" only without a suffix.
+func full(s string) string {
+	core, suffix := s, ""
+	if i := strings.IndexAny(s, "-+"); i >= 0 {
+		core, suffix = s[:i], s[i:]
 	}
-	return strings.Count(core, ".") == 2
+	for n := strings.Count(core, "."); n < 2; n++ {
+		core += ".0"
+	}
+	return core + suffix
 }
 
 // FuzzParseDecimal: ParseDecimal never panics; it accepts exactly the

@@ -13,33 +13,26 @@ type Semver struct {
 }
 
 // ParseSemver reads SemVer 2.0.0 ("1.2.3", "2.0.0-rc.1+build.5"), and the
-// bare shorthands "2" and "2.0" for "2.0.0". A leading "v" is not SemVer.
+// shortened versions "2" and "2.0" for "2.0.0", whose pre-release and
+// build metadata are the shortened version's ("2-rc" and "2.0-rc" are
+// "2.0.0-rc", as LaunchDarkly reads them). A leading "v" is not SemVer.
 // It does not allocate.
 func ParseSemver(s string) (Semver, bool) {
 	var v Semver
 	var ok bool
+	v.minor, v.patch = "0", "0"
 	if v.major, s, ok = numericPart(s); !ok {
 		return v, false
 	}
-	if s == "" {
-		v.minor, v.patch = "0", "0"
-		return v, true
-	}
-	if s[0] != '.' {
-		return v, false
-	}
-	if v.minor, s, ok = numericPart(s[1:]); !ok {
-		return v, false
-	}
-	if s == "" {
-		v.patch = "0"
-		return v, true
-	}
-	if s[0] != '.' {
-		return v, false
-	}
-	if v.patch, s, ok = numericPart(s[1:]); !ok {
-		return v, false
+	if s != "" && s[0] == '.' {
+		if v.minor, s, ok = numericPart(s[1:]); !ok {
+			return v, false
+		}
+		if s != "" && s[0] == '.' {
+			if v.patch, s, ok = numericPart(s[1:]); !ok {
+				return v, false
+			}
+		}
 	}
 	if s != "" && s[0] == '-' {
 		end := strings.IndexByte(s, '+')

@@ -119,15 +119,42 @@ func number(x any) (float64, bool) {
 	return 0, false
 }
 
-// dateRE is the shape of the accepted date strings; the captures are
-// checked for range below.
+// dateRE is the shape of the accepted date strings in the T form (and
+// the date alone); the captures are checked for range below.
 var dateRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2}):(\d{2})(?:(\.\d+)?([Zz]|[+-](\d{2}):(\d{2})))?)?$`)
+
+// sqlDateRE is the SQL form: a space for the T, the fraction and the zone
+// optional, zones Z, ±hh, ±hhmm and ±hh:mm.
+var sqlDateRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$`)
 
 // parseDate reads a contact or filter date string: RFC 3339 (fraction
 // optional, lower-case t and z allowed as RFC 3339 §5.6 permits),
-// YYYY-MM-DDTHH:MM:SS without a zone (UTC), or YYYY-MM-DD (UTC midnight).
-// A fraction without a zone is none of these.
+// YYYY-MM-DDTHH:MM:SS without a zone (UTC), YYYY-MM-DD (UTC midnight), or
+// the SQL form YYYY-MM-DD HH:MM:SS[.fraction][zone] (no zone: UTC).
+// In the T form a fraction without a zone is none of these.
 func parseDate(s string) (time.Time, bool) {
+	if m := sqlDateRE.FindStringSubmatch(s); m != nil {
+		// Rewritten as RFC 3339: T for the space, the zone as Z or ±hh:mm.
+		zone := "Z"
+		if m[4] != "" {
+			mm := m[6]
+			if mm == "" {
+				mm = "00"
+			}
+			if h, _ := strconv.Atoi(m[5]); h > 23 {
+				return time.Time{}, false
+			}
+			if mi, _ := strconv.Atoi(mm); mi > 59 {
+				return time.Time{}, false
+			}
+			zone = m[4] + m[5] + ":" + mm
+		}
+		t, err := time.Parse(time.RFC3339Nano, m[1]+"T"+m[2]+zone)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return t.UTC(), true
+	}
 	m := dateRE.FindStringSubmatch(s)
 	if m == nil {
 		return time.Time{}, false
@@ -224,13 +251,21 @@ func containsFold(s, sub string) bool {
 
 // semverCanon turns a SemVer string into golang.org/x/mod/semver's form.
 // A leading "v" is not SemVer, so it is rejected before the "v" that
-// x/mod wants is added; x/mod itself accepts the bare shorthands "v2" and
-// "v2.0" (and nothing else short).
+// x/mod wants is added. A shortened version ("2", "2.0") gets its missing
+// parts as ".0" in front of its pre-release and build metadata, so "2-rc"
+// is "v2.0.0-rc" (x/mod itself takes "v2" and "v2.0" only bare).
 func semverCanon(s string) (string, bool) {
 	if strings.HasPrefix(s, "v") {
 		return "", false
 	}
-	c := "v" + s
+	core, suffix := s, ""
+	if i := strings.IndexAny(s, "-+"); i >= 0 {
+		core, suffix = s[:i], s[i:]
+	}
+	for n := strings.Count(core, "."); n < 2; n++ {
+		core += ".0"
+	}
+	c := "v" + core + suffix
 	return c, semver.IsValid(c)
 }
 

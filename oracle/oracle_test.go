@@ -109,7 +109,8 @@ func TestOperators(t *testing.T) {
 		{"semver v prefix", `{"field":"v","operator":"semver_ne","value":"1.2.3"}`, `{"v":"v1.2.3"}`, true},
 		{"semver prerelease", `{"field":"v","operator":"semver_lt","value":"1.2.3"}`, `{"v":"1.2.3-rc.1"}`, true},
 		{"semver numeric ids", `{"field":"v","operator":"semver_gt","value":"1.2.3-alpha.9"}`, `{"v":"1.2.3-alpha.10"}`, true},
-		{"semver short with pre", `{"field":"v","operator":"semver_lte","value":"3.0.0"}`, `{"v":"2-rc"}`, false},
+		{"semver short with pre", `{"field":"v","operator":"semver_lte","value":"3.0.0"}`, `{"v":"2-rc"}`, true}, // 2.0.0-rc
+		{"semver short v with pre", `{"field":"v","operator":"semver_lte","value":"3.0.0"}`, `{"v":"v2-rc"}`, false},
 		// sets.
 		{"contains_any scalar", `{"field":"a","operator":"contains_any","value":["x",1]}`, `{"a":"1"}`, true},
 		{"contains_all empty", `{"field":"a","operator":"contains_all","value":[]}`, `{"a":0}`, true},

@@ -153,22 +153,31 @@ END
 $fn$;
 
 -- segmatch_date_text reads a date string as operators.ParseDate does and
--- returns its instant as exact epoch seconds (nanosecond fraction).
+-- returns its instant as exact epoch seconds (nanosecond fraction): the
+-- T form (RFC 3339 zones Z or ±hh:mm; a fraction needs a zone; no zone
+-- and no fraction is UTC), the SQL form with a space for the T (fraction
+-- and zone optional, no zone is UTC; zones Z, ±hh, ±hhmm, ±hh:mm), and
+-- YYYY-MM-DD.
 CREATE OR REPLACE FUNCTION segmatch_date_text(s text)
 RETURNS numeric LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 DECLARE
 	m text[];
 	y int; mo int; d int; h int := 0; mi int := 0; se int := 0;
-	off int := 0; oh int; om int; dim int;
+	off int := 0; oh int; om int := 0; dim int;
 	frac numeric := 0;
 	yy int; era int; yoe int; doy int; doe int;
 BEGIN
-	m := regexp_match(s, '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?$');
+	m := regexp_match(s, '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:([Tt ])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$');
 	IF m IS NULL THEN
 		RETURN NULL;
 	END IF;
-	IF m[7] IS NOT NULL AND m[8] IS NULL THEN
-		RETURN NULL; -- a fraction needs a zone
+	IF m[4] IN ('T', 't') THEN
+		IF m[8] IS NOT NULL AND m[9] IS NULL THEN
+			RETURN NULL; -- a fraction needs a zone in the T form
+		END IF;
+		IF m[9] IS NOT NULL AND length(m[9]) NOT IN (1, 6) THEN
+			RETURN NULL; -- the T form's zones: Z or ±hh:mm
+		END IF;
 	END IF;
 	y := m[1]::int; mo := m[2]::int; d := m[3]::int;
 	IF mo < 1 OR mo > 12 OR d < 1 THEN
@@ -181,21 +190,25 @@ BEGIN
 	IF d > dim THEN
 		RETURN NULL;
 	END IF;
-	IF m[4] IS NOT NULL THEN
-		h := m[4]::int; mi := m[5]::int; se := m[6]::int;
+	IF m[5] IS NOT NULL THEN
+		h := m[5]::int; mi := m[6]::int; se := m[7]::int;
 		IF h > 23 OR mi > 59 OR se > 59 THEN
 			RETURN NULL;
 		END IF;
-		IF m[7] IS NOT NULL THEN
-			frac := ('0.' || left(m[7], 9))::numeric;
+		IF m[8] IS NOT NULL THEN
+			frac := ('0.' || left(m[8], 9))::numeric;
 		END IF;
-		IF m[8] IS NOT NULL AND length(m[8]) = 6 THEN
-			oh := substr(m[8], 2, 2)::int; om := substr(m[8], 5, 2)::int;
+		IF m[9] IS NOT NULL AND length(m[9]) > 1 THEN
+			-- ±hh, ±hhmm or ±hh:mm
+			oh := substr(m[9], 2, 2)::int;
+			IF length(m[9]) > 3 THEN
+				om := right(m[9], 2)::int;
+			END IF;
 			IF oh > 23 OR om > 59 THEN
 				RETURN NULL;
 			END IF;
 			off := oh * 3600 + om * 60;
-			IF substr(m[8], 1, 1) = '-' THEN
+			IF substr(m[9], 1, 1) = '-' THEN
 				off := -off;
 			END IF;
 		END IF;
@@ -240,7 +253,8 @@ END
 $fn$;
 
 -- segmatch_semver_key maps a SemVer 2.0.0 string (operators.ParseSemver:
--- "2" and "2.0" are "2.0.0", no leading "v", build metadata ignored) to a
+-- "2" and "2.0" are "2.0.0", "2-rc" and "2.0-rc" are "2.0.0-rc", no
+-- leading "v", build metadata ignored) to a
 -- text whose byte order (COLLATE "C") is SemVer precedence; NULL when the
 -- string is not SemVer. Numbers are length-prefixed; a release sorts after
 -- every prerelease of its version; numeric identifiers sort before
@@ -252,7 +266,7 @@ DECLARE
 	k text;
 	id text;
 BEGIN
-	m := regexp_match(s, '^(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?$');
+	m := regexp_match(s, '^(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?)?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$');
 	IF m IS NULL THEN
 		RETURN NULL;
 	END IF;

@@ -70,6 +70,18 @@ var Invalids = []Invalid{
 	bad(`{"filters":[{"field":"a","operator":"semver_gt","value":"v1.2.3"}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"semver_gt","value":"1.2.3.4"}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"semver_eq","value":"1.02.3"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	// the SQL date form needs seconds and one of its zones; the T form keeps RFC 3339's zones
+	bad(`{"filters":[{"field":"a","operator":"before","value":"2022-04-30 22:00"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"after","value":"2022-04-30T22:00:00+0000"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"after","value":"2022-04-30T22:00:00+00"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"after","value":"2022-04-30 22:00:00+24"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"date_between","value":["2022-04-30 22:00:00","2022-04-30 23:00:00 +00"]}]}`, p("/filters/0/value/1", filter.ErrBadValue)),
+	// a shortened version takes a pre-release, but stays strict otherwise
+	bad(`{"filters":[{"field":"a","operator":"semver_lt","value":"v2-rc"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"semver_lt","value":"02-rc"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"semver_lt","value":"2-"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"semver_lt","value":"2.0-rc..1"}]}`, p("/filters/0/value", filter.ErrBadValue)),
+	bad(`{"filters":[{"field":"a","operator":"semver_lt","value":"2-01"}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"in_cidr","value":["10.0.0.0/8","127.invalid"]}]}`, p("/filters/0/value/1", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"in_cidr","value":"10.0.0.0/33"}]}`, p("/filters/0/value", filter.ErrBadValue)),
 	bad(`{"filters":[{"field":"a","operator":"contains_any","value":"x"}]}`, p("/filters/0/value", filter.ErrBadValue)),
