@@ -9,13 +9,19 @@ type Invalid struct {
 	Errors []Problem
 }
 
-// Problem is one expected error.
+// Problem is one expected error. Says, when set, is text its message
+// must contain (a "did you mean" suggestion).
 type Problem struct {
 	Path     string
 	Sentinel error
+	Says     string
 }
 
-func p(path string, sentinel error) Problem { return Problem{path, sentinel} }
+func p(path string, sentinel error) Problem { return Problem{Path: path, Sentinel: sentinel} }
+
+func says(path string, sentinel error, text string) Problem {
+	return Problem{Path: path, Sentinel: sentinel, Says: text}
+}
 
 func bad(doc string, problems ...Problem) Invalid { return Invalid{doc, problems} }
 
@@ -99,4 +105,34 @@ var Invalids = []Invalid{
 	bad(`{"filters":[}`, p("", filter.ErrSyntax)),
 	bad(`{"_id":"a","id":"b","filters":[]}`, p("/id", filter.ErrBadShape)),
 	bad(`{"filters":[{"field":"a","operator":"eq","value":{"k":1,"k":2}}]}`, p("/filters/0/value/k", filter.ErrDuplicateKey)),
+	// The top level is a closed set: a typo there must not drop the
+	// filters and put every contact in the segment.
+	bad(`{"name":"a","filter":[{"field":"country","operator":"=","value":"IT"}]}`,
+		says("/filter", filter.ErrUnknownKey, `/filter: unknown key "filter" (did you mean "filters"?)`)),
+	bad(`{"name":"a","matc":"any","filters":[]}`, says("/matc", filter.ErrUnknownKey, `unknown key "matc" (did you mean "match"?)`)),
+	bad(`{"nme":"a","filters":[]}`, says("/nme", filter.ErrUnknownKey, `unknown key "nme" (did you mean "name"?)`)),
+	bad(`{"name":"a","filters":[],"id_projet":"p"}`, says("/id_projet", filter.ErrUnknownKey, `(did you mean "id_project"?)`)),
+	bad(`{"name":"a","filters":[],"description":"x"}`, says("/description", filter.ErrUnknownKey, `unknown key "description"`)),
+	bad(`{"name":"a","filters":[],"a/b":1}`, says("/a~1b", filter.ErrUnknownKey, `unknown key "a/b"`)),
+	bad(`{"name":"a","filters":[{"field":"a","operator":"contians","value":"x"}]}`,
+		says("/filters/0/operator", filter.ErrUnknownOperator, `unknown operator "contians" (did you mean "contains"?)`)),
+	bad(`{"filters":[{"field":"a","operator":"start with","value":"x"}]}`,
+		says("/filters/0/operator", filter.ErrUnknownOperator, `(did you mean "starts with"?)`)),
+	bad(`{"filters":[{"field":"a","operator":"EQ","value":1}]}`, says("/filters/0/operator", filter.ErrUnknownOperator, `(did you mean "eq"?)`)),
+	bad(`{"filters":[{"filed":"a","operator":"eq","value":1}]}`, says("/filters/0/filed", filter.ErrUnknownKey, `(did you mean "field"?)`)),
+	bad(`{"filters":[{"field":"a","operator":"eq","value":1,"ignorecase":true}]}`,
+		says("/filters/0/ignorecase", filter.ErrUnknownKey, `(did you mean "ignore_case"?)`)),
+	bad(`{"filters":[{"match":"any","filter":[]}]}`, p("/filters/0/match", filter.ErrUnknownKey),
+		says("/filters/0/filter", filter.ErrUnknownKey, `(did you mean "filters"?)`), p("/filters/0", filter.ErrBadShape)),
+}
+
+// Nameless are segments that compile alone (segmatch.Compile needs no
+// identity) but that every place segments are told apart rejects: the
+// engine, validate, classify, the store and the API (ErrNoIdentity, or the
+// store's required name).
+var Nameless = []string{
+	`{"filters":[{"field":"a","operator":"eq","value":1}]}`,
+	`{"name":"","filters":[]}`,
+	`{"_id":"","id":"","name":"","match":"any","filters":[]}`,
+	`{"_id":null,"name":"","filters":[]}`,
 }
