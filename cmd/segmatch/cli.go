@@ -31,6 +31,10 @@ Usage:
       More: segmatch classify -h.
   segmatch validate [--project P] FILE...
       Compile every segment and print every problem with its JSON Pointer.
+  segmatch explain --segments FILE --segment ID [--format text|json] [CONTACT.json|-]
+      Why a contact is (not) in a segment: every group and condition with
+      its result and what the contact holds at its field.
+      More: segmatch explain -h.
   segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
@@ -67,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return bench(args[1:], stdin, stdout, stderr)
 	case "validate":
 		return validate(args[1:], stdin, stdout, stderr)
+	case "explain":
+		return explain(args[1:], stdin, stdout, stderr)
 	case "serve":
 		return serve(args[1:], stdin, stdout, stderr)
 	case "users":
