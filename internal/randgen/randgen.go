@@ -459,8 +459,18 @@ func (g *Gen) dateString(t time.Time) string {
 		return t.Format("2006-01-02t15:04:05.000z")
 	case 6:
 		return pickOf(g, []string{
-			t.Format("2006-01-02 15:04:05"), t.Format("2006-01-02T15:04:05.000"), t.Format("2006-01-02T15:04:05+24:00"),
+			t.Format("2006-01-02 15:04"), t.Format("2006-01-02T15:04:05.000"), t.Format("2006-01-02T15:04:05+24:00"),
 			"2026-02-30", "2026-13-01", t.Format("2006-01-02T15:04"), t.Format("20060102"), t.Format("2006-01-02T15:04:05.Z"),
+			t.Format("2006-01-02T15:04:05-0700"), t.Format("2006-01-02 15:04:05 Z"),
+		})
+	case 7: // the SQL form: a space for the T, the zone optional and shorter
+		return pickOf(g, []string{
+			t.Format("2006-01-02 15:04:05"), t.Format("2006-01-02 15:04:05.999999"),
+			t.In(time.FixedZone("", 0)).Format("2006-01-02 15:04:05-07"),
+			t.In(time.FixedZone("", -5*3600)).Format("2006-01-02 15:04:05.000-07"),
+			t.In(time.FixedZone("", 5*3600+30*60)).Format("2006-01-02 15:04:05-0700"),
+			t.In(time.FixedZone("", 3600)).Format("2006-01-02 15:04:05-07:00"),
+			t.Format("2006-01-02 15:04:05Z"),
 		})
 	}
 	return t.Format(time.RFC3339)
@@ -479,6 +489,8 @@ func (g *Gen) dateValue() any {
 		return t.Format("2006-01-02T15:04:05")
 	case 3:
 		return t.In(time.FixedZone("", 3600)).Format(time.RFC3339Nano)
+	case 4:
+		return t.In(time.FixedZone("", -2*3600)).Format("2006-01-02 15:04:05.999-07")
 	}
 	return t.Format(time.RFC3339Nano)
 }
@@ -489,7 +501,7 @@ func dateKey(x any) time.Time {
 	case float64:
 		return time.UnixMilli(int64(t))
 	case string:
-		for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02", "2006-01-02 15:04:05.999-07"} {
 			if d, err := time.Parse(l, t); err == nil {
 				return d
 			}
@@ -869,7 +881,7 @@ func (g *Gen) dateIn(x any) (time.Time, bool) {
 			return time.UnixMilli(int64(t)).UTC(), true
 		}
 	case string:
-		for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02", "2006-01-02 15:04:05.999-07"} {
 			if d, err := time.Parse(l, t); err == nil {
 				return d.UTC().Add(time.Duration(pickOf(g, []int{0, 0, -1, 1})) * time.Millisecond), true
 			}
