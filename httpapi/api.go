@@ -7,6 +7,7 @@
 //	PUT    {prefix}/{project_id}/segments/{id}          update (optional If-Match)
 //	DELETE {prefix}/{project_id}/segments/{id}          soft delete
 //	POST   {prefix}/{project_id}/segments/{id}/match    does one segment match these contacts?
+//	POST   {prefix}/{project_id}/segments/{id}/explain  why is (or is not) this contact in the segment?
 //	POST   {prefix}/{project_id}/segments/classify      which segments does each contact belong to?
 //
 // Routing uses the standard library's method-and-path patterns. The
@@ -136,6 +137,7 @@ func New(cfg Config) *API {
 	mux.Handle("PUT "+base+"/{id}", a.project(a.update))
 	mux.Handle("DELETE "+base+"/{id}", a.project(a.delete))
 	mux.Handle("POST "+base+"/{id}/match", a.project(a.match))
+	mux.Handle("POST "+base+"/{id}/explain", a.project(a.explain))
 	// The same paths with any other method: a JSON 405 naming the allowed
 	// ones (the mux's own 405 is plain text).
 	mux.Handle(base, methodNotAllowed("GET, POST"))
@@ -147,6 +149,7 @@ func New(cfg Config) *API {
 	}
 	mux.Handle(base+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
 	mux.Handle(base+"/{id}/match", methodNotAllowed("POST"))
+	mux.Handle(base+"/{id}/explain", methodNotAllowed("POST"))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errRouteNotFound)
 	}))
