@@ -18,7 +18,7 @@ import (
 // indented tree for people; it marshals to JSON with a stable shape.
 type Explanation struct {
 	Segment string        `json:"segment"` // the program's Key
-	Result  bool          `json:"result"`  // what Match / MatchJSON answer
+	Matched bool          `json:"matched"` // what Match / MatchJSON answer
 	Root    *ExplainGroup `json:"root"`    // the segment's filters, a group at pointer ""
 }
 
@@ -182,7 +182,7 @@ func (p *Program) ExplainJSON(raw []byte) (*Explanation, error) {
 func (p *Program) explain(r *reader, c *operators.Context) *Explanation {
 	e := &explainer{ctx: c}
 	root := e.group(p.root, e.scope(r), "")
-	return &Explanation{Segment: p.Key(), Result: root.Result, Root: root}
+	return &Explanation{Segment: p.Key(), Matched: root.Result, Root: root}
 }
 
 // explainer walks a program's tree for one contact. Conditions are
@@ -461,7 +461,7 @@ func (x *Explanation) String() string {
 	if x.Segment != "" {
 		b.WriteString(" " + x.Segment)
 	}
-	if x.Result {
+	if x.Matched {
 		b.WriteString(": match\n")
 	} else {
 		b.WriteString(": no match\n")

@@ -28,14 +28,14 @@ func TestExplainCases(t *testing.T) {
 		require.NoError(t, err, c.Name)
 		m := c.ContactMap()
 		x := prog.Explain(m)
-		require.Equal(t, prog.Match(m), x.Result, "Explain %s", c.Name)
-		assert.Equal(t, c.Want, x.Result, "Explain %s", c.Name)
+		require.Equal(t, prog.Match(m), x.Matched, "Explain %s", c.Name)
+		assert.Equal(t, c.Want, x.Matched, "Explain %s", c.Name)
 		checkExplanation(t, c.Name, c.Segment, x)
 		want, err := prog.MatchJSON([]byte(c.Contact))
 		require.NoError(t, err, c.Name)
 		xj, err := prog.ExplainJSON([]byte(c.Contact))
 		require.NoError(t, err, c.Name)
-		require.Equal(t, want, xj.Result, "ExplainJSON %s", c.Name)
+		require.Equal(t, want, xj.Matched, "ExplainJSON %s", c.Name)
 		checkExplanation(t, c.Name, c.Segment, xj)
 		_, err = json.Marshal(xj)
 		require.NoError(t, err, c.Name)
@@ -67,8 +67,8 @@ func TestExplainProperty(t *testing.T) {
 			pairs++
 			name := fmt.Sprintf("segment %d %s contact %s", i, mustJSON(seg), mustJSON(c))
 			x := prog.Explain(c)
-			if x.Result != prog.Match(c) {
-				t.Fatalf("%s: Explain %v, Match %v", name, x.Result, !x.Result)
+			if x.Matched != prog.Match(c) {
+				t.Fatalf("%s: Explain %v, Match %v", name, x.Matched, !x.Matched)
 			}
 			checkExplanation(t, name, seg, x)
 			raw, err := json.Marshal(c)
@@ -77,8 +77,8 @@ func TestExplainProperty(t *testing.T) {
 			require.NoError(t, err)
 			xj, err := prog.ExplainJSON(raw)
 			require.NoError(t, err)
-			if xj.Result != want {
-				t.Fatalf("%s: ExplainJSON %v, MatchJSON %v", name, xj.Result, want)
+			if xj.Matched != want {
+				t.Fatalf("%s: ExplainJSON %v, MatchJSON %v", name, xj.Matched, want)
 			}
 			checkExplanation(t, name, seg, xj)
 			if t.Failed() {
@@ -95,7 +95,7 @@ func TestExplainProperty(t *testing.T) {
 func checkExplanation(t *testing.T, name string, seg filter.Segment, x *segmatch.Explanation) {
 	t.Helper()
 	require.NotNil(t, x.Root, name)
-	assert.Equal(t, x.Result, x.Root.Result, name)
+	assert.Equal(t, x.Matched, x.Root.Result, name)
 	assert.Empty(t, x.Root.Pointer, name)
 	checkGroup(t, name, seg.Match, seg.Filters, false, "", x.Root)
 }
@@ -260,7 +260,7 @@ func TestExplainShape(t *testing.T) {
 		  {"condition":{"pointer":"/filters/3/value/filters/1","field":"qty","operator":">","value":1,"ignore_case":false,"negate":false,"contact":{"kind":"number","value":%s},"result":%v}}]}}`,
 			i, res, res, sku, skuRes, qty, qtyRes)
 	}
-	want := `{"segment":"s1","result":false,"root":{"pointer":"","match":"all","negate":false,"result":false,"filters":[
+	want := `{"segment":"s1","matched":false,"root":{"pointer":"","match":"all","negate":false,"result":false,"filters":[
 	  {"condition":{"pointer":"/filters/0","field":"attributes.country","operator":"=","value":"IT","ignore_case":false,"negate":false,"contact":{"kind":"string","value":"IT"},"result":true}},
 	  {"group":{"pointer":"/filters/1","match":"any","negate":true,"result":false,"filters":[
 	    {"condition":{"pointer":"/filters/1/filters/0","field":"email","operator":"ends with","value":"@BIGCO.com","ignore_case":true,"negate":false,"contact":{"kind":"string","value":"a@bigco.com"},"result":true}},
@@ -284,7 +284,7 @@ func TestExplainShape(t *testing.T) {
 	gotGo, err := json.Marshal(x)
 	require.NoError(t, err)
 	assert.JSONEq(t, want, string(gotGo))
-	assert.Equal(t, prog.Match(m), x.Result)
+	assert.Equal(t, prog.Match(m), x.Matched)
 }
 
 // TestExplainReadings: what a condition's contact reading says for each
@@ -357,7 +357,7 @@ func TestExplainReadings(t *testing.T) {
 	xj, err = prog.ExplainJSON([]byte(`{"id":"id-19999"}`))
 	require.NoError(t, err)
 	c := xj.Root.Filters[0].Condition
-	assert.True(t, xj.Result)
+	assert.True(t, xj.Matched)
 	assert.True(t, c.ValueTruncated)
 	assert.Empty(t, c.Value)
 	assert.True(t, strings.HasPrefix(c.ValuePreview, `["id-0","id-1",`), c.ValuePreview[:20])
@@ -386,7 +386,7 @@ func TestExplainElementBounds(t *testing.T) {
 	assert.Len(t, el.Matched, 94)
 	assert.Equal(t, 6, el.Matched[0])
 	assert.Len(t, el.Explained, segmatch.MaxExplainElements)
-	assert.True(t, xj.Result)
+	assert.True(t, xj.Matched)
 	assert.Contains(t, xj.String(), "… 92 more elements not explained")
 
 	// elem_match nested 6 deep over 8 elements a level: 8^6 element trees
@@ -400,7 +400,7 @@ func TestExplainElementBounds(t *testing.T) {
 	prog = compileDocProg(t, `{"filters":[`+doc+`]}`)
 	xj, err = prog.ExplainJSON([]byte(contact))
 	require.NoError(t, err)
-	assert.True(t, xj.Result)
+	assert.True(t, xj.Matched)
 	nodes := 0
 	var count func(g *segmatch.ExplainGroup)
 	count = func(g *segmatch.ExplainGroup) {

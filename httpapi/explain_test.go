@@ -45,7 +45,7 @@ func TestExplain(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(r.raw), &x))
 			m := f.as(agent, "POST", segPath(p1, id, "match"), contact)
 			require.Equal(t, http.StatusOK, m.status, m.raw)
-			assert.Equal(t, m.json["match"], x.Result, contact)
+			assert.Equal(t, m.json["match"], x.Matched, contact)
 			assert.Equal(t, id, x.Segment)
 			// every condition, at its pointer
 			require.Len(t, x.Root.Filters, 3, r.raw)
@@ -65,7 +65,7 @@ func TestExplain(t *testing.T) {
 		r := f.as(agent, "POST", segPath(p1, id, "explain"), contacts[0])
 		var x segmatch.Explanation
 		require.NoError(t, json.Unmarshal([]byte(r.raw), &x))
-		assert.True(t, x.Result)
+		assert.True(t, x.Matched)
 		sku := x.Root.Filters[1].Condition
 		assert.Equal(t, "orders.sku", sku.Field)
 		assert.Equal(t, "starts_with", sku.Operator)
@@ -163,7 +163,7 @@ func TestExplainAuth(t *testing.T) {
 	}
 	r = f.as("owner@f21.it", "POST", path, `{"field1":"value1"}`)
 	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Equal(t, true, r.json["result"])
+	assert.Equal(t, true, r.json["matched"])
 	// another project's segment is not found from p2
 	r = f.as("owner@f21.it", "POST", segPath(p2, id, "explain"), `{}`)
 	assert.Equal(t, http.StatusNotFound, r.status)

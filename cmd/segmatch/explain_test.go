@@ -99,8 +99,8 @@ func TestExplainAgreesWithClassify(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &x); err != nil {
 				t.Fatal(err)
 			}
-			if x.Segment != key || x.Result != results[n][key] {
-				t.Errorf("line %d, segment %s: explain says %s %v, classify %v", n+1, key, x.Segment, x.Result, results[n][key])
+			if x.Segment != key || x.Matched != results[n][key] {
+				t.Errorf("line %d, segment %s: explain says %s %v, classify %v", n+1, key, x.Segment, x.Matched, results[n][key])
 			}
 			checked++
 		}
