@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/operators"
 )
@@ -481,11 +482,11 @@ func TestIdenticalPathsShared(t *testing.T) {
 		seg.ID = strconv.Itoa(i)
 		segs[i] = seg
 	}
-	set, err := segmatch.CompileSet(segs)
+	set, err := engine.New(segs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := len(set.Fields()); n != 1 || set.Conditions() != 200 {
-		t.Errorf("a Set of 100 such segments reads %d fields, %d conditions", n, set.Conditions())
+		t.Errorf("an engine of 100 such segments reads %d fields, %d conditions", n, set.Conditions())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
 )
 
@@ -402,7 +403,7 @@ var fuzzConditions = []string{
 // first 40 (fewer segments than eagerFrom: short-circuit), and every
 // condition three times (eager): match all, match any, and negated in a
 // nested group.
-var fuzzSets = sync.OnceValues(func() ([]*segmatch.Set, error) {
+var fuzzSets = sync.OnceValues(func() ([]*engine.Engine, error) {
 	var lazy, eager []filter.Segment
 	for i, c := range fuzzConditions {
 		seg, err := filter.DecodeSegment([]byte(`{"filters":[` + c + `]}`))
@@ -419,9 +420,9 @@ var fuzzSets = sync.OnceValues(func() ([]*segmatch.Set, error) {
 		neg.Filters = []filter.Filter{{Match: filter.All, Negate: true, Filters: seg.Filters}}
 		eager = append(eager, seg, anyOf, neg)
 	}
-	var out []*segmatch.Set
+	var out []*engine.Engine
 	for _, segs := range [][]filter.Segment{lazy, eager} {
-		s, err := segmatch.CompileSet(segs, fixedNow())
+		s, err := engine.New(segs, fixedNow())
 		if err != nil {
 			return nil, err
 		}
@@ -542,11 +543,12 @@ func FuzzMatchJSON(f *testing.F) {
 // checkSetsJSON: a Set's MatchJSON fails exactly when Program.MatchJSON
 // does, and otherwise agrees with Match of each condition's Program on the
 // decoded contact m.
-func checkSetsJSON(t *testing.T, sets []*segmatch.Set, progs []*segmatch.Program, data []byte, m map[string]any, ok bool) {
+func checkSetsJSON(t *testing.T, sets []*engine.Engine, progs []*segmatch.Program, data []byte, m map[string]any, ok bool) {
 	t.Helper()
 	for si, set := range sets {
-		dst := make([]bool, set.Len())
-		err := set.MatchJSON(data, set.Now(), dst, nil)
+		res := set.NewResult()
+		dst := res.Matches
+		err := set.ClassifyJSONInto(data, res)
 		if !ok {
 			if err == nil {
 				t.Fatalf("set %d: MatchJSON(%q) accepted what Program.MatchJSON refuses", si, data)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
 )
 
@@ -55,20 +56,21 @@ func TestOnePassReading(t *testing.T) {
 		require.NoError(t, err)
 		segs, progs = append(segs, seg), append(progs, p)
 	}
-	set, err := segmatch.CompileSet(segs)
+	eng, err := engine.New(segs)
 	require.NoError(t, err)
-	dst := make([]bool, set.Len())
+	res := eng.NewResult()
+	dst := res.Matches
 	hits := map[string]int{}
 	for _, doc := range docs {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(doc), &m), doc)
-		require.NoError(t, set.MatchJSON([]byte(doc), set.Now(), dst, nil))
+		require.NoError(t, eng.ClassifyJSONInto([]byte(doc), res))
 		for i, p := range progs {
 			want := p.Match(m)
 			got, err := p.MatchJSON([]byte(doc))
 			require.NoError(t, err)
 			require.Equal(t, want, got, "Program.MatchJSON, %s on %s", p.Fields(), doc)
-			require.Equal(t, want, dst[i], "Set.MatchJSON, %s on %s", p.Fields(), doc)
+			require.Equal(t, want, dst[i], "engine, %s on %s", p.Fields(), doc)
 			if want {
 				hits[segs[i].ID]++
 			}

@@ -14,11 +14,12 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/plan"
 )
 
 // Engine is a compiled set of segments.
 type Engine struct {
-	set *segmatch.Set
+	set *plan.Set
 }
 
 // New compiles segments. Every problem in every segment is reported at
@@ -27,7 +28,8 @@ type Engine struct {
 // name (segmatch.ErrNoIdentity): results say which segments a contact is
 // in by them.
 func New(segments []filter.Segment, opts ...segmatch.Option) (*Engine, error) {
-	set, err := segmatch.CompileSet(segments, opts...)
+	cfg := plan.Configure(opts)
+	set, err := plan.CompileSet(segments, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ type Result struct {
 	// Matches[i] reports whether the contact is in segment i.
 	Matches []bool
 	eng     *Engine
-	scratch *segmatch.Scratch
+	scratch *plan.Scratch
 }
 
 // NewResult makes a reusable result buffer for e.

@@ -1,4 +1,4 @@
-package segmatch
+package plan
 
 import (
 	"errors"
@@ -68,30 +68,29 @@ type packedSeg struct {
 const packAny uint8 = 1
 
 // CompileSet compiles segments into one plan. Problems are reported for
-// every segment at once, each CompileError's Path prefixed with the
+// every segment at once, each filter.Error's Path prefixed with the
 // segment's index ("/3/filters/0/operator"). Results tell segments apart
 // by key, so a segment with neither an ID nor a name is an error
 // (ErrNoIdentity, at "/3").
-func CompileSet(segs []filter.Segment, opts ...Option) (*Set, error) {
-	cfg := newConfig(opts)
-	c := &compiler{cfg: &cfg}
-	s := &Set{now: cfg.now}
+func CompileSet(segs []filter.Segment, now func() time.Time) (*Set, error) {
+	c := &compiler{}
+	s := &Set{now: now}
 	var errs []error
 	for i := range segs {
 		before := len(c.errs)
 		if err := filter.CheckSize(segs[i].Filters); err != nil {
-			errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i), Err: err.(*CompileError).Err})
+			errs = append(errs, &filter.Error{Path: "/" + strconv.Itoa(i), Err: err.(*filter.Error).Err})
 			continue
 		}
 		if segs[i].Key() == "" {
-			errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i), Err: filter.ErrNoIdentity})
+			errs = append(errs, &filter.Error{Path: "/" + strconv.Itoa(i), Err: filter.ErrNoIdentity})
 		}
 		c.budget = &budget{} // bounds are per segment
 		root := c.group(segs[i].Match, segs[i].Filters, "", 1, false)
 		for _, e := range c.errs[before:] {
-			var ce *CompileError
+			var ce *filter.Error
 			if errors.As(e, &ce) {
-				errs = append(errs, &CompileError{Path: "/" + strconv.Itoa(i) + ce.Path, Err: ce.Err})
+				errs = append(errs, &filter.Error{Path: "/" + strconv.Itoa(i) + ce.Path, Err: ce.Err})
 			} else {
 				errs = append(errs, e)
 			}
@@ -196,7 +195,7 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 		s.decideBySlot(r, c)
 	} else {
 		for id, n := range s.leafNodes {
-			if n != nil && memo[id] == 0 {
+			if n != nil && memo[id] == undecided {
 				r.decideLeaf(n, c)
 			}
 		}
@@ -264,10 +263,10 @@ func (s *Set) evalLazy(r *reader, c *operators.Context, dst []bool) {
 		res := !stop || p.start == p.end
 		for _, ref := range refs[p.start:p.end] {
 			m := memo[ref>>1]
-			if m == 0 {
+			if m == undecided {
 				m = r.decideLeaf(s.leafNodes[ref>>1], c)
 			}
-			if (m == 2) != (ref&1 != 0) == stop {
+			if (m == decidedTrue) != (ref&1 != 0) == stop {
 				res = stop
 				break
 			}
@@ -295,9 +294,9 @@ func (s *Set) decideBySlot(r *reader, c *operators.Context) {
 			case s.indexes[id] != nil:
 				s.indexes[id].decide(v, memo)
 			case n.scalar != nil:
-				memo[id] = 1 + b2u(n.scalar.TestValue(v))
+				memo[id] = decided(n.scalar.TestValue(v))
 			default:
-				memo[id] = 1 + b2u(n.test(*v, *c))
+				memo[id] = decided(n.test(*v, *c))
 			}
 		}
 	}
@@ -336,7 +335,7 @@ type Scratch struct {
 func (s *Set) NewScratch() *Scratch {
 	n := len(s.fields.names)
 	return &Scratch{memo: make([]uint8, s.leaves), col: newCollected(s.tree),
-		slots: slotCache{state: make([]uint8, n), vals: make([]operators.Value, n)}}
+		slots: slotCache{read: make([]bool, n), vals: make([]operators.Value, n)}}
 }
 
 func (s *Set) getScratch() *Scratch {
@@ -355,7 +354,7 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 		defer s.scratch.Put(sc)
 	}
 	clear(sc.memo)
-	clear(sc.slots.state)
+	clear(sc.slots.read)
 	doc := bytesString(raw)
 	sc.col.start(doc)
 	defer sc.col.reset()

@@ -1,4 +1,4 @@
-package segmatch
+package plan
 
 import (
 	"cmp"
@@ -237,7 +237,7 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 					ix.nums[n] = appendOnce(ix.nums[n], id32)
 				}
 				for _, b := range x.bools {
-					ix.bools[b2i(b)] = appendOnce(ix.bools[b2i(b)], id32)
+					ix.bools[b2u(b)] = appendOnce(ix.bools[b2u(b)], id32)
 				}
 			}
 		}
@@ -255,19 +255,12 @@ func appendOnce(ids []int32, id int32) []int32 {
 	return append(ids, id)
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // decide sets the memo of every condition of the index for the field's
 // value v: true for those v (or, on an array, some element) satisfies,
 // false for the others. Missing, null and objects satisfy none.
 func (ix *fieldIndex) decide(v *operators.Value, memo []uint8) {
 	for _, id := range ix.leaves {
-		memo[id] = 1
+		memo[id] = decidedFalse
 	}
 	if v.Kind() == operators.Array {
 		v.Any(func(e operators.Value) bool { ix.hit(&e, true, memo); return false })
@@ -293,7 +286,7 @@ func (ix *fieldIndex) hit(v *operators.Value, elem bool, memo []uint8) {
 		} else {
 			for i := range ix.substr {
 				if c := &ix.substr[i]; containsAny(s, c.subs) {
-					memo[c.id] = 2
+					memo[c.id] = decidedTrue
 				}
 			}
 		}
@@ -302,7 +295,7 @@ func (ix *fieldIndex) hit(v *operators.Value, elem bool, memo []uint8) {
 	case operators.Number:
 		ix.number(v.Num(), memo)
 	case operators.Bool:
-		mark(ix.bools[b2i(v.Bool())], memo)
+		mark(ix.bools[b2u(v.Bool())], memo)
 	}
 }
 
@@ -330,6 +323,6 @@ func (ix *fieldIndex) number(x float64, memo []uint8) {
 
 func mark(ids []int32, memo []uint8) {
 	for _, id := range ids {
-		memo[id] = 2
+		memo[id] = decidedTrue
 	}
 }

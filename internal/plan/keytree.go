@@ -1,4 +1,4 @@
-package segmatch
+package plan
 
 import (
 	"strings"

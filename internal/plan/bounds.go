@@ -1,4 +1,4 @@
-package segmatch
+package plan
 
 // MaxSegmentCost bounds what one evaluation of a segment may cost, in
 // estimated nanoseconds per byte of the contact (README "Bounds"): each

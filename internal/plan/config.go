@@ -1,0 +1,21 @@
+package plan
+
+import "time"
+
+// Config is what the front doors' options set (segmatch.Option).
+type Config struct {
+	// Now is the clock relative-date operators read: once per evaluation
+	// of a Program, once per batch of a Set.
+	Now func() time.Time
+}
+
+// Configure applies options, each a func(*Config), over the defaults.
+func Configure[O ~func(*Config)](opts []O) Config {
+	c := Config{Now: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
