@@ -111,6 +111,43 @@ func Lookup(name string) (*Operator, bool) {
 	return op, ok
 }
 
+// CanonicalName returns the canonical name of an accepted spelling
+// (exact spelling, as Lookup): "=" is "eq", "has not" is "not_contains".
+func CanonicalName(spelling string) (string, bool) {
+	op, ok := registry[spelling]
+	if !ok {
+		return "", false
+	}
+	return op.Name, true
+}
+
+// Positive returns the positive operator a spelling tests: its own
+// canonical name, or, for a negative operator (SEMANTICS rule 3), its
+// twin's, with negated set ("!=" is "eq", negated). It is the registry's
+// naming and nothing else, for backends that implement every operator
+// on their own (the oracle, SQL) and share only the alias table.
+func Positive(spelling string) (name string, negated bool, ok bool) {
+	op, ok := registry[spelling]
+	if !ok {
+		return "", false, false
+	}
+	if op.Negates != nil {
+		return op.Negates.Name, true, true
+	}
+	return op.Name, false, true
+}
+
+// SpellingsOf lists the accepted spellings of the operator with the
+// given canonical name, the canonical name first, then its aliases in
+// registry order; nil for a name that is not canonical.
+func SpellingsOf(name string) []string {
+	op, ok := registry[name]
+	if !ok || op.Name != name {
+		return nil
+	}
+	return append([]string{op.Name}, op.Aliases...)
+}
+
 // Names lists every accepted spelling, sorted.
 func Names() []string {
 	out := make([]string, 0, len(registry))
