@@ -6,8 +6,10 @@
 // strings (with case-folding traps such as "ſ" and the Kelvin sign),
 // numbers and numeric strings, dates in every accepted format (and near
 // misses), versions, IP addresses, arrays, arrays of objects and nested
-// objects. Every operator and alias of SEMANTICS.md appears, with negate
-// and ignore_case; every segment generated compiles.
+// objects. Every operator and alias of the registry (operators.Spellings,
+// SEMANTICS.md's table) appears, with negate and ignore_case; every
+// segment generated compiles. Condition draws one condition of a given
+// operator.
 //
 // Usage:
 //
@@ -35,6 +37,7 @@ import (
 	"unicode"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/operators"
 )
 
 // Now is the clock the generated dates are placed around; pass it as the
@@ -60,7 +63,8 @@ func New(seed uint64) *Gen {
 }
 
 // Operators lists every operator spelling the generator uses: each
-// canonical name and every alias of SEMANTICS.md.
+// canonical name and every alias of the registry (operators.Spellings),
+// in registry order.
 var Operators = func() []string {
 	var out []string
 	for _, spellings := range opSpellings {
@@ -69,27 +73,16 @@ var Operators = func() []string {
 	return out
 }()
 
-// opSpellings: canonical name first, then its aliases.
-var opSpellings = [][]string{
-	{"eq", "=", "==", "is", "equals"},
-	{"ne", "!=", "<>", "is not", "not equals"},
-	{"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="},
-	{"between"}, {"not_between"},
-	{"in", "any of"}, {"not_in", "none of"},
-	{"contains", "has"}, {"not_contains", "has not"},
-	{"starts_with", "starts with"}, {"ends_with", "ends with"},
-	{"regex", "matches", "=~"}, {"not_regex", "!~"},
-	{"is_set", "is not null", "exists", "is set"},
-	{"is_not_set", "is null", "not exists", "is not set"},
-	{"is_empty", "is empty"}, {"is_not_empty", "is not empty"},
-	{"before", "date before"}, {"after", "date after"}, {"date_between"},
-	{"within_last", "in the last"}, {"not_within_last"}, {"within_next", "in the next"},
-	{"semver_eq"}, {"semver_ne"}, {"semver_gt"}, {"semver_gte"}, {"semver_lt"}, {"semver_lte"},
-	{"contains_any"}, {"contains_all"}, {"contains_none"},
-	{"elem_match"},
-	{"in_cidr"},
-	{"expr"},
-}
+// opSpellings: one entry per operator of the registry, canonical name
+// first, then its aliases. The registry is the only alias table; value
+// (below) knows what each canonical operator takes.
+var opSpellings = func() [][]string {
+	var out [][]string
+	for _, name := range operators.Canonical() {
+		out = append(out, operators.SpellingsOf(name))
+	}
+	return out
+}()
 
 // Field paths of segments (top level). Escapes: "a\.b" is the key "a.b",
 // "\#" the key "#".
@@ -216,8 +209,26 @@ func (g *Gen) filter(depth int, fields []string, base filter.Path) filter.Filter
 	if len(spellings) > 1 && g.chance(0.4) {
 		op = pickOf(g, spellings[1:])
 	}
+	return g.condition(op, spellings[0], depth, fields, base)
+}
+
+// Condition returns a random valid top-level condition written with the
+// given operator spelling (a canonical name or an alias), with a value,
+// field, negate and ignore_case drawn as Segment draws them. It panics on
+// a spelling the registry does not know.
+func (g *Gen) Condition(spelling string) filter.Filter {
+	canon, ok := operators.CanonicalName(spelling)
+	if !ok {
+		panic("randgen: unknown operator " + strconv.Quote(spelling))
+	}
+	return g.condition(spelling, canon, 1, topFields, nil)
+}
+
+// condition is one condition with operator spelling op, canon being its
+// canonical name.
+func (g *Gen) condition(op, canon string, depth int, fields []string, base filter.Path) filter.Filter {
 	field := pickOf(g, fields)
-	if pref := preferredFields[spellings[0]]; len(fields) == len(topFields) && pref != nil && g.chance(0.75) {
+	if pref := preferredFields[canon]; len(fields) == len(topFields) && pref != nil && g.chance(0.75) {
 		field = pickOf(g, pref)
 	}
 	f := filter.Filter{Field: field, Operator: op}
@@ -226,7 +237,7 @@ func (g *Gen) filter(depth int, fields []string, base filter.Path) filter.Filter
 		panic("randgen: bad pool path " + field)
 	}
 	p = append(slices.Clone(base), p...)
-	f.Value = g.value(spellings[0], depth, p)
+	f.Value = g.value(canon, depth, p)
 	f.Negate = g.chance(0.2)
 	f.IgnoreCase = g.chance(0.3)
 	return f

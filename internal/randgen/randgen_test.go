@@ -2,6 +2,7 @@ package randgen_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,8 +11,48 @@ import (
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/randgen"
+	"github.com/segmatch/segmatch/operators"
 	"github.com/segmatch/segmatch/oracle"
 )
+
+// TestCoversRegistry: the generator's spellings are the registry's, and
+// for every spelling (each canonical operator and each alias) it draws
+// valid conditions. An operator the registry has and the generator has
+// no value for fails by name. It is the file's first test: the others
+// would stop at the generator's panic.
+func TestCoversRegistry(t *testing.T) {
+	assert.Equal(t, operators.Spellings(), randgen.Operators, "randgen.Operators is the registry's spellings, in order")
+	g := randgen.New(3)
+	for range 6 {
+		g.Contact() // values are often read from recent contacts
+	}
+	for _, spelling := range operators.Spellings() {
+		for range 60 {
+			f, err := condition(g, spelling)
+			if err != nil {
+				t.Errorf("operator %q: %v", spelling, err)
+				break
+			}
+			require.Equal(t, spelling, f.Operator)
+			if _, err := segmatch.Compile(filter.Segment{Filters: []filter.Filter{f}}); err != nil {
+				t.Errorf("operator %q: generated condition does not compile: %v", spelling, err)
+				break
+			}
+		}
+	}
+	assert.Panics(t, func() { g.Condition("opertor") })
+}
+
+// condition draws one condition, turning the generator's panic (no value
+// for an operator) into an error.
+func condition(g *randgen.Gen, spelling string) (f filter.Filter, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("randgen cannot generate it: %v", r)
+		}
+	}()
+	return g.Condition(spelling), nil
+}
 
 func sample(seed uint64, n int) (segs []string, contacts []string) {
 	g := randgen.New(seed)
@@ -86,10 +127,10 @@ func TestValidAndCovering(t *testing.T) {
 			folded = folded || f.IgnoreCase
 		}
 	}
-	for _, op := range randgen.Operators {
+	for _, op := range operators.Spellings() {
 		assert.True(t, spellings[op], "operator %q never generated", op)
 	}
-	assert.Len(t, spellings, len(randgen.Operators))
+	assert.Len(t, spellings, len(operators.Spellings()))
 	assert.True(t, negated && folded && grouped)
 }
 
@@ -100,7 +141,7 @@ func TestConditionsMeetData(t *testing.T) {
 	g := randgen.New(2)
 	trues, totals := map[string]int{}, map[string]int{}
 	bothSides := func() bool {
-		for _, op := range randgen.Operators {
+		for _, op := range operators.Spellings() {
 			if trues[op] == 0 || trues[op] == totals[op] {
 				return false
 			}
@@ -126,7 +167,7 @@ func TestConditionsMeetData(t *testing.T) {
 			}
 		}
 	}
-	for _, op := range randgen.Operators {
+	for _, op := range operators.Spellings() {
 		assert.Positive(t, trues[op], "%s never matches (%d tries)", op, totals[op])
 		assert.Less(t, trues[op], totals[op], "%s always matches", op)
 	}
