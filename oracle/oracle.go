@@ -2,9 +2,14 @@
 // it translates a segment into the source of one expr-lang program and
 // runs it. It exists to check the predicate-tree backend (the root
 // package and package operators) in property tests, so it is written for
-// clarity and independence, not speed: it does not import operators or
-// the root package, and the generated source can be read
-// (Program.Source) when the two disagree.
+// clarity and independence, not speed: it does not import the root
+// package, and from package operators it takes only names — which
+// spellings exist, the canonical operator each one is, and which negative
+// operator complements which positive one (operators.Positive), the one
+// alias table every backend shares — never a parser, a Prepare or a Test.
+// What each operator means is written here, one builder per family
+// (builders). The generated source can be read (Program.Source) when the
+// two disagree.
 //
 // The generated program's environment is {"contact": <the contact>}. A
 // field is read with field(root, "path"), which returns the sentinel
@@ -30,6 +35,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/operators"
 )
 
 // Program is a segment compiled to expr-lang.
@@ -162,62 +168,13 @@ func (g *gen) filter(f *filter.Filter, root string, depth int) string {
 	return fmt.Sprintf("(let %s = field(%s, %s); %s)", v, root, strconv.Quote(f.Field), body)
 }
 
-// spellings maps every accepted operator spelling to its positive
-// canonical operator; negative operators are marked.
-var spellings = func() map[string][2]string {
-	m := map[string][2]string{}
-	add := func(canon, pos string, names ...string) {
-		for _, n := range append([]string{canon}, names...) {
-			m[n] = [2]string{pos, canon}
-		}
-	}
-	add("eq", "eq", "=", "==", "is", "equals")
-	add("ne", "eq", "!=", "<>", "is not", "not equals")
-	add("gt", "gt", ">")
-	add("gte", "gte", ">=")
-	add("lt", "lt", "<")
-	add("lte", "lte", "<=")
-	add("between", "between")
-	add("not_between", "between")
-	add("in", "in", "any of")
-	add("not_in", "in", "none of")
-	add("contains", "contains", "has")
-	add("not_contains", "contains", "has not")
-	add("starts_with", "starts_with", "starts with")
-	add("ends_with", "ends_with", "ends with")
-	add("regex", "regex", "matches", "=~")
-	add("not_regex", "regex", "!~")
-	add("is_set", "is_set", "is not null", "exists", "is set")
-	add("is_not_set", "is_set", "is null", "not exists", "is not set")
-	add("is_empty", "is_empty", "is empty")
-	add("is_not_empty", "is_empty", "is not empty")
-	add("before", "before", "date before")
-	add("after", "after", "date after")
-	add("date_between", "date_between")
-	add("within_last", "within_last", "in the last")
-	add("not_within_last", "within_last")
-	add("within_next", "within_next", "in the next")
-	for _, s := range []string{"eq", "gt", "gte", "lt", "lte"} {
-		add("semver_"+s, "semver_"+s)
-	}
-	add("semver_ne", "semver_eq")
-	add("contains_any", "contains_any")
-	add("contains_all", "contains_all")
-	add("contains_none", "contains_any")
-	add("elem_match", "elem_match")
-	add("in_cidr", "in_cidr")
-	add("expr", "expr")
-	return m
-}()
-
 // canonical returns the positive operator a spelling tests, and whether
 // the spelling is that operator itself (false: its exact complement).
+// The spellings are the registry's (operators.Positive): one alias table
+// for every backend; what each operator means is written here.
 func canonical(op string) (name string, positive bool, ok bool) {
-	e, ok := spellings[op]
-	if !ok {
-		return "", false, false
-	}
-	return e[0], e[0] == e[1], true
+	name, negated, ok := operators.Positive(op)
+	return name, !negated, ok
 }
 
 // cond builds the source of one condition over the field variable v.
@@ -244,18 +201,70 @@ func (c *cond) anyElem(test func(x string) string) string {
 		c.v, c.v, e, test(e), test(c.v))
 }
 
+// builder writes the source of one positive operator's test over c.v; op
+// is the canonical name (one builder serves a family).
+type builder func(c *cond, op string) string
+
+// builders maps every positive canonical operator to the builder of its
+// family; a negative operator is "!(" its twin ")" (filter). The coverage
+// test holds it to the registry. It is filled in init: elem_match's
+// builder compiles a group, which reaches build again.
+var builders map[string]builder
+
+func init() {
+	builders = map[string]builder{
+		"eq":           (*cond).eq,
+		"gt":           order(">"),
+		"gte":          order(">="),
+		"lt":           order("<"),
+		"lte":          order("<="),
+		"between":      (*cond).between,
+		"in":           (*cond).in,
+		"contains":     (*cond).contains,
+		"starts_with":  affix("startsWith", "prefixFold"),
+		"ends_with":    affix("endsWith", "suffixFold"),
+		"regex":        (*cond).regex,
+		"is_set":       (*cond).isSet,
+		"is_empty":     (*cond).isEmpty,
+		"before":       dateCompare("<"),
+		"after":        dateCompare(">"),
+		"date_between": (*cond).dateBetween,
+		"within_last":  (*cond).withinLast,
+		"within_next":  (*cond).withinNext,
+		"semver_eq":    semverOrder("=="),
+		"semver_gt":    semverOrder(">"),
+		"semver_gte":   semverOrder(">="),
+		"semver_lt":    semverOrder("<"),
+		"semver_lte":   semverOrder("<="),
+		"contains_any": (*cond).containsAny,
+		"contains_all": (*cond).containsAll,
+		"elem_match":   (*cond).elemMatch,
+		"in_cidr":      (*cond).inCIDR,
+		"expr":         (*cond).expr,
+	}
+}
+
 func (c *cond) build(op string) string {
-	switch op {
-	case "eq":
-		if !c.hasVal {
-			return c.fail("eq: missing value")
-		}
-		if c.val == nil {
-			return fmt.Sprintf("(missing(%s) || %s == nil)", c.v, c.v)
-		}
-		return c.anyElem(func(x string) string { return c.equal(x, c.val) })
-	case "gt", "gte", "lt", "lte":
-		sym := map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+	if b, ok := builders[op]; ok {
+		return b(c, op)
+	}
+	return c.fail("operator %q not implemented", op)
+}
+
+// Equality: eq (ne is its complement). eq null is is_not_set.
+func (c *cond) eq(string) string {
+	if !c.hasVal {
+		return c.fail("eq: missing value")
+	}
+	if c.val == nil {
+		return fmt.Sprintf("(missing(%s) || %s == nil)", c.v, c.v)
+	}
+	return c.anyElem(func(x string) string { return c.equal(x, c.val) })
+}
+
+// Order: gt, gte, lt, lte, numeric (rule 1) or byte-wise on strings.
+func order(sym string) builder {
+	return func(c *cond, op string) string {
 		switch t := c.val.(type) {
 		case float64:
 			return c.anyElem(func(x string) string {
@@ -268,66 +277,81 @@ func (c *cond) build(op string) string {
 			})
 		}
 		return c.fail("%s: want a number or a string", op)
-	case "between":
-		b, ok := c.val.([]any)
-		if !ok || len(b) != 2 {
-			return c.fail("between: want [lo, hi]")
+	}
+}
+
+// Between: [lo, hi] numbers or strings, inclusive.
+func (c *cond) between(string) string {
+	b, ok := c.val.([]any)
+	if !ok || len(b) != 2 {
+		return c.fail("between: want [lo, hi]")
+	}
+	lo, lok := b[0].(float64)
+	hi, hok := b[1].(float64)
+	if lok && hok && lo <= hi {
+		return c.anyElem(func(x string) string {
+			n := c.g.fresh("n")
+			return fmt.Sprintf("(let %s = num(%s); %s != nil && %s >= %s && %s <= %s)", n, x, n, n, numLit(lo), n, numLit(hi))
+		})
+	}
+	slo, lok := b[0].(string)
+	shi, hok := b[1].(string)
+	if lok && hok && slo <= shi {
+		return c.anyElem(func(x string) string {
+			return fmt.Sprintf("(type(%s) == \"string\" && %s >= %s && %s <= %s)", x, x, strconv.Quote(slo), x, strconv.Quote(shi))
+		})
+	}
+	return c.fail("between: bad bounds")
+}
+
+// Set membership: in; a null in the list matches a missing or null field.
+func (c *cond) in(string) string {
+	list, ok := c.val.([]any)
+	if !ok {
+		return c.fail("in: want an array")
+	}
+	hasNull := false
+	for _, e := range list {
+		switch e.(type) {
+		case nil:
+			hasNull = true
+		case []any, map[string]any:
+			return c.fail("in: want scalars")
 		}
-		lo, lok := b[0].(float64)
-		hi, hok := b[1].(float64)
-		if lok && hok && lo <= hi {
-			return c.anyElem(func(x string) string {
-				n := c.g.fresh("n")
-				return fmt.Sprintf("(let %s = num(%s); %s != nil && %s >= %s && %s <= %s)", n, x, n, n, numLit(lo), n, numLit(hi))
-			})
+	}
+	s := c.anyElem(func(x string) string { return c.member(x, list) })
+	if hasNull {
+		s = fmt.Sprintf("(missing(%s) || %s == nil || %s)", c.v, c.v, s)
+	}
+	return s
+}
+
+// Contains: a substring of a string field, an element of an array field.
+func (c *cond) contains(string) string {
+	subs, ok := c.strings()
+	if !ok {
+		return c.fail("contains: want a string or strings")
+	}
+	e := c.g.fresh("e")
+	var onStr, onElem []string
+	for _, s := range subs {
+		q := strconv.Quote(s)
+		if c.fold {
+			onStr = append(onStr, fmt.Sprintf("containsFold(%s, %s)", c.v, q))
+			onElem = append(onElem, fmt.Sprintf("eqFold(%s, %s)", e, q))
+		} else {
+			onStr = append(onStr, fmt.Sprintf("%s contains %s", c.v, q))
+			onElem = append(onElem, fmt.Sprintf("%s == %s", e, q))
 		}
-		slo, lok := b[0].(string)
-		shi, hok := b[1].(string)
-		if lok && hok && slo <= shi {
-			return c.anyElem(func(x string) string {
-				return fmt.Sprintf("(type(%s) == \"string\" && %s >= %s && %s <= %s)", x, x, strconv.Quote(slo), x, strconv.Quote(shi))
-			})
-		}
-		return c.fail("between: bad bounds")
-	case "in":
-		list, ok := c.val.([]any)
-		if !ok {
-			return c.fail("in: want an array")
-		}
-		hasNull := false
-		for _, e := range list {
-			switch e.(type) {
-			case nil:
-				hasNull = true
-			case []any, map[string]any:
-				return c.fail("in: want scalars")
-			}
-		}
-		s := c.anyElem(func(x string) string { return c.member(x, list) })
-		if hasNull {
-			s = fmt.Sprintf("(missing(%s) || %s == nil || %s)", c.v, c.v, s)
-		}
-		return s
-	case "contains":
-		subs, ok := c.strings()
-		if !ok {
-			return c.fail("contains: want a string or strings")
-		}
-		e := c.g.fresh("e")
-		var onStr, onElem []string
-		for _, s := range subs {
-			q := strconv.Quote(s)
-			if c.fold {
-				onStr = append(onStr, fmt.Sprintf("containsFold(%s, %s)", c.v, q))
-				onElem = append(onElem, fmt.Sprintf("eqFold(%s, %s)", e, q))
-			} else {
-				onStr = append(onStr, fmt.Sprintf("%s contains %s", c.v, q))
-				onElem = append(onElem, fmt.Sprintf("%s == %s", e, q))
-			}
-		}
-		return fmt.Sprintf("(type(%s) == \"string\" ? %s : type(%s) == \"array\" && any(%s, {let %s = #; type(%s) == \"string\" && %s}))",
-			c.v, or(onStr), c.v, c.v, e, e, or(onElem))
-	case "starts_with", "ends_with":
+	}
+	return fmt.Sprintf("(type(%s) == \"string\" ? %s : type(%s) == \"array\" && any(%s, {let %s = #; type(%s) == \"string\" && %s}))",
+		c.v, or(onStr), c.v, c.v, e, e, or(onElem))
+}
+
+// String affix: starts_with, ends_with; infix is expr's operator, fold
+// the helper used under ignore_case.
+func affix(infix, fold string) builder {
+	return func(c *cond, op string) string {
 		subs, ok := c.strings()
 		if !ok {
 			return c.fail("%s: want a string or strings", op)
@@ -336,75 +360,99 @@ func (c *cond) build(op string) string {
 			var alts []string
 			for _, s := range subs {
 				q := strconv.Quote(s)
-				switch {
-				case op == "starts_with" && c.fold:
-					alts = append(alts, fmt.Sprintf("prefixFold(%s, %s)", x, q))
-				case op == "starts_with":
-					alts = append(alts, fmt.Sprintf("%s startsWith %s", x, q))
-				case c.fold:
-					alts = append(alts, fmt.Sprintf("suffixFold(%s, %s)", x, q))
-				default:
-					alts = append(alts, fmt.Sprintf("%s endsWith %s", x, q))
+				if c.fold {
+					alts = append(alts, fmt.Sprintf("%s(%s, %s)", fold, x, q))
+				} else {
+					alts = append(alts, fmt.Sprintf("%s %s %s", x, infix, q))
 				}
 			}
 			return fmt.Sprintf("(type(%s) == \"string\" && %s)", x, or(alts))
 		})
-	case "regex":
-		pat, ok := c.val.(string)
-		if !ok {
-			return c.fail("regex: want a pattern")
-		}
-		if len(pat) > maxSource {
-			return c.fail("regex: the pattern is longer than %d bytes", maxSource)
-		}
-		if c.fold {
-			pat = "(?i)" + pat
-		}
-		if _, err := regexp.Compile(pat); err != nil {
-			return c.fail("regex: %v", err)
-		}
-		return c.anyElem(func(x string) string {
-			return fmt.Sprintf("(type(%s) == \"string\" && %s matches %s)", x, x, strconv.Quote(pat))
-		})
-	case "is_set":
-		return "(" + c.present() + ")"
-	case "is_empty":
-		return fmt.Sprintf("(missing(%s) || %s == nil || %s == \"\" || (type(%s) in [\"array\", \"map\"] && len(%s) == 0))",
-			c.v, c.v, c.v, c.v, c.v)
-	case "before", "after":
+	}
+}
+
+// Regex: an unanchored RE2 search on string fields.
+func (c *cond) regex(string) string {
+	pat, ok := c.val.(string)
+	if !ok {
+		return c.fail("regex: want a pattern")
+	}
+	if len(pat) > maxSource {
+		return c.fail("regex: the pattern is longer than %d bytes", maxSource)
+	}
+	if c.fold {
+		pat = "(?i)" + pat
+	}
+	if _, err := regexp.Compile(pat); err != nil {
+		return c.fail("regex: %v", err)
+	}
+	return c.anyElem(func(x string) string {
+		return fmt.Sprintf("(type(%s) == \"string\" && %s matches %s)", x, x, strconv.Quote(pat))
+	})
+}
+
+// Presence: is_set.
+func (c *cond) isSet(string) string { return "(" + c.present() + ")" }
+
+// Emptiness: is_empty (missing, null, "", [] or {}).
+func (c *cond) isEmpty(string) string {
+	return fmt.Sprintf("(missing(%s) || %s == nil || %s == \"\" || (type(%s) in [\"array\", \"map\"] && len(%s) == 0))",
+		c.v, c.v, c.v, c.v, c.v)
+}
+
+// Dates: before, after (strict).
+func dateCompare(sym string) builder {
+	return func(c *cond, op string) string {
 		d, ok := c.date(c.val)
 		if !ok {
 			return c.fail("%s: want a date", op)
 		}
-		sym := map[string]string{"before": "<", "after": ">"}[op]
 		return c.dateTest(func(t string) string { return fmt.Sprintf("%s %s %s", t, sym, timeLit(d)) })
-	case "date_between":
-		b, ok := c.val.([]any)
-		if !ok || len(b) != 2 {
-			return c.fail("date_between: want [from, to]")
-		}
-		from, ok1 := c.date(b[0])
-		to, ok2 := c.date(b[1])
-		if !ok1 || !ok2 {
-			return c.fail("date_between: want dates")
-		}
-		if to.Before(from) {
-			return c.fail("date_between: from is later than to")
-		}
-		return c.dateTest(func(t string) string {
-			return fmt.Sprintf("%s >= %s && %s <= %s", t, timeLit(from), t, timeLit(to))
-		})
-	case "within_last", "within_next":
-		back, fwd, ok := c.span()
-		if !ok {
-			return c.fail("%s: want a duration", op)
-		}
-		now := timeLit(c.g.now)
-		if op == "within_last" {
-			return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, timeLit(back), t, now) })
-		}
-		return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, now, t, timeLit(fwd)) })
-	case "semver_eq", "semver_gt", "semver_gte", "semver_lt", "semver_lte":
+	}
+}
+
+// Dates: date_between [from, to], inclusive.
+func (c *cond) dateBetween(string) string {
+	b, ok := c.val.([]any)
+	if !ok || len(b) != 2 {
+		return c.fail("date_between: want [from, to]")
+	}
+	from, ok1 := c.date(b[0])
+	to, ok2 := c.date(b[1])
+	if !ok1 || !ok2 {
+		return c.fail("date_between: want dates")
+	}
+	if to.Before(from) {
+		return c.fail("date_between: from is later than to")
+	}
+	return c.dateTest(func(t string) string {
+		return fmt.Sprintf("%s >= %s && %s <= %s", t, timeLit(from), t, timeLit(to))
+	})
+}
+
+// Relative dates: within_last, now - d <= field <= now.
+func (c *cond) withinLast(op string) string {
+	back, _, ok := c.span()
+	if !ok {
+		return c.fail("%s: want a duration", op)
+	}
+	now := timeLit(c.g.now)
+	return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, timeLit(back), t, now) })
+}
+
+// Relative dates: within_next, now <= field <= now + d.
+func (c *cond) withinNext(op string) string {
+	_, fwd, ok := c.span()
+	if !ok {
+		return c.fail("%s: want a duration", op)
+	}
+	now := timeLit(c.g.now)
+	return c.dateTest(func(t string) string { return fmt.Sprintf("%s >= %s && %s <= %s", t, now, t, timeLit(fwd)) })
+}
+
+// SemVer: semver_eq .. semver_lte by precedence (semverCmp).
+func semverOrder(sym string) builder {
+	return func(c *cond, op string) string {
 		ref, ok := c.val.(string)
 		if !ok {
 			return c.fail("%s: want a version", op)
@@ -412,77 +460,100 @@ func (c *cond) build(op string) string {
 		if _, ok := semverCanon(ref); !ok {
 			return c.fail("%s: %q is not SemVer", op, ref)
 		}
-		sym := map[string]string{"semver_eq": "==", "semver_gt": ">", "semver_gte": ">=", "semver_lt": "<", "semver_lte": "<="}[op]
 		return c.anyElem(func(x string) string {
 			k := c.g.fresh("k")
 			return fmt.Sprintf("(let %s = semverCmp(%s, %s); %s != nil && %s %s 0)", k, x, strconv.Quote(ref), k, k, sym)
 		})
-	case "contains_any", "contains_all":
-		list, ok := c.val.([]any)
-		if !ok {
-			return c.fail("%s: want an array", op)
-		}
-		elems := fmt.Sprintf("(type(%s) == \"array\" ? %s : [%s])", c.v, c.v, c.v)
-		if op == "contains_any" {
-			e := c.g.fresh("e")
-			return fmt.Sprintf("(%s && any(%s, {let %s = #; %s}))", c.present(), elems, e, c.member(e, list))
-		}
-		parts := []string{c.present()}
-		for _, want := range list {
-			e := c.g.fresh("e")
-			parts = append(parts, fmt.Sprintf("any(%s, {let %s = #; %s})", elems, e, c.equal(e, want)))
-		}
-		return "(" + strings.Join(parts, " && ") + ")"
-	case "elem_match":
-		m, ok := c.val.(map[string]any)
-		if !ok {
-			return c.fail("elem_match: want a group")
-		}
-		grp, err := filter.DecodeGroup(c.raw, "/value", c.depth+1)
-		if err != nil || m["filters"] == nil {
-			return c.fail("elem_match: %v", err)
-		}
-		r := c.g.fresh("r")
-		inner := c.g.group(grp.Match, grp.Filters, r, grp.Negate, c.depth+1)
-		return fmt.Sprintf("(type(%s) == \"array\" && any(%s, {let %s = #; %s}))", c.v, c.v, r, inner)
-	case "in_cidr":
-		nets, ok := c.strings()
-		if !ok {
-			return c.fail("in_cidr: want a CIDR or an address")
-		}
-		var qs []string
-		for _, n := range nets {
-			if _, ok := prefixOf(n); !ok {
-				return c.fail("in_cidr: %q is not a CIDR", n)
-			}
-			qs = append(qs, strconv.Quote(n))
-		}
-		list := "[" + strings.Join(qs, ", ") + "]"
-		return c.anyElem(func(x string) string {
-			return fmt.Sprintf("(type(%s) == \"string\" && inCIDR(%s, %s))", x, x, list)
-		})
-	case "expr":
-		src, ok := c.val.(string)
-		if !ok {
-			return c.fail("expr: want a string")
-		}
-		if len(src) > maxSource {
-			return c.fail("expr: the expression is longer than %d bytes", maxSource)
-		}
-		prog, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(),
-			expr.DisableBuiltin("now"), expr.MaxNodes(1000))
-		if err != nil {
-			return c.fail("expr: %v", err)
-		}
-		if callsOut(prog) {
-			return c.fail("expr: an expression may call expr's builtins only")
-		}
-		c.g.p.subs = append(c.g.p.subs, prog)
-		// sub's third argument is only there so that Source shows the
-		// expression.
-		return fmt.Sprintf("(%s && sub(%d, %s, %s))", c.present(), len(c.g.p.subs)-1, c.v, strconv.Quote(src))
 	}
-	return c.fail("operator %q not implemented", op)
+}
+
+// elems is the field as an array (a scalar field is a one-element array),
+// for contains_any / contains_all.
+func (c *cond) elems() string {
+	return fmt.Sprintf("(type(%s) == \"array\" ? %s : [%s])", c.v, c.v, c.v)
+}
+
+// contains_any: the field shares an element with the value.
+func (c *cond) containsAny(op string) string {
+	list, ok := c.val.([]any)
+	if !ok {
+		return c.fail("%s: want an array", op)
+	}
+	e := c.g.fresh("e")
+	return fmt.Sprintf("(%s && any(%s, {let %s = #; %s}))", c.present(), c.elems(), e, c.member(e, list))
+}
+
+// contains_all: every element of the value is in the field.
+func (c *cond) containsAll(op string) string {
+	list, ok := c.val.([]any)
+	if !ok {
+		return c.fail("%s: want an array", op)
+	}
+	elems := c.elems()
+	parts := []string{c.present()}
+	for _, want := range list {
+		e := c.g.fresh("e")
+		parts = append(parts, fmt.Sprintf("any(%s, {let %s = #; %s})", elems, e, c.equal(e, want)))
+	}
+	return "(" + strings.Join(parts, " && ") + ")"
+}
+
+// elem_match: some element of an array field satisfies the whole group.
+func (c *cond) elemMatch(string) string {
+	m, ok := c.val.(map[string]any)
+	if !ok {
+		return c.fail("elem_match: want a group")
+	}
+	grp, err := filter.DecodeGroup(c.raw, "/value", c.depth+1)
+	if err != nil || m["filters"] == nil {
+		return c.fail("elem_match: %v", err)
+	}
+	r := c.g.fresh("r")
+	inner := c.g.group(grp.Match, grp.Filters, r, grp.Negate, c.depth+1)
+	return fmt.Sprintf("(type(%s) == \"array\" && any(%s, {let %s = #; %s}))", c.v, c.v, r, inner)
+}
+
+// CIDR: in_cidr, an address inside one of the networks.
+func (c *cond) inCIDR(string) string {
+	nets, ok := c.strings()
+	if !ok {
+		return c.fail("in_cidr: want a CIDR or an address")
+	}
+	var qs []string
+	for _, n := range nets {
+		if _, ok := prefixOf(n); !ok {
+			return c.fail("in_cidr: %q is not a CIDR", n)
+		}
+		qs = append(qs, strconv.Quote(n))
+	}
+	list := "[" + strings.Join(qs, ", ") + "]"
+	return c.anyElem(func(x string) string {
+		return fmt.Sprintf("(type(%s) == \"string\" && inCIDR(%s, %s))", x, x, list)
+	})
+}
+
+// expr: an expr-lang expression over the field's value, compiled here
+// with the limits SEMANTICS.md sets.
+func (c *cond) expr(string) string {
+	src, ok := c.val.(string)
+	if !ok {
+		return c.fail("expr: want a string")
+	}
+	if len(src) > maxSource {
+		return c.fail("expr: the expression is longer than %d bytes", maxSource)
+	}
+	prog, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(),
+		expr.DisableBuiltin("now"), expr.MaxNodes(1000))
+	if err != nil {
+		return c.fail("expr: %v", err)
+	}
+	if callsOut(prog) {
+		return c.fail("expr: an expression may call expr's builtins only")
+	}
+	c.g.p.subs = append(c.g.p.subs, prog)
+	// sub's third argument is only there so that Source shows the
+	// expression.
+	return fmt.Sprintf("(%s && sub(%d, %s, %s))", c.present(), len(c.g.p.subs)-1, c.v, strconv.Quote(src))
 }
 
 // maxSource is the longest regex pattern (SEMANTICS.md: at most 4 KiB)
