@@ -60,10 +60,11 @@ func testDB(t testing.TB) *pgx.Conn {
 	return pool
 }
 
-// usesExpr reports whether a filter list uses the expr operator.
+// usesExpr reports whether a filter list uses an operator sqlgen does
+// not push down (expr, the only one sqlgen.Pushable lists).
 func usesExpr(fs []filter.Filter) bool {
 	for _, f := range fs {
-		if f.Operator == "expr" || usesExpr(f.Filters) {
+		if pushable, _ := sqlgen.Pushable(f.Operator); (!f.IsGroup() && !pushable) || usesExpr(f.Filters) {
 			return true
 		}
 		if f.Operator == "elem_match" {

@@ -1,7 +1,10 @@
 // Package sqlgen pushes segments down to PostgreSQL: it compiles a segment
 // into a WHERE clause over a jsonb column that selects exactly the
 // contacts segmatch.Program.MatchJSON matches (SEMANTICS.md), for every
-// operator except expr.
+// operator except expr (Pushable says which, and why not). Operator
+// names and aliases are the registry's (operators.Positive); each
+// positive operator's SQL is written by the builder of its family
+// (builders), a negative one is NOT of its twin.
 //
 // Every value and every field-path key is a bind parameter ($1, $2, ...);
 // the only identifier written into the SQL is the column, quoted with
@@ -287,14 +290,9 @@ func jsonText(x any) string {
 
 // cond compiles one condition (the positive twin; the caller negates).
 func (g *gen) cond(f *filter.Filter, root, ptr string, positive bool) (string, error) {
-	op, ok := operators.Lookup(f.Operator)
+	op, neg, ok := operators.Positive(f.Operator)
 	if !ok {
 		return "", fmt.Errorf("%s: unknown operator %q", ptr, f.Operator)
-	}
-	neg := false
-	if op.Negates != nil {
-		op = op.Negates
-		neg = true
 	}
 	if neg {
 		positive = !positive
@@ -303,12 +301,12 @@ func (g *gen) cond(f *filter.Filter, root, ptr string, positive bool) (string, e
 	if err != nil {
 		return "", fmt.Errorf("%s/field: %w", ptr, err)
 	}
-	s, err := g.positive(op.Name, f, p, root, ptr, positive)
+	s, err := g.positive(op, f, p, root, ptr, positive)
 	if err != nil {
 		return "", err
 	}
 	s = "COALESCE(" + s + ", false)"
-	if pre := g.hint(op.Name, f, p, root, positive); pre != "" {
+	if pre := g.hint(op, f, p, root, positive); pre != "" {
 		s = "(" + pre + " AND " + s + ")"
 	}
 	if neg {
@@ -386,205 +384,338 @@ func strOf(e string) string {
 	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'string' THEN %s #>> '{}' END)", e, e)
 }
 
-func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr string, positive bool) (string, error) {
-	v := g.path(p, root)
-	fold := f.IgnoreCase
-	switch op {
-	case "eq":
-		x := scalar(f.Value)
-		if x == nil {
-			return isNilSQL(v), nil
-		}
-		t := g.equalsTest(x, fold)
-		return g.anyElem(v, t), nil
+// leaf is one condition as a builder sees it: op its positive canonical
+// operator, v the SQL jsonb expression of the field (already built, so
+// its parameters come first), ptr the filter's JSON Pointer, positive
+// false under an odd number of negations.
+type leaf struct {
+	op       string
+	f        *filter.Filter
+	v        string
+	ptr      string
+	positive bool
+	fold     bool
+}
 
-	case "gt", "gte", "lt", "lte":
-		sym := map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-		switch x := scalar(f.Value).(type) {
+// builder writes the SQL test of one positive operator (one builder
+// serves a family).
+type builder func(g *gen, l *leaf) (string, error)
+
+// builders maps every positive canonical operator that SQL evaluates to
+// the builder of its family; notPushable lists the others, with the
+// reason. A negative operator is NOT of its twin (cond). The coverage
+// test holds the two to the registry: every operator is in exactly one.
+// builders is filled in init: elem_match's builder compiles a group,
+// which reaches positive again.
+var builders map[string]builder
+
+var notPushable = map[string]string{
+	"expr": "expr is evaluated only in memory",
+}
+
+func init() {
+	builders = map[string]builder{
+		"eq":           (*gen).eq,
+		"gt":           order(">"),
+		"gte":          order(">="),
+		"lt":           order("<"),
+		"lte":          order("<="),
+		"between":      (*gen).between,
+		"in":           (*gen).member,
+		"contains_any": (*gen).member,
+		"contains_all": (*gen).containsAll,
+		"contains":     (*gen).contains,
+		"starts_with":  affix(startsWith),
+		"ends_with":    affix(endsWith),
+		"regex":        (*gen).regex,
+		"is_set":       (*gen).isSet,
+		"is_empty":     (*gen).isEmpty,
+		"before":       dateCompare("<"),
+		"after":        dateCompare(">"),
+		"date_between": (*gen).dateBetween,
+		"within_last":  (*gen).within,
+		"within_next":  (*gen).within,
+		"semver_eq":    semverOrder("="),
+		"semver_gt":    semverOrder(">"),
+		"semver_gte":   semverOrder(">="),
+		"semver_lt":    semverOrder("<"),
+		"semver_lte":   semverOrder("<="),
+		"in_cidr":      (*gen).inCIDR,
+		"elem_match":   (*gen).elemMatch,
+	}
+}
+
+// Pushable reports whether SQL evaluates the operator (any accepted
+// spelling; a negative operator is its twin's case), and when it does
+// not, why. An unknown spelling is not pushable. A pushable regex may
+// still use a construct PostgreSQL cannot express (Where says so).
+func Pushable(operator string) (ok bool, reason string) {
+	name, _, known := operators.Positive(operator)
+	if !known {
+		return false, "unknown operator"
+	}
+	if why, listed := notPushable[name]; listed {
+		return false, why
+	}
+	if _, ok := builders[name]; ok {
+		return true, ""
+	}
+	return false, "operator " + name + " has no SQL translation"
+}
+
+func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr string, positive bool) (string, error) {
+	l := &leaf{op: op, f: f, v: g.path(p, root), ptr: ptr, positive: positive, fold: f.IgnoreCase}
+	if why, ok := notPushable[op]; ok {
+		return "", fmt.Errorf("%s: %w: %s", ptr, ErrNotPushable, why)
+	}
+	if b, ok := builders[op]; ok {
+		return b(g, l)
+	}
+	return "", l.untranslated()
+}
+
+// untranslated: a value this operator's builder has no SQL for (never a
+// valid one: Where compiles the segment first).
+func (l *leaf) untranslated() error {
+	return fmt.Errorf("%s: %w: operator %s", l.ptr, ErrNotPushable, l.op)
+}
+
+// Equality: eq (ne is its complement); eq null is is_not_set.
+func (g *gen) eq(l *leaf) (string, error) {
+	x := scalar(l.f.Value)
+	if x == nil {
+		return isNilSQL(l.v), nil
+	}
+	t := g.equalsTest(x, l.fold)
+	return g.anyElem(l.v, t), nil
+}
+
+// Order: gt, gte, lt, lte: float8 order on segmatch_num, or byte-wise
+// text order.
+func order(sym string) builder {
+	return func(g *gen, l *leaf) (string, error) {
+		switch x := scalar(l.f.Value).(type) {
 		case float64:
 			c := g.arg(x) + "::float8"
-			return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
+			return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
 		case string:
-			x, sym = nulBound(x, sym)
-			c := g.arg(x) + "::text"
-			return g.anyElem(v, func(e string) string {
-				return fmt.Sprintf("%s COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), sym, c)
+			bound, bsym := nulBound(x, sym) // not sym itself: the builder is shared
+			c := g.arg(bound) + "::text"
+			return g.anyElem(l.v, func(e string) string {
+				return fmt.Sprintf("%s COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), bsym, c)
 			}), nil
 		}
+		return "", l.untranslated()
+	}
+}
 
-	case "between":
-		var b [2]any
-		_ = json.Unmarshal(f.Value, &b)
-		switch lo := b[0].(type) {
-		case float64:
-			l, h := g.arg(lo)+"::float8", g.arg(b[1].(float64))+"::float8"
-			return g.anyElem(v, func(e string) string {
-				return fmt.Sprintf("segmatch_num(%s) BETWEEN %s AND %s", e, l, h)
-			}), nil
-		case string:
-			lo, lsym := nulBound(lo, ">=")
-			hi, hsym := nulBound(b[1].(string), "<=")
-			l, h := g.arg(lo)+"::text", g.arg(hi)+"::text"
-			return g.anyElem(v, func(e string) string {
-				return fmt.Sprintf("(%s COLLATE \"C\" %s %s AND %s COLLATE \"C\" %s %s)", strOf(e), lsym, l, strOf(e), hsym, h)
-			}), nil
+// Between: [lo, hi] numbers or strings, inclusive.
+func (g *gen) between(l *leaf) (string, error) {
+	var b [2]any
+	_ = json.Unmarshal(l.f.Value, &b)
+	switch lo := b[0].(type) {
+	case float64:
+		lp, hp := g.arg(lo)+"::float8", g.arg(b[1].(float64))+"::float8"
+		return g.anyElem(l.v, func(e string) string {
+			return fmt.Sprintf("segmatch_num(%s) BETWEEN %s AND %s", e, lp, hp)
+		}), nil
+	case string:
+		lo, lsym := nulBound(lo, ">=")
+		hi, hsym := nulBound(b[1].(string), "<=")
+		lp, hp := g.arg(lo)+"::text", g.arg(hi)+"::text"
+		return g.anyElem(l.v, func(e string) string {
+			return fmt.Sprintf("(%s COLLATE \"C\" %s %s AND %s COLLATE \"C\" %s %s)", strOf(e), lsym, lp, strOf(e), hsym, hp)
+		}), nil
+	}
+	return "", l.untranslated()
+}
+
+// Set membership: in and contains_any (a scalar field is one element);
+// a null in an in list matches a missing or null field.
+func (g *gen) member(l *leaf) (string, error) {
+	var list []json.RawMessage
+	_ = json.Unmarshal(l.f.Value, &list)
+	t, hasNull := g.memberTest(list, l.fold)
+	s := g.anyElem(l.v, t)
+	if l.op == "in" && hasNull {
+		s = "(" + isNilSQL(l.v) + " OR " + s + ")"
+	}
+	return s, nil
+}
+
+// contains_all: every element of the value is in the field.
+func (g *gen) containsAll(l *leaf) (string, error) {
+	var list []json.RawMessage
+	_ = json.Unmarshal(l.f.Value, &list)
+	parts := []string{"NOT " + isNilSQL(l.v)}
+	for _, r := range list {
+		x := scalar(r)
+		if x == nil {
+			return "FALSE", nil // a null element is never in an array
 		}
+		parts = append(parts, g.anyElem(l.v, g.equalsTest(x, l.fold)))
+	}
+	return "(" + strings.Join(parts, " AND ") + ")", nil
+}
 
-	case "in", "contains_any":
-		var list []json.RawMessage
-		_ = json.Unmarshal(f.Value, &list)
-		t, hasNull := g.memberTest(list, fold)
-		s := g.anyElem(v, t)
-		if op == "in" && hasNull {
-			s = "(" + isNilSQL(v) + " OR " + s + ")"
-		}
-		return s, nil
+// Contains: strpos on a string field, element equality on an array.
+func (g *gen) contains(l *leaf) (string, error) {
+	subs := nulFree(stringOrList(l.f.Value, l.fold))
+	if len(subs) == 0 {
+		return "FALSE", nil
+	}
+	ss := g.arg(subs) + "::text[]"
+	a := g.newAlias()
+	text := strOf(l.v)
+	elem := strOf(a + ".v")
+	if l.fold {
+		text = "segmatch_fold(" + text + ")"
+		elem = "segmatch_fold(" + elem + ")"
+	}
+	var ors []string
+	for i := range subs {
+		ors = append(ors, fmt.Sprintf("strpos(%s, (%s)[%d]) > 0", text, ss, i+1))
+	}
+	return fmt.Sprintf("(CASE jsonb_typeof(%s) WHEN 'string' THEN (%s) WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s = ANY(%s)) ELSE FALSE END)",
+		l.v, strings.Join(ors, " OR "), l.v, a, elem, ss), nil
+}
 
-	case "contains_all":
-		var list []json.RawMessage
-		_ = json.Unmarshal(f.Value, &list)
-		parts := []string{"NOT " + isNilSQL(v)}
-		for _, r := range list {
-			x := scalar(r)
-			if x == nil {
-				return "FALSE", nil // a null element is never in an array
-			}
-			parts = append(parts, g.anyElem(v, g.equalsTest(x, fold)))
-		}
-		return "(" + strings.Join(parts, " AND ") + ")", nil
-
-	case "contains":
-		subs := nulFree(stringOrList(f.Value, fold))
+// String affix: starts_with, ends_with; test writes the test of the
+// text against element i (1-based) of the text[] parameter ss.
+func affix(test func(text, ss string, i int) string) builder {
+	return func(g *gen, l *leaf) (string, error) {
+		subs := nulFree(stringOrList(l.f.Value, l.fold))
 		if len(subs) == 0 {
 			return "FALSE", nil
 		}
 		ss := g.arg(subs) + "::text[]"
-		a := g.newAlias()
-		text := strOf(v)
-		elem := strOf(a + ".v")
-		if fold {
-			text = "segmatch_fold(" + text + ")"
-			elem = "segmatch_fold(" + elem + ")"
-		}
-		var ors []string
-		for i := range subs {
-			ors = append(ors, fmt.Sprintf("strpos(%s, (%s)[%d]) > 0", text, ss, i+1))
-		}
-		return fmt.Sprintf("(CASE jsonb_typeof(%s) WHEN 'string' THEN (%s) WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s = ANY(%s)) ELSE FALSE END)",
-			v, strings.Join(ors, " OR "), v, a, elem, ss), nil
-
-	case "starts_with", "ends_with":
-		subs := nulFree(stringOrList(f.Value, fold))
-		if len(subs) == 0 {
-			return "FALSE", nil
-		}
-		ss := g.arg(subs) + "::text[]"
-		return g.anyElem(v, func(e string) string {
+		return g.anyElem(l.v, func(e string) string {
 			text := strOf(e)
-			if fold {
+			if l.fold {
 				text = "segmatch_fold(" + text + ")"
 			}
 			var ors []string
 			for i := range subs {
-				if op == "starts_with" {
-					ors = append(ors, fmt.Sprintf("starts_with(%s, (%s)[%d])", text, ss, i+1))
-				} else {
-					ors = append(ors, fmt.Sprintf("right(%s, char_length((%s)[%d])) = (%s)[%d]", text, ss, i+1, ss, i+1))
-				}
+				ors = append(ors, test(text, ss, i+1))
 			}
 			return "(" + strings.Join(ors, " OR ") + ")"
 		}), nil
+	}
+}
 
-	case "regex":
-		var pat string
-		_ = json.Unmarshal(f.Value, &pat)
-		are, err := translateRegex(pat, fold)
-		if err != nil {
-			return "", fmt.Errorf("%s/value: %w", ptr, err)
-		}
-		c := g.arg("***:"+are) + "::text"
-		return g.anyElem(v, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
+func startsWith(text, ss string, i int) string {
+	return fmt.Sprintf("starts_with(%s, (%s)[%d])", text, ss, i)
+}
 
-	case "is_set":
-		return "NOT " + isNilSQL(v), nil
+func endsWith(text, ss string, i int) string {
+	return fmt.Sprintf("right(%s, char_length((%s)[%d])) = (%s)[%d]", text, ss, i, ss, i)
+}
 
-	case "is_empty":
-		return fmt.Sprintf("(%s IS NULL OR %s IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb))", v, v), nil
+// Regex: the RE2 pattern rewritten as a PostgreSQL ARE (regex.go).
+func (g *gen) regex(l *leaf) (string, error) {
+	var pat string
+	_ = json.Unmarshal(l.f.Value, &pat)
+	are, err := translateRegex(pat, l.fold)
+	if err != nil {
+		return "", fmt.Errorf("%s/value: %w", l.ptr, err)
+	}
+	c := g.arg("***:"+are) + "::text"
+	return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
+}
 
-	case "before", "after", "date_between", "within_last", "within_next":
-		var lo, hi string
-		switch op {
-		case "before":
-			d := filterDate(f.Value)
-			hi = g.arg(epoch(d)) + "::text::numeric"
-			return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) < %s", e, hi) }), nil
-		case "after":
-			d := filterDate(f.Value)
-			lo = g.arg(epoch(d)) + "::text::numeric"
-			return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) > %s", e, lo) }), nil
-		case "date_between":
-			var raws []json.RawMessage
-			_ = json.Unmarshal(f.Value, &raws)
-			lo = g.arg(epoch(filterDate(raws[0]))) + "::text::numeric"
-			hi = g.arg(epoch(filterDate(raws[1]))) + "::text::numeric"
-		case "within_last", "within_next":
-			var ds string
-			_ = json.Unmarshal(f.Value, &ds)
-			d, _ := operators.ParseDuration(ds)
-			now := g.cfg.now
-			if op == "within_last" {
-				lo, hi = g.arg(epoch(d.Back(now)))+"::text::numeric", g.arg(epoch(now))+"::text::numeric"
-			} else {
-				lo, hi = g.arg(epoch(now))+"::text::numeric", g.arg(epoch(d.Forward(now)))+"::text::numeric"
-			}
-		}
-		return g.anyElem(v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) BETWEEN %s AND %s", e, lo, hi) }), nil
+// Presence: is_set.
+func (g *gen) isSet(l *leaf) (string, error) { return "NOT " + isNilSQL(l.v), nil }
 
-	case "semver_eq", "semver_gt", "semver_gte", "semver_lt", "semver_lte":
+// Emptiness: is_empty (missing, null, "", [] or {}).
+func (g *gen) isEmpty(l *leaf) (string, error) {
+	return fmt.Sprintf("(%s IS NULL OR %s IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb))", l.v, l.v), nil
+}
+
+// Dates: before, after (strict), on segmatch_date's exact epoch seconds.
+func dateCompare(sym string) builder {
+	return func(g *gen, l *leaf) (string, error) {
+		d := g.arg(epoch(filterDate(l.f.Value))) + "::text::numeric"
+		return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) %s %s", e, sym, d) }), nil
+	}
+}
+
+// dateRange: lo <= the field's date <= hi (numeric parameters).
+func (g *gen) dateRange(l *leaf, lo, hi string) string {
+	return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) BETWEEN %s AND %s", e, lo, hi) })
+}
+
+// Dates: date_between [from, to], inclusive.
+func (g *gen) dateBetween(l *leaf) (string, error) {
+	var raws []json.RawMessage
+	_ = json.Unmarshal(l.f.Value, &raws)
+	lo := g.arg(epoch(filterDate(raws[0]))) + "::text::numeric"
+	hi := g.arg(epoch(filterDate(raws[1]))) + "::text::numeric"
+	return g.dateRange(l, lo, hi), nil
+}
+
+// Relative dates: within_last [now - d, now], within_next [now, now + d],
+// the bounds computed in Go at the configured now.
+func (g *gen) within(l *leaf) (string, error) {
+	var ds string
+	_ = json.Unmarshal(l.f.Value, &ds)
+	d, _ := operators.ParseDuration(ds)
+	now := g.cfg.now
+	var lo, hi string
+	if l.op == "within_last" {
+		lo, hi = g.arg(epoch(d.Back(now)))+"::text::numeric", g.arg(epoch(now))+"::text::numeric"
+	} else {
+		lo, hi = g.arg(epoch(now))+"::text::numeric", g.arg(epoch(d.Forward(now)))+"::text::numeric"
+	}
+	return g.dateRange(l, lo, hi), nil
+}
+
+// SemVer: semver_eq .. semver_lte on segmatch_semver_key, whose byte
+// order is SemVer precedence.
+func semverOrder(sym string) builder {
+	return func(g *gen, l *leaf) (string, error) {
 		var s string
-		_ = json.Unmarshal(f.Value, &s)
+		_ = json.Unmarshal(l.f.Value, &s)
 		key, ok := SemverKey(s)
 		if !ok {
-			return "", fmt.Errorf("%s/value: %q is not SemVer", ptr, s)
+			return "", fmt.Errorf("%s/value: %q is not SemVer", l.ptr, s)
 		}
-		sym := map[string]string{"semver_eq": "=", "semver_gt": ">", "semver_gte": ">=", "semver_lt": "<", "semver_lte": "<="}[op]
 		c := g.arg(key) + "::text"
-		return g.anyElem(v, func(e string) string {
+		return g.anyElem(l.v, func(e string) string {
 			return fmt.Sprintf("segmatch_semver_key(%s) COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), sym, c)
 		}), nil
-
-	case "in_cidr":
-		nets := stringOrList(f.Value, false)
-		prefixes := make([]string, 0, len(nets))
-		for _, n := range nets {
-			if pf, ok := operators.ParseNetwork(n); ok {
-				prefixes = append(prefixes, pf.String())
-			}
-		}
-		c := g.arg(prefixes) + "::text[]::cidr[]"
-		return g.anyElem(v, func(e string) string {
-			return fmt.Sprintf("segmatch_inet(%s) <<= ANY(%s)", strOf(e), c)
-		}), nil
-
-	case "elem_match":
-		sub, err := filter.DecodeGroup(f.Value, ptr+"/value", 1)
-		if err != nil {
-			return "", err
-		}
-		a := g.newAlias()
-		body, err := g.group(sub.Match, sub.Filters, a+".v", ptr+"/value", positive != sub.Negate)
-		if err != nil {
-			return "", err
-		}
-		if sub.Negate {
-			body = "NOT " + body
-		}
-		return fmt.Sprintf("(jsonb_typeof(%s) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s))", v, v, a, body), nil
-
-	case "expr":
-		return "", fmt.Errorf("%s: %w: expr is evaluated only in memory", ptr, ErrNotPushable)
 	}
-	return "", fmt.Errorf("%s: %w: operator %s", ptr, ErrNotPushable, op)
+}
+
+// CIDR: in_cidr, segmatch_inet(text) <<= ANY(cidr[]).
+func (g *gen) inCIDR(l *leaf) (string, error) {
+	nets := stringOrList(l.f.Value, false)
+	prefixes := make([]string, 0, len(nets))
+	for _, n := range nets {
+		if pf, ok := operators.ParseNetwork(n); ok {
+			prefixes = append(prefixes, pf.String())
+		}
+	}
+	c := g.arg(prefixes) + "::text[]::cidr[]"
+	return g.anyElem(l.v, func(e string) string {
+		return fmt.Sprintf("segmatch_inet(%s) <<= ANY(%s)", strOf(e), c)
+	}), nil
+}
+
+// elem_match: EXISTS over the elements, the group compiled against each.
+func (g *gen) elemMatch(l *leaf) (string, error) {
+	sub, err := filter.DecodeGroup(l.f.Value, l.ptr+"/value", 1)
+	if err != nil {
+		return "", err
+	}
+	a := g.newAlias()
+	body, err := g.group(sub.Match, sub.Filters, a+".v", l.ptr+"/value", l.positive != sub.Negate)
+	if err != nil {
+		return "", err
+	}
+	if sub.Negate {
+		body = "NOT " + body
+	}
+	return fmt.Sprintf("(jsonb_typeof(%s) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s))", l.v, l.v, a, body), nil
 }
 
 // equalsTest is rule 1 equality of an element with one non-null scalar.
