@@ -20,9 +20,23 @@ type compiler struct {
 	indexable []indexable      // per leaf id: how a field index can decide it
 	size      int              // see Program.Size
 	budget    *budget          // the whole segment's, shared with elem_match groups
-	explain   bool             // keep each condition as written (condInfo), for Program.Explain
+	target    target           // what the layouts are built for
 	lastSub   *subGroup        // the elem_match group subgroup compiled last
 }
+
+// target is what a compilation is for, which decides the layouts built
+// beside the tree: each evaluator reads its own, and building the others
+// would be wasted.
+type target uint8
+
+const (
+	// forProgram: one segment (Compile). Groups get their conditions by
+	// top-level key (evalGo), conditions what Explain shows.
+	forProgram target = iota
+	// forSet: many segments (CompileSet). Groups get their children flat
+	// (evalSet), conditions their field-index analysis.
+	forSet
+)
 
 // budget is a segment's evaluation cost so far, against MaxSegmentCost.
 type budget struct {
@@ -50,7 +64,9 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 	}
 	n.leaf = len(c.leaves)
 	c.leaves[key] = n
-	c.indexable = append(c.indexable, indexableOf(n.slot, pos.Name, f))
+	if c.target == forSet {
+		c.indexable = append(c.indexable, indexableOf(n.slot, pos.Name, f))
+	}
 }
 
 // charge adds a condition's evaluation cost (ns per contact byte) to the
@@ -88,7 +104,11 @@ func (c *compiler) group(match filter.Match, fs []filter.Filter, ptr string, dep
 	for i := range fs {
 		n.kids = append(n.kids, c.filter(&fs[i], ptr+"/filters/"+strconv.Itoa(i), depth))
 	}
-	c.plan(n)
+	if c.target == forProgram {
+		c.plan(n)
+		return n
+	}
+	n.flat = make([]flatKid, 0, len(n.kids))
 	for _, k := range n.kids {
 		fk := flatKid{leaf: -1, node: k}
 		if k.kind == leafNode {
@@ -180,7 +200,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 	c.charge(ptr, max(arg.Cost, operators.CostScan))
 	n.negate = f.Negate != (op.Negates != nil)
 	c.readsNow = c.readsNow || op.ReadsNow
-	if c.explain {
+	if c.target == forProgram {
 		n.info = c.condInfo(f)
 	}
 	if path != nil {
@@ -190,7 +210,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 		n.slot = c.fields.add(f.Field, path)
 		n.top = c.fields.slotTop[n.slot]
 		c.intern(n, op, f)
-		if n.scalar != nil && n.top >= 0 {
+		if n.scalar != nil && n.top >= 0 && c.target == forProgram {
 			n.goRest = n.scalar.GoRestFunc(path[1:])
 		}
 	}
@@ -204,7 +224,7 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 	if err != nil {
 		return nil, err
 	}
-	sub := &compiler{budget: c.budget, explain: c.explain}
+	sub := &compiler{budget: c.budget, target: c.target}
 	root := sub.group(g.Match, g.Filters, ptr, depth, g.Negate)
 	if len(sub.errs) > 0 {
 		return nil, errors.Join(sub.errs...)
@@ -212,7 +232,7 @@ func (c *compiler) subgroup(raw json.RawMessage, ptr string, depth int) (operato
 	c.readsNow = c.readsNow || sub.readsNow
 	c.size += sub.size
 	fields := sub.fields
-	if c.explain {
+	if c.target == forProgram {
 		c.lastSub = &subGroup{root: root, fields: &fields}
 	}
 	return func(elem operators.Value, ctx operators.Context) bool {

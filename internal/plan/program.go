@@ -43,7 +43,7 @@ func Compile(seg filter.Segment, now func() time.Time) (*Program, error) {
 	if err := filter.CheckSize(seg.Filters); err != nil {
 		return nil, err
 	}
-	c := &compiler{budget: &budget{}, explain: true}
+	c := &compiler{budget: &budget{}, target: forProgram}
 	root := c.group(seg.Match, seg.Filters, "", 1, false)
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err

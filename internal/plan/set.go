@@ -73,7 +73,7 @@ const packAny uint8 = 1
 // by key, so a segment with neither an ID nor a name is an error
 // (ErrNoIdentity, at "/3").
 func CompileSet(segs []filter.Segment, now func() time.Time) (*Set, error) {
-	c := &compiler{}
+	c := &compiler{target: forSet}
 	s := &Set{now: now}
 	var errs []error
 	for i := range segs {
@@ -376,7 +376,10 @@ func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scrat
 		defer s.scratch.Put(sc)
 	}
 	clear(sc.memo)
-	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &s.fields, memo: sc.memo}
+	clear(sc.slots.read)
+	defer clear(sc.slots.vals) // drop references into the contact
+	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &s.fields, memo: sc.memo, slots: &sc.slots,
+		indexes: s.indexes}
 	c := operators.Context{Now: now}
 	s.evalAll(&r, &c, dst)
 }
