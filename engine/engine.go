@@ -10,6 +10,7 @@
 package engine
 
 import (
+	"sync"
 	"time"
 
 	"github.com/segmatch/segmatch"
@@ -19,7 +20,8 @@ import (
 
 // Engine is a compiled set of segments.
 type Engine struct {
-	set *plan.Set
+	set     *plan.Set
+	results sync.Pool // *Result, for the convenience calls
 }
 
 // New compiles segments. Every problem in every segment is reported at
@@ -54,19 +56,30 @@ func (e *Engine) Conditions() int { return e.set.Conditions() }
 // well-formed JSON object (it wraps segmatch.ErrMalformedContact or
 // segmatch.ErrNotObject).
 func (e *Engine) ClassifyJSON(raw []byte) ([]string, error) {
-	r := e.NewResult()
+	r := e.result()
+	defer e.results.Put(r)
 	if err := e.ClassifyJSONInto(raw, r); err != nil {
 		return nil, err
 	}
-	return r.AppendIDs(nil), nil
+	return r.ids(), nil
+}
+
+// result is a pooled Result: the convenience calls allocate only the
+// slice they return.
+func (e *Engine) result() *Result {
+	if r, ok := e.results.Get().(*Result); ok {
+		return r
+	}
+	return e.NewResult()
 }
 
 // ClassifyMap returns the IDs of the segments a decoded contact belongs
 // to, in segment order.
 func (e *Engine) ClassifyMap(contact map[string]any) []string {
-	r := e.NewResult()
+	r := e.result()
+	defer e.results.Put(r)
 	e.ClassifyMapInto(contact, r)
-	return r.AppendIDs(nil)
+	return r.ids()
 }
 
 // Result is a caller-owned buffer for one contact's classification; reuse
@@ -95,6 +108,11 @@ func (r *Result) AppendIDs(dst []string) []string {
 		dst = []string{}
 	}
 	return dst
+}
+
+// ids is the matching segments' IDs in a slice of its own, allocated once.
+func (r *Result) ids() []string {
+	return r.AppendIDs(make([]string, 0, r.Count()))
 }
 
 // Count is the number of matching segments.

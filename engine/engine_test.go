@@ -201,6 +201,15 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
+	// The convenience calls allocate only the slice they return.
+	assert.Equal(t, 1.0, testing.AllocsPerRun(200, func() {
+		if _, err := eng.ClassifyJSON(lead); err != nil {
+			t.Fatal(err)
+		}
+	}), "ClassifyJSON")
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(lead, &m))
+	assert.Equal(t, 1.0, testing.AllocsPerRun(200, func() { eng.ClassifyMapInto(m, res); eng.ClassifyMap(m) }), "ClassifyMap")
 }
 
 func mustJSON(v any) []byte {
