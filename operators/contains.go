@@ -4,7 +4,7 @@ import "strings"
 
 // contains: a string field contains the substring; an array field has an
 // element equal to it. The value may be a list: any of them.
-var opContains = &Operator{Name: "contains", Aliases: []string{"has"}, PrepareScalar: prepareContains}
+var opContains = &Operator{Name: "contains", Aliases: []string{"has"}, PrepareScalar: prepareContains, Index: IndexContains}
 
 func prepareContains(a *Arg) (*Scalar, error) {
 	subs, err := a.stringOrList(a.IgnoreCase)

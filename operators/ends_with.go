@@ -4,4 +4,4 @@ import "strings"
 
 // ends_with: the string field ends with (one of) the value(s).
 var opEndsWith = &Operator{Name: "ends_with", Aliases: []string{"ends with"},
-	PrepareScalar: affixPrep(strings.HasSuffix, hasSuffixFold)}
+	PrepareScalar: affixPrep(strings.HasSuffix, hasSuffixFold), Index: IndexSuffix}

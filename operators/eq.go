@@ -2,7 +2,7 @@ package operators
 
 // eq: the field equals the value (rule 1); on an array, some element
 // does (rule 2). "eq null" is is_not_set: missing or null.
-var opEq = &Operator{Name: "eq", Aliases: []string{"=", "==", "is", "equals"}, PrepareScalar: prepareEq}
+var opEq = &Operator{Name: "eq", Aliases: []string{"=", "==", "is", "equals"}, PrepareScalar: prepareEq, Index: IndexEquals}
 
 func prepareEq(a *Arg) (*Scalar, error) {
 	if len(a.Value) == 0 {

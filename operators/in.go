@@ -3,7 +3,7 @@ package operators
 // in: the field equals some element of the list (rule 1; on an array,
 // some element does). A null element matches a missing or null field, as
 // "eq null" does. The empty list matches nothing.
-var opIn = &Operator{Name: "in", Aliases: []string{"any of"}, PrepareScalar: prepareIn}
+var opIn = &Operator{Name: "in", Aliases: []string{"any of"}, PrepareScalar: prepareIn, Index: IndexEquals}
 
 func prepareIn(a *Arg) (*Scalar, error) {
 	s, err := a.valueSet("an array of scalars")

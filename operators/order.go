@@ -5,10 +5,10 @@ import "strings"
 // gt, gte, lt, lte: numeric order when the value is a number (numeric
 // strings count, rule 1), byte-wise string order when it is a string.
 var (
-	opGt  = &Operator{Name: "gt", Aliases: []string{">"}, PrepareScalar: orderPrep(orderGt)}
-	opGte = &Operator{Name: "gte", Aliases: []string{">="}, PrepareScalar: orderPrep(orderGte)}
-	opLt  = &Operator{Name: "lt", Aliases: []string{"<"}, PrepareScalar: orderPrep(orderLt)}
-	opLte = &Operator{Name: "lte", Aliases: []string{"<="}, PrepareScalar: orderPrep(orderLte)}
+	opGt  = &Operator{Name: "gt", Aliases: []string{">"}, PrepareScalar: orderPrep(orderGt), Index: IndexAbove}
+	opGte = &Operator{Name: "gte", Aliases: []string{">="}, PrepareScalar: orderPrep(orderGte), Index: IndexAtLeast}
+	opLt  = &Operator{Name: "lt", Aliases: []string{"<"}, PrepareScalar: orderPrep(orderLt), Index: IndexBelow}
+	opLte = &Operator{Name: "lte", Aliases: []string{"<="}, PrepareScalar: orderPrep(orderLte), Index: IndexAtMost}
 )
 
 type order uint8

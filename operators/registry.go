@@ -49,6 +49,10 @@ type Operator struct {
 	PrepareScalar func(a *Arg) (*Scalar, error)
 	// ReadsNow: the Test reads Context.Now.
 	ReadsNow bool
+	// Index is how a field index decides many of its conditions on one
+	// field together (NotIndexed: one by one). A negative operator is
+	// decided through its twin's.
+	Index IndexKind
 	// Negates names the positive twin this operator is the exact
 	// complement of (SEMANTICS rule 3); Prepare is then the twin's.
 	Negates *Operator

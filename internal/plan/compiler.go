@@ -65,7 +65,7 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 	n.leaf = len(c.leaves)
 	c.leaves[key] = n
 	if c.target == forSet {
-		c.indexable = append(c.indexable, indexableOf(n.slot, pos.Name, f))
+		c.indexable = append(c.indexable, indexableOf(n.slot, pos.Index, f))
 	}
 }
 

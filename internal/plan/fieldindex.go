@@ -17,39 +17,38 @@ import (
 // lookups per field and contact decide them all, however many there are
 // (the classic inverted index of many-audience matching).
 
-// indexable is how a condition can be decided by a field's index: the
-// strings, numbers or bools it tests equality with (eq, in), the number
-// it compares with (numeric gt/gte/lt/lte), or the strings it looks for
-// (contains, starts_with, ends_with). ok is false for any other condition
-// (ignore_case, null, lists of lists, string order, other operators),
-// which is decided alone.
+// indexable is how a condition can be decided by a field's index, of the
+// kind its operator declares (operators.IndexKind): the strings, numbers
+// or bools it tests equality with, the number it compares with, or the
+// strings it looks for. ok is false for any other condition (ignore_case,
+// null, lists of lists, string order, operators not indexed), which is
+// decided alone.
 type indexable struct {
 	ok    bool
 	slot  int
-	op    string // the canonical positive operator
+	kind  operators.IndexKind // of the positive operator
 	strs  []string
 	nums  []float64
 	bools []bool
 	bound float64 // numeric order: the number
 }
 
-func indexableOf(slot int, op string, f *filter.Filter) indexable {
-	x := indexable{ok: true, slot: slot, op: op}
-	switch op {
-	case "gt", "gte", "lt", "lte":
+func indexableOf(slot int, kind operators.IndexKind, f *filter.Filter) indexable {
+	x := indexable{ok: true, slot: slot, kind: kind}
+	switch {
+	case kind == operators.NotIndexed:
+		return indexable{}
+	case kind.Ordered():
 		if json.Unmarshal(f.Value, &x.bound) != nil {
 			return indexable{} // a string bound: byte order, decided alone
 		}
 		return x
-	case "eq", "in", "contains", "starts_with", "ends_with":
-	default:
-		return indexable{}
 	}
 	if f.IgnoreCase {
 		return indexable{}
 	}
 	var vals []any
-	if v := f.Value; len(v) > 0 && v[0] == '[' && op != "eq" {
+	if v := f.Value; len(v) > 0 && v[0] == '[' { // a list: any of its elements
 		if json.Unmarshal(v, &vals) != nil {
 			return indexable{}
 		}
@@ -72,7 +71,7 @@ func indexableOf(slot int, op string, f *filter.Filter) indexable {
 			return indexable{}
 		}
 	}
-	if op != "eq" && op != "in" && (len(x.nums) > 0 || len(x.bools) > 0) {
+	if kind.Strings() && (len(x.nums) > 0 || len(x.bools) > 0) {
 		return indexable{} // the string operators take strings only
 	}
 	return x
@@ -111,7 +110,10 @@ const (
 	opLTE
 )
 
-var orderKinds = map[string]int{"gt": opGT, "gte": opGTE, "lt": opLT, "lte": opLTE}
+// orderOf is the orderList of an ordered index kind.
+var orderOf = map[operators.IndexKind]int{
+	operators.IndexAbove: opGT, operators.IndexAtLeast: opGTE, operators.IndexBelow: opLT, operators.IndexAtMost: opLTE,
+}
 
 // add appends a condition; sort orders the list once all are in (an
 // insertion each was quadratic in the conditions on one field).
@@ -210,10 +212,10 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 			x, id32 := xs[id], int32(id)
 			ix.leaves = append(ix.leaves, id32)
 			out[id] = ix
-			switch x.op {
-			case "gt", "gte", "lt", "lte":
-				ix.orders[orderKinds[x.op]].add(x.bound, id32)
-			case "contains":
+			switch x.kind {
+			case operators.IndexAbove, operators.IndexAtLeast, operators.IndexBelow, operators.IndexAtMost:
+				ix.orders[orderOf[x.kind]].add(x.bound, id32)
+			case operators.IndexContains:
 				if ix.elems == nil {
 					ix.elems = map[string][]int32{}
 				}
@@ -221,15 +223,15 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 					ix.elems[s] = appendOnce(ix.elems[s], id32)
 				}
 				ix.substr = append(ix.substr, substrCond{id: id32, subs: x.strs})
-			case "starts_with":
+			case operators.IndexPrefix:
 				for _, s := range x.strs {
 					ix.prefixes.add(s, id32)
 				}
-			case "ends_with":
+			case operators.IndexSuffix:
 				for _, s := range x.strs {
 					ix.suffixes.add(s, id32)
 				}
-			default: // eq, in
+			default: // IndexEquals
 				for _, s := range x.strs {
 					ix.strs[s] = appendOnce(ix.strs[s], id32)
 				}
