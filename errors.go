@@ -1,6 +1,9 @@
 package segmatch
 
-import "github.com/segmatch/segmatch/filter"
+import (
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
+)
 
 // CompileError is one problem in a segment, at a JSON Pointer into the
 // segment document (e.g. "/filters/2/value"). It wraps one of the sentinel
@@ -23,3 +26,11 @@ var (
 	ErrTooComplex      = filter.ErrTooComplex
 	ErrNoIdentity      = filter.ErrNoIdentity
 )
+
+// ErrMalformedContact is wrapped by MatchJSON's error for input that is not
+// one well-formed JSON object.
+var ErrMalformedContact = rawjson.ErrMalformed
+
+// ErrNotObject is MatchJSON's error for well-formed JSON that is not an
+// object.
+var ErrNotObject = rawjson.ErrNotObject

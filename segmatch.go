@@ -15,7 +15,6 @@ package segmatch
 import (
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/plan"
-	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
 // Program is a compiled segment. It is immutable and safe for concurrent
@@ -78,11 +77,3 @@ func (p *Program) Size() int { return p.p.Size() }
 // estimated nanoseconds per byte of the contact (README "Bounds"); a
 // segment beyond it is ErrTooComplex.
 const MaxSegmentCost = plan.MaxSegmentCost
-
-// ErrMalformedContact is wrapped by MatchJSON's error for input that is not
-// one well-formed JSON object.
-var ErrMalformedContact = rawjson.ErrMalformed
-
-// ErrNotObject is MatchJSON's error for well-formed JSON that is not an
-// object.
-var ErrNotObject = rawjson.ErrNotObject
