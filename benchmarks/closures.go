@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
@@ -237,4 +238,53 @@ func number(x any) (float64, bool) {
 		return f, err == nil && !strings.ContainsAny(n, "xXpPnNiI_ ")
 	}
 	return 0, false
+}
+
+// MapResult is one map backend's time per decoded contact.
+type MapResult struct {
+	Name     string
+	WallNs   float64 // wall ns per contact
+	CPUNs    float64 // process CPU ns per contact
+	Contacts int     // contacts classified while measuring
+}
+
+// MeasureMaps times the engine's map path and the hand-written closures
+// on the workload's decoded contacts, each for about d after a warm-up
+// pass, after checking that they agree on every pair. It fails when the
+// closures cannot express the workload (operators outside theirs).
+func MeasureMaps(w *Workload, d time.Duration) ([]MapResult, error) {
+	eng, err := NewEngineMap(w.Segments)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := NewClosures(w.Segments)
+	if err != nil {
+		return nil, err
+	}
+	want, got := make([]bool, len(w.Segments)), make([]bool, len(w.Segments))
+	for ci, m := range w.Maps {
+		eng.ClassifyMap(m, want)
+		cl.ClassifyMap(m, got)
+		for i := range want {
+			if want[i] != got[i] {
+				return nil, fmt.Errorf("benchmarks: closures disagree with the engine on contact %d, segment %d", ci, i)
+			}
+		}
+	}
+	var out []MapResult
+	for _, be := range []MapBackend{eng, cl} {
+		dst := make([]bool, len(w.Segments))
+		n := 0
+		start, cpu0 := time.Now(), processCPU()
+		for time.Since(start) < d || n < len(w.Maps) {
+			for _, m := range w.Maps {
+				be.ClassifyMap(m, dst)
+			}
+			n += len(w.Maps)
+		}
+		wall, cpu := time.Since(start), processCPU()-cpu0
+		out = append(out, MapResult{Name: be.Name(), WallNs: float64(wall.Nanoseconds()) / float64(n),
+			CPUNs: float64(cpu.Nanoseconds()) / float64(n), Contacts: n})
+	}
+	return out, nil
 }

@@ -105,6 +105,18 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(&rep, "## Backends (%d segments)\n\n", len(w.Segments))
 	benchmarks.WriteMarkdownTable(&rep, results)
 
+	// Decoded contacts: what an embedder holding maps gets, against the
+	// closures a Go programmer would write for the same segments.
+	if maps, err := benchmarks.MeasureMaps(w, *duration); err != nil {
+		fmt.Fprintf(stdout, "\ndecoded contacts (maps): not measured: %v\n", err)
+	} else {
+		e, c := maps[0], maps[1]
+		fmt.Fprintf(stdout, "\ndecoded contacts (maps), CPU µs per contact: %s %.2f, %s %.2f; %s / %s: %.2fx\n",
+			e.Name, e.CPUNs/1000, c.Name, c.CPUNs/1000, c.Name, e.Name, c.CPUNs/e.CPUNs)
+		fmt.Fprintf(&rep, "\n## Decoded contacts (maps)\n\n| backend | CPU µs/contact | wall µs/contact |\n|---|---:|---:|\n| %s | %.2f | %.2f |\n| %s | %.2f | %.2f |\n\n%s / %s: %.2f× (CPU).\n",
+			e.Name, e.CPUNs/1000, e.WallNs/1000, c.Name, c.CPUNs/1000, c.WallNs/1000, c.Name, e.Name, c.CPUNs/e.CPUNs)
+	}
+
 	sw := benchmarks.Sweep{Results: map[int][]benchmarks.Result{}}
 	if len(counts) > 0 {
 		if *segFile != "" {
