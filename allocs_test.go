@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/segmatch/segmatch"
-	"github.com/segmatch/segmatch/internal/race"
+	"github.com/segmatch/segmatch/internal/testkit/race"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -14,23 +14,24 @@ const module = "github.com/segmatch/segmatch"
 
 // layers is the order data flows in (README "Layout"): a package imports
 // only packages of a lower layer. The pushdowns and the oracle stand
-// beside the model; the test kits sit beside what they test.
+// beside the model; the test kits (internal/testkit) sit beside what they
+// test, and only tests import them.
 var layers = []struct {
 	layer int
 	pkgs  []string // import paths under the module; "" is the root
 }{
-	{0, []string{"internal/rawjson", "internal/race"}},
+	{0, []string{"internal/rawjson", "internal/testkit/race"}},
 	{1, []string{"filter"}},
-	{2, []string{"operators", "internal/cases", "internal/sample"}},
-	{3, []string{"internal/plan", "oracle", "internal/randgen"}},
+	{2, []string{"operators", "internal/testkit/cases", "internal/testkit/sample"}},
+	{3, []string{"internal/plan", "oracle", "internal/testkit/randgen"}},
 	{4, []string{""}},
-	{5, []string{"engine", "sqlgen", "internal/conformance"}},
+	{5, []string{"engine", "sqlgen", "internal/testkit/conformance"}},
 	{6, []string{"audience", "benchmarks"}},
 	{7, []string{"store", "httpapi/auth"}},
 	{8, []string{"store/memory", "store/bolt", "store/postgres", "store/storetest"}},
 	{9, []string{"store/keeper"}},
 	{10, []string{"httpapi"}},
-	{11, []string{"cmd/segmatch", "internal/sample/cmd/gensample"}},
+	{11, []string{"cmd/segmatch", "internal/testkit/sample/cmd/gensample"}},
 }
 
 // libraries are what an embedder imports: none may pull in a server, a
@@ -92,6 +93,9 @@ func TestLayers(t *testing.T) {
 				continue
 			}
 			to := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			if strings.HasPrefix(to, "internal/testkit/") && !strings.HasPrefix(name, "internal/testkit/") {
+				t.Errorf("%q imports the test kit %q outside its tests", name, to)
+			}
 			if layerOf[to] >= from {
 				t.Errorf("%q (layer %d) imports %q (layer %d): against the flow", name, from, to, layerOf[to])
 			}

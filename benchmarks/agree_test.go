@@ -2,7 +2,7 @@ package benchmarks
 
 import (
 	"bytes"
-	"github.com/segmatch/segmatch/internal/race"
+	"github.com/segmatch/segmatch/internal/testkit/race"
 	"io"
 	"os"
 	"testing"

@@ -19,9 +19,9 @@ import (
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
-	"github.com/segmatch/segmatch/internal/cases"
-	"github.com/segmatch/segmatch/internal/race"
-	"github.com/segmatch/segmatch/internal/randgen"
+	"github.com/segmatch/segmatch/internal/testkit/cases"
+	"github.com/segmatch/segmatch/internal/testkit/race"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/segmatch/segmatch/internal/race"
+	"github.com/segmatch/segmatch/internal/testkit/race"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

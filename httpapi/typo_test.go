@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/segmatch/segmatch/internal/cases"
+	"github.com/segmatch/segmatch/internal/testkit/cases"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/segmatch/segmatch/filter"
-	"github.com/segmatch/segmatch/internal/randgen"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
 	"github.com/segmatch/segmatch/operators"
 	"github.com/segmatch/segmatch/sqlgen"
 )

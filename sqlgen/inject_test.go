@@ -10,7 +10,7 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
-	"github.com/segmatch/segmatch/internal/cases"
+	"github.com/segmatch/segmatch/internal/testkit/cases"
 	"github.com/segmatch/segmatch/sqlgen"
 )
 

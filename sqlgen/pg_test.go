@@ -17,8 +17,8 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
-	"github.com/segmatch/segmatch/internal/cases"
-	"github.com/segmatch/segmatch/internal/randgen"
+	"github.com/segmatch/segmatch/internal/testkit/cases"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
 	"github.com/segmatch/segmatch/sqlgen"
 )
 

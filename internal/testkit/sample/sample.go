@@ -8,7 +8,7 @@
 // Relative dates in the leads are laid out around Now, so classify the
 // sample with `--now 2026-11-28T10:00:00Z` to get the intended audiences.
 //
-//go:generate go run ./cmd/gensample -dir ../../testdata
+//go:generate go run ./cmd/gensample -dir ../../../testdata
 package sample
 
 import (

@@ -16,7 +16,7 @@ import (
 	"github.com/segmatch/segmatch/operators"
 )
 
-const testdata = "../../testdata"
+const testdata = "../../../testdata"
 
 // TestCommittedFilesAreReproducible regenerates the sample and compares
 // it byte for byte with the committed testdata/ files.
@@ -28,10 +28,10 @@ func TestCommittedFilesAreReproducible(t *testing.T) {
 	for name, want := range files {
 		got, err := os.ReadFile(filepath.Join(testdata, name))
 		if err != nil {
-			t.Fatalf("%v (run `go generate ./internal/sample`)", err)
+			t.Fatalf("%v (run `go generate ./internal/testkit/sample`)", err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("testdata/%s differs from the generator's output; run `go generate ./internal/sample`", name)
+			t.Errorf("testdata/%s differs from the generator's output; run `go generate ./internal/testkit/sample`", name)
 		}
 	}
 	again, err := Files(DefaultSeed, DefaultLeads)

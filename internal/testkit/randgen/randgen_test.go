@@ -10,7 +10,7 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
-	"github.com/segmatch/segmatch/internal/randgen"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
 	"github.com/segmatch/segmatch/operators"
 	"github.com/segmatch/segmatch/oracle"
 )

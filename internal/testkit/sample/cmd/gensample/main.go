@@ -1,8 +1,8 @@
 // Command gensample writes the sample data of package sample
 // (segments.json, leads.jsonl, invalid_segments.json) into a directory:
 //
-//	go run ./internal/sample/cmd/gensample            # writes ./testdata
-//	go generate ./internal/sample                     # the same, via go:generate
+//	go run ./internal/testkit/sample/cmd/gensample            # writes ./testdata
+//	go generate ./internal/testkit/sample                     # the same, via go:generate
 //
 // The defaults are what the committed testdata/ was written with; a test
 // in package sample fails when the committed files differ from them.
@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/segmatch/segmatch/internal/sample"
+	"github.com/segmatch/segmatch/internal/testkit/sample"
 )
 
 func main() {
