@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
 // Backend answers, for one raw JSON contact, which segments it is in.
@@ -26,17 +28,32 @@ type Backend interface {
 	Classify(raw []byte, dst []bool) error
 }
 
-// Names of the five backends, in the order they are reported.
+// Names of the five backends, in the order they are reported, and of the
+// validate-only floors.
 const (
 	Engine      = "engine"
 	Programs    = "programs"
 	GJSON       = "gjson"
 	DecodeMatch = "decode+match"
 	Expr        = "expr"
+	// JSONValid and RawValid only check that the contact is well-formed
+	// JSON (encoding/json.Valid; rawjson.ValidateObject, the engine's own
+	// validator without the collection of members): the parse floor, which
+	// no backend that validates exactly can go under.
+	JSONValid = "json.Valid"
+	RawValid  = "rawjson.Valid"
 )
 
-// AllBackends lists the backend names in report order.
-var AllBackends = []string{Engine, Programs, GJSON, DecodeMatch, Expr}
+// AllBackends lists the backend names in report order: the five that
+// classify, then the validate-only floors.
+var AllBackends = []string{Engine, Programs, GJSON, DecodeMatch, Expr, JSONValid, RawValid}
+
+// Floors are the validate-only backends: they answer no segment (dst is
+// left false), and Agree does not compare them.
+var Floors = []string{JSONValid, RawValid}
+
+// IsFloor reports whether name is a validate-only backend.
+func IsFloor(name string) bool { return slices.Contains(Floors, name) }
 
 // New prepares the named backend for segs. opts (the clock) go to the
 // engine and the programs.
@@ -60,6 +77,10 @@ func New(name string, segs []filter.Segment, opts ...segmatch.Option) (Backend, 
 		return &decodeMatchBackend{progs: ps}, nil
 	case Expr:
 		return NewExpr(segs)
+	case JSONValid:
+		return NewFloor(JSONValid, json.Valid), nil
+	case RawValid:
+		return NewFloor(RawValid, func(b []byte) bool { return rawjson.ValidateObject(b) == nil }), nil
 	}
 	return nil, fmt.Errorf("benchmarks: unknown backend %q", name)
 }
@@ -99,6 +120,33 @@ func (b *engineBackend) Classify(raw []byte, dst []bool) error {
 		return err
 	}
 	copy(dst, b.res.Matches)
+	return nil
+}
+
+// ---- validate-only floors ----
+
+// ErrInvalid is a floor backend's error for a contact it refuses.
+var ErrInvalid = errors.New("benchmarks: malformed JSON")
+
+type floorBackend struct {
+	name  string
+	valid func([]byte) bool
+}
+
+// NewFloor is a validate-only backend named name: valid decides whether a
+// contact is well-formed, and no segment is answered (dst is not touched).
+// Another module can measure its own validator (sonic's, say) beside the
+// engine with it.
+func NewFloor(name string, valid func([]byte) bool) Backend {
+	return &floorBackend{name: name, valid: valid}
+}
+
+func (b *floorBackend) Name() string { return b.name }
+
+func (b *floorBackend) Classify(raw []byte, dst []bool) error {
+	if !b.valid(raw) {
+		return ErrInvalid
+	}
 	return nil
 }
 

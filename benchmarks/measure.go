@@ -27,6 +27,7 @@ type Result struct {
 	Allocs   float64 // heap allocations per contact
 	Bytes    float64 // heap bytes allocated per contact
 	Matches  float64 // mean number of segments a contact is in
+	Floor    bool    // a validate-only backend (NewFloor), which answers no segment
 	Err      error   // the backend could not run this workload (then nothing else is set)
 }
 
@@ -68,7 +69,8 @@ type MeasureOptions struct {
 // Measure times b over raws on the calling goroutine. Allocations are
 // runtime.MemStats deltas over the timed run.
 func Measure(b Backend, segments int, raws [][]byte, opt MeasureOptions) Result {
-	res := Result{Backend: b.Name(), Segments: segments}
+	_, floor := b.(*floorBackend)
+	res := Result{Backend: b.Name(), Segments: segments, Floor: floor}
 	if opt.Duration <= 0 {
 		opt.Duration = time.Second
 	}
@@ -129,7 +131,7 @@ func MeasureAll(w *Workload, names []string, opt MeasureOptions, opts ...segmatc
 	for _, name := range names {
 		b, err := New(name, w.Segments, opts...)
 		if err != nil {
-			out = append(out, Result{Backend: name, Segments: len(w.Segments), Err: err})
+			out = append(out, Result{Backend: name, Segments: len(w.Segments), Err: err, Floor: IsFloor(name)})
 			continue
 		}
 		out = append(out, Measure(b, len(w.Segments), w.Raw, opt))
@@ -168,7 +170,7 @@ func Agree(w *Workload, names []string, limit int, opts ...segmatch.Option) ([]D
 	var out []Disagreement
 	got := make([]bool, len(w.Segments))
 	for _, name := range names {
-		if name == Engine {
+		if name == Engine || IsFloor(name) {
 			continue
 		}
 		b, err := New(name, w.Segments, opts...)

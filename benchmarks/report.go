@@ -18,7 +18,10 @@ func WriteTable(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "%-13s skipped: %v\n", r.Backend, r.Err)
 			continue
 		}
-		fmt.Fprintf(w, "%-13s %11.0f %11.0f %11.0f %9.1f %9.0f %8.1fx %8.1fx\n", r.Backend, r.PerSec, r.Ns, r.CPUNs, r.Allocs, r.Bytes, r.Ratio(base), r.CPURatio(base))
+		fmt.Fprintf(w, "%-13s %11.0f %11.0f %11.0f %9.1f %9.0f %8.2fx %8.2fx\n", r.Backend, r.PerSec, r.Ns, r.CPUNs, r.Allocs, r.Bytes, r.Ratio(base), r.CPURatio(base))
+	}
+	if f, ok := FloorOf(results); ok {
+		fmt.Fprintf(w, "engine / fastest validate-only (%s): %.2fx wall, %.2fx CPU\n", f.Backend, base.Ratio(f), base.CPURatio(f))
 	}
 }
 
@@ -32,8 +35,27 @@ func WriteMarkdownTable(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "| %s | skipped: %s | | | | | | |\n", r.Backend, mdCell(r.Err.Error()))
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.2f | %.1f | %.0f | %.1f× | %.1f× |\n", r.Backend, r.PerSec, r.Ns/1000, r.CPUNs/1000, r.Allocs, r.Bytes, r.Ratio(base), r.CPURatio(base))
+		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.2f | %.1f | %.0f | %.2f× | %.2f× |\n", r.Backend, r.PerSec, r.Ns/1000, r.CPUNs/1000, r.Allocs, r.Bytes, r.Ratio(base), r.CPURatio(base))
 	}
+	if f, ok := FloorOf(results); ok {
+		fmt.Fprintf(w, "\nThe engine takes %.2f× the time (%.2f× the CPU) of the fastest validate-only backend, %s.\n", base.Ratio(f), base.CPURatio(f), f.Backend)
+	}
+}
+
+// FloorOf is the fastest validate-only backend (Result.Floor) of results,
+// by Cost, when the engine was measured too.
+func FloorOf(results []Result) (Result, bool) {
+	if _, ok := find(results, Engine); !ok {
+		return Result{}, false
+	}
+	var best Result
+	found := false
+	for _, r := range results {
+		if r.Err == nil && r.Floor && r.Cost() > 0 && (!found || r.Cost() < best.Cost()) {
+			best, found = r, true
+		}
+	}
+	return best, found
 }
 
 func mdCell(s string) string {
@@ -109,6 +131,16 @@ func WriteSweepTable(w io.Writer, s Sweep, markdown bool) {
 				fmt.Fprintln(w)
 			}
 			fmt.Fprintf(w, "engine: %d → %d segments costs %.2f×\n", s.Counts[i-1], s.Counts[i], b.Cost()/a.Cost())
+		}
+	}
+	for _, c := range s.Counts {
+		e, ok := find(s.Results[c], Engine)
+		f, okf := FloorOf(s.Results[c])
+		if ok && okf {
+			if markdown {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "engine at %d segments / fastest validate-only (%s): %.2f×\n", c, f.Backend, e.Cost()/f.Cost())
 		}
 	}
 }

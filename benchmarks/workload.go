@@ -14,6 +14,16 @@
 //	expr          encoding/json into a map, then one expr-lang program per
 //	              segment run on a reused vm.VM
 //
+// and, beside them, two validate-only floors that classify nothing: what
+// checking the contact alone costs, which no exact backend goes under.
+//
+//	json.Valid     encoding/json.Valid
+//	rawjson.Valid  the engine's own validator, without collecting members
+//
+// The reports give the engine's time over the fastest floor's. The
+// separate module benchmarks/peers adds floors that need dependencies the
+// library does not take (bytedance/sonic's SIMD validator).
+//
 // # The operators of the workload
 //
 // So that all five express every segment simply, generated segments use
