@@ -6,9 +6,11 @@ import (
 	"unsafe"
 )
 
-// Strings are scanned eight bytes at a time: a word is searched for the
-// bytes that end or interrupt a string's plain run at once, with the
-// classic "has a zero byte" bit trick.
+// Strings are scanned eight bytes at a time (str: sixteen while the
+// string lasts): a word is searched for the bytes that end or interrupt a
+// string's plain run at once, with the classic "has a zero byte" bit
+// trick. Words are read little-endian whatever the machine, so that the
+// lowest flag is the first byte.
 
 const (
 	lo8 = 0x0101010101010101
@@ -20,38 +22,26 @@ const (
 func zeroBytes(x uint64) uint64 { return (x - lo8) &^ x & hi8 }
 
 // stopsValid flags '"', '\\' and control bytes (< 0x20), which end a
-// plain run of a string being validated.
+// plain run of a string being validated; the lowest flag is exact. The
+// first two tests are one: x^0x02 maps the control bytes onto themselves
+// and '"' onto 0x20, so they are exactly the bytes of x^0x02 below 0x21.
 func stopsValid(x uint64) uint64 {
-	return zeroBytes(x^(lo8*'"')) | zeroBytes(x^(lo8*'\\')) | ((x - lo8*0x20) &^ x & hi8)
+	y := x ^ (lo8 * 0x02)
+	return ((y-lo8*0x21)&^y | zeroBytes(x^(lo8*'\\'))) & hi8
 }
 
 // stopsSkip flags '"' and '\\', which end a plain run of a string being
 // skipped (already validated).
 func stopsSkip(x uint64) uint64 { return zeroBytes(x^(lo8*'"')) | zeroBytes(x^(lo8*'\\')) }
 
-// plainRunBytes returns how many bytes from i are plain string content
-// for validation (stopping at the first '"', '\\' or control byte).
-func plainRunBytes(b []byte, i int) int {
-	start := i
-	for len(b)-i >= 8 {
-		if m := stopsValid(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			return i - start + bits.TrailingZeros64(m)/8
-		}
-		i += 8
-	}
-	for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
-		i++
-	}
-	return i - start
-}
-
-// plainRunString is plainRunBytes for skipping: only '"' and '\\' stop.
+// plainRunString returns how many bytes from i are plain string content
+// of a string being skipped: only '"' and '\\' stop.
 func plainRunString(s string, i int) int {
 	start := i
-	for len(s)-i >= 8 {
-		x := *(*uint64)(unsafe.Pointer(unsafe.StringData(s[i:])))
-		if m := stopsSkip(x); m != 0 {
-			return i - start + bits.TrailingZeros64(m)/8
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
+	for len(b)-i >= 8 {
+		if m := stopsSkip(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i - start + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}

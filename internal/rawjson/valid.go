@@ -1,12 +1,14 @@
 // Package rawjson checks raw contact documents before they are read with
 // gjson: the grammar of encoding/json, its nesting limit, without
-// recursion (a hostile "[[[[..." must not exhaust the stack) and without
-// allocating on well-formed input.
+// unbounded recursion (a hostile "[[[[..." must not exhaust the stack)
+// and without allocating on well-formed input.
 package rawjson
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unsafe"
 )
 
@@ -74,178 +76,252 @@ func ValidateCollect(b []byte, c Collector, depth int) error {
 	return validate(b, c, min(depth, MaxCollectDepth))
 }
 
-// collecting is validate's bookkeeping for a Collector: the depth of the
-// innermost object it descends into (0: none), and per depth that
-// object's node, its current member's node and where that member's value
-// starts.
+// collecting offers a document's members to a Collector: object walks
+// the objects it descends into (at most max deep, so its recursion is
+// bounded by MaxCollectDepth), and every other value, whatever it holds,
+// is checked by value without bookkeeping.
 type collecting struct {
-	c     Collector
-	s     string // the document
-	max   int    // the deepest object offered
-	depth int
-	obj   [MaxCollectDepth + 1]int32
-	mem   [MaxCollectDepth + 1]int32
-	start [MaxCollectDepth + 1]int
-}
-
-// open notes a container opening at depth d (its own depth).
-func (w *collecting) open(d int, isObj bool) {
-	switch {
-	case !isObj || d > w.max:
-	case d == 1:
-		w.depth, w.obj[1] = 1, 0
-	case d-1 == w.depth && w.mem[d-1] >= 0:
-		w.depth, w.obj[d] = d, w.mem[d-1]
-	}
-}
-
-// key offers the member whose raw key (quotes included) is b[kS:kE] of
-// the object at depth d.
-func (w *collecting) key(d, kS, kE int) {
-	if d == w.depth {
-		w.mem[d] = w.c.Member(w.obj[d], w.s[kS+1:kE-1])
-	}
-}
-
-// valueStart and valueEnd bracket a value at depth d (its container's).
-func (w *collecting) valueStart(d, i int) {
-	if d == w.depth && d > 0 {
-		w.start[d] = i
-	}
-}
-
-func (w *collecting) valueEnd(d, i int) {
-	if w.depth > d {
-		w.depth = d
-	}
-	if d == w.depth && d > 0 && w.mem[d] >= 0 {
-		w.c.Value(w.mem[d], w.s[w.start[d]:i])
-	}
+	c   Collector
+	s   string // the document
+	max int    // the deepest object offered
 }
 
 func validate(b []byte, c Collector, depth int) error {
-	var w *collecting
-	if c != nil && depth > 0 {
-		w = &collecting{c: c, max: depth, s: unsafe.String(unsafe.SliceData(b), len(b))}
-	}
-	// stack of open containers: true for object. Depth is bounded, so a
-	// small fixed array covers common documents without allocating.
-	var small [64]bool
-	stack := small[:0]
 	i := skipSpace(b, 0)
 	if i == len(b) {
 		return fail(i, "empty input")
 	}
+	var err error
+	if c != nil && depth > 0 && b[i] == '{' {
+		w := collecting{c: c, max: depth, s: unsafe.String(unsafe.SliceData(b), len(b))}
+		i, err = w.object(b, i, 0, 1)
+	} else {
+		i, err = value(b, i, 0)
+	}
+	if err != nil {
+		return err
+	}
+	if i = skipSpace(b, i); i != len(b) {
+		return fail(i, "data after the top-level value")
+	}
+	return nil
+}
+
+// object reads the object at b[i] ('{'), node node of the Collector, d
+// deep (the document is 1; d <= w.max), and returns the offset after it.
+func (w *collecting) object(b []byte, i int, node int32, d int) (int, error) {
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
 	for {
-		// expect a value at i
-		if i >= len(b) {
-			return fail(i, "unexpected end of input")
+		kS := i
+		v, kE, err := keyQuick(b, i)
+		if err != nil {
+			return v, err
 		}
-		if w != nil {
-			w.valueStart(len(stack), i)
-		}
-		switch c := b[i]; {
-		case c == '{' || c == '[':
-			if len(stack) >= MaxDepth {
-				return fail(i, "nested too deep")
-			}
-			stack = append(stack, c == '{')
-			if w != nil {
-				w.open(len(stack), c == '{')
-			}
-			i = skipSpace(b, i+1)
-			if i < len(b) && (b[i] == '}' && c == '{' || b[i] == ']' && c == '[') {
-				stack = stack[:len(stack)-1]
-				i++
-				break
-			}
-			if c == '{' {
-				start := i
-				var end int
-				var err error
-				if i, end, err = key(b, i); err != nil {
-					return err
-				}
-				if w != nil {
-					w.key(len(stack), start, end)
-				}
-			}
-			continue
-		case c == '"':
-			var err error
-			if i, err = str(b, i); err != nil {
-				return err
-			}
-		case c == '-' || (c >= '0' && c <= '9'):
-			var err error
-			if i, err = number(b, i); err != nil {
-				return err
-			}
-		case c == 't':
-			if !lit(b, i, "true") {
-				return fail(i, "invalid literal")
-			}
-			i += 4
-		case c == 'f':
-			if !lit(b, i, "false") {
-				return fail(i, "invalid literal")
-			}
-			i += 5
-		case c == 'n':
-			if !lit(b, i, "null") {
-				return fail(i, "invalid literal")
-			}
-			i += 4
+		m := w.c.Member(node, w.s[kS+1:kE-1])
+		var end int
+		switch {
+		case v >= len(b):
+			return v, fail(v, "unexpected end of input")
+		case b[v] == '"':
+			end, err = str(b, v)
+		case m >= 0 && d < w.max && b[v] == '{':
+			end, err = w.object(b, v, m, d+1)
 		default:
-			return fail(i, fmt.Sprintf("unexpected %q", c))
+			end, err = value(b, v, d)
 		}
-		if w != nil {
-			w.valueEnd(len(stack), i)
+		if err != nil {
+			return end, err
 		}
-		// after a value: close containers or move to the next element
-		for {
-			i = skipSpace(b, i)
-			if len(stack) == 0 {
-				if i != len(b) {
-					return fail(i, "data after the top-level value")
-				}
-				return nil
-			}
-			if i >= len(b) {
-				return fail(i, "unexpected end of input")
-			}
-			obj := stack[len(stack)-1]
-			switch {
-			case b[i] == ',':
-				i = skipSpace(b, i+1)
-				if obj {
-					start := i
-					var end int
-					var err error
-					if i, end, err = key(b, i); err != nil {
-						return err
-					}
-					if w != nil {
-						w.key(len(stack), start, end)
-					}
-				}
-			case b[i] == '}' && obj, b[i] == ']' && !obj:
-				stack = stack[:len(stack)-1]
-				i++
-				if w != nil {
-					w.valueEnd(len(stack), i)
-				}
-				continue
-			default:
-				return fail(i, fmt.Sprintf("unexpected %q", b[i]))
-			}
-			break
+		if m >= 0 {
+			w.c.Value(m, w.s[v:end])
 		}
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return i, fail(i, "unexpected end of input")
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+			continue
+		case '}':
+			return i + 1, nil
+		}
+		return i, fail(i, fmt.Sprintf("unexpected %q", b[i]))
 	}
 }
 
-// key reads `"key" :` at i and returns the offset of the value and the
-// offset just past the key's closing quote.
+// value checks the value at b[i:] (whitespace before it skipped), inside
+// d open containers, and returns the offset after it.
+func value(b []byte, i, d int) (int, error) {
+	if i >= len(b) {
+		return i, fail(i, "unexpected end of input")
+	}
+	switch c := b[i]; c {
+	case '"':
+		return str(b, i)
+	case '{', '[':
+		return container(b, i, d)
+	case 't':
+		if !lit(b, i, "true") {
+			return i, fail(i, "invalid literal")
+		}
+		return i + 4, nil
+	case 'f':
+		if !lit(b, i, "false") {
+			return i, fail(i, "invalid literal")
+		}
+		return i + 5, nil
+	case 'n':
+		if !lit(b, i, "null") {
+			return i, fail(i, "invalid literal")
+		}
+		return i + 4, nil
+	default:
+		if c == '-' || c-'0' < 10 {
+			return number(b, i)
+		}
+		return i, fail(i, fmt.Sprintf("unexpected %q", c))
+	}
+}
+
+// container checks the object or array at b[i], inside d open
+// containers, without recursion: the kind of each container it opens is
+// a bit of kinds (1: object), past 64 levels an element of more. Short
+// strings (a word holds them) are read inline.
+func container(b []byte, i, d int) (int, error) {
+	var (
+		kinds uint64
+		more  []bool
+		k     int  // containers open here
+		obj   bool // the innermost is an object
+		err   error
+		c     byte
+		m     uint64
+		j     int
+	)
+open: // a container at b[i]
+	if d+k >= MaxDepth {
+		return i, fail(i, "nested too deep")
+	}
+	obj = b[i] == '{'
+	if k < 64 {
+		if obj {
+			kinds |= 1 << k
+		} else {
+			kinds &^= 1 << k
+		}
+	} else {
+		more = append(more[:k-64], obj)
+	}
+	k++
+	i = skipSpace(b, i+1)
+	if i < len(b) && (obj && b[i] == '}' || !obj && b[i] == ']') {
+		i++
+		goto closed
+	}
+	if !obj {
+		goto elem
+	}
+member: // an object's key at b[i]
+	if i >= len(b) || b[i] != '"' {
+		return i, fail(i, "want an object key")
+	}
+	if len(b)-i > 8 {
+		if m = stopsValid(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
+			if j = i + 1 + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+				i = j + 1
+				goto colon
+			}
+		}
+	}
+	if i, err = str(b, i); err != nil {
+		return i, err
+	}
+colon:
+	if i >= len(b) || b[i] != ':' {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return i, fail(i, "want ':' after an object key")
+		}
+	}
+	i = skipSpace(b, i+1)
+elem: // a value at b[i]
+	if i >= len(b) {
+		return i, fail(i, "unexpected end of input")
+	}
+	switch c = b[i]; c {
+	case '{', '[':
+		goto open
+	case '"':
+		if len(b)-i > 8 {
+			if m = stopsValid(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
+				if j = i + 1 + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+					i = j + 1
+					goto next
+				}
+			}
+		}
+		i, err = str(b, i)
+	case 't':
+		if !lit(b, i, "true") {
+			return i, fail(i, "invalid literal")
+		}
+		i += 4
+	case 'f':
+		if !lit(b, i, "false") {
+			return i, fail(i, "invalid literal")
+		}
+		i += 5
+	case 'n':
+		if !lit(b, i, "null") {
+			return i, fail(i, "invalid literal")
+		}
+		i += 4
+	default:
+		if c != '-' && c-'0' >= 10 {
+			return i, fail(i, fmt.Sprintf("unexpected %q", c))
+		}
+		i, err = number(b, i)
+	}
+	if err != nil {
+		return i, err
+	}
+next: // after a value in the innermost container
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return i, fail(i, "unexpected end of input")
+	}
+	switch c = b[i]; {
+	case c == ',':
+		i = skipSpace(b, i+1)
+		if obj {
+			goto member
+		}
+		goto elem
+	case obj && c == '}', !obj && c == ']':
+		i++
+		goto closed
+	}
+	return i, fail(i, fmt.Sprintf("unexpected %q", c))
+closed: // the innermost container ended before b[i]
+	k--
+	switch {
+	case k == 0:
+		return i, nil
+	case k <= 64:
+		obj = kinds>>(k-1)&1 != 0
+	default:
+		obj = more[k-65]
+	}
+	goto next
+}
+
+// key reads `"key" :` at i and returns the offset of the value (after
+// the whitespace that follows the colon) and the offset just past the
+// key's closing quote.
 func key(b []byte, i int) (int, int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return i, i, fail(i, "want an object key")
@@ -255,6 +331,9 @@ func key(b []byte, i int) (int, int, error) {
 		return i, i, err
 	}
 	end := i
+	if i < len(b) && b[i] == ':' { // the common case: no space
+		return skipSpace(b, i+1), end, nil
+	}
 	i = skipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
 		return i, end, fail(i, "want ':' after an object key")
@@ -262,14 +341,24 @@ func key(b []byte, i int) (int, int, error) {
 	return skipSpace(b, i+1), end, nil
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
+// keyQuick is key, a key without escapes that ends in its first word
+// followed by the colon read inline.
+func keyQuick(b []byte, i int) (int, int, error) {
+	if len(b)-i > 9 && b[i] == '"' {
+		if m := stopsValid(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
+			if j := i + 1 + bits.TrailingZeros64(m)>>3; b[j] == '"' && b[j+1] == ':' {
+				return skipSpace(b, j+2), j + 1, nil
+			}
 		}
+	}
+	return key(b, i)
+}
+
+// skipSpace returns the offset of the first byte from i that is not
+// JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
 	return i
 }
@@ -279,7 +368,7 @@ func lit(b []byte, i int, s string) bool {
 }
 
 func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	return c-'0' < 10 || (c|0x20)-'a' < 6
 }
 
 // str reads a string starting at the quote at i; it returns the offset
@@ -288,13 +377,39 @@ func isHex(c byte) bool {
 func str(b []byte, i int) (int, error) {
 	start := i
 	i++
-	for i < len(b) {
-		i += plainRunBytes(b, i)
-		if i >= len(b) {
-			break
+	for {
+		// to the next '"', '\\' or control byte, two words at a time
+		for len(b)-i >= 16 {
+			m1 := stopsValid(binary.LittleEndian.Uint64(b[i:]))
+			m2 := stopsValid(binary.LittleEndian.Uint64(b[i+8:]))
+			if m1|m2 != 0 {
+				if m1 != 0 {
+					i += bits.TrailingZeros64(m1) >> 3
+				} else {
+					i += 8 + bits.TrailingZeros64(m2)>>3
+				}
+				goto stop
+			}
+			i += 16
 		}
-		c := b[i]
-		switch {
+		for {
+			if len(b)-i < 8 {
+				for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+					i++
+				}
+				break
+			}
+			if m := stopsValid(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+	stop:
+		if i >= len(b) {
+			return i, fail(start, "unterminated string")
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, nil
 		case c == '\\':
@@ -312,13 +427,10 @@ func str(b []byte, i int) (int, error) {
 			default:
 				return i, fail(i, "invalid escape")
 			}
-		case c < 0x20:
+		default: // c < 0x20
 			return i, fail(i, "control character in string")
-		default:
-			i++
 		}
 	}
-	return i, fail(start, "unterminated string")
 }
 
 // number reads a JSON number at i.
@@ -330,10 +442,11 @@ func number(b []byte, i int) (int, error) {
 	if i >= len(b) {
 		return i, fail(start, "invalid number")
 	}
-	if b[i] == '0' {
+	if c := b[i]; c == '0' {
 		i++
-	} else if b[i] >= '1' && b[i] <= '9' {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+	} else if c-'1' < 9 {
+		i++
+		for i < len(b) && b[i]-'0' < 10 {
 			i++
 		}
 	} else {
@@ -342,20 +455,20 @@ func number(b []byte, i int) (int, error) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		for i < len(b) && b[i]-'0' < 10 {
 			i++
 		}
 		if i == d {
 			return i, fail(start, "invalid number")
 		}
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	if i < len(b) && b[i]|0x20 == 'e' {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		for i < len(b) && b[i]-'0' < 10 {
 			i++
 		}
 		if i == d {

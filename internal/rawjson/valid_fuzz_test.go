@@ -27,6 +27,7 @@ func FuzzRawJSONValidate(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkReference(t, b)
 		err := Validate(b)
 		want := json.Valid(b)
 		if (err == nil) != want {
