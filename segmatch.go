@@ -68,6 +68,10 @@ func (p *Program) Key() string { return p.p.Key() }
 // MaxSegmentCost (README "Bounds").
 func (p *Program) Cost() int { return p.p.Cost() }
 
+// ReadsNow reports whether the segment has a relative-date condition
+// (within_last, ...): its answer for a contact can change with time alone.
+func (p *Program) ReadsNow() bool { return p.p.ReadsNow() }
+
 // Size estimates, in bytes, the memory the compiled segment holds: its
 // conditions, their prepared values, regex programs and expression
 // bytecode. Stores bound a project's total with it (README "Bounds").

@@ -132,6 +132,16 @@ func (e *Engine) ClassifyJSONInto(raw []byte, r *Result) error {
 	return e.classifyJSONAt(raw, r, e.set.Now())
 }
 
+// ClassifyJSONAt is ClassifyJSONInto at the clock reading now: what a
+// batch reads once (Now) so that all its contacts see one time, or a
+// re-evaluation of relative dates at a later time.
+func (e *Engine) ClassifyJSONAt(raw []byte, r *Result, now time.Time) error {
+	return e.classifyJSONAt(raw, r, now)
+}
+
+// Now reads the engine's clock (WithNow), as a batch does once.
+func (e *Engine) Now() time.Time { return e.set.Now() }
+
 func (e *Engine) classifyJSONAt(raw []byte, r *Result, now time.Time) error {
 	return e.set.MatchJSON(raw, now, r.Matches, r.scratch)
 }

@@ -61,6 +61,10 @@ func Compile(seg filter.Segment, now func() time.Time) (*Program, error) {
 // MaxSegmentCost (README "Bounds").
 func (p *Program) Cost() int { return p.cost }
 
+// ReadsNow reports whether the segment has a relative-date condition, so
+// that its answer can change with time alone.
+func (p *Program) ReadsNow() bool { return p.readsNow }
+
 // Size estimates, in bytes, the memory the compiled segment holds: its
 // conditions, their prepared values, regex programs and expression
 // bytecode. Stores bound a project's total with it (README "Bounds").

@@ -1,0 +1,203 @@
+package audience
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
+)
+
+// Upsert adds a contact, or replaces the one with its id, and returns the
+// events it caused: the registered segments it entered or left, in
+// segment order. A contact that is not one JSON object, has no id or is
+// too large is a *ContactError and changes nothing.
+func (ix *Index) Upsert(raw []byte) ([]Event, error) {
+	events, err := ix.upsert(raw, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	ix.deliver(events)
+	return events, nil
+}
+
+func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
+	id, cerr := ix.check(raw, line)
+	if cerr != nil {
+		return events, cerr
+	}
+	raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	reg := ix.reg
+	if reg.eng != nil {
+		if err := reg.eng.ClassifyJSONAt(raw, reg.res, ix.opts.Now()); err != nil {
+			return events, &ContactError{Line: line, ID: id, Err: err} // checked above: not expected
+		}
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n, existed := ix.byID[id]
+	if existed {
+		ix.fields.remove(n, ix.raws[n])
+		ix.bytes -= len(ix.raws[n])
+	} else {
+		n = uint32(len(ix.ids))
+		ix.ids = append(ix.ids, id)
+		ix.raws = append(ix.raws, nil)
+		ix.byID[id] = n
+		ix.live.Add(n)
+	}
+	ix.raws[n] = raw
+	ix.bytes += len(raw)
+	ix.fields.add(n, raw)
+	if reg.eng == nil {
+		return events, nil
+	}
+	for i, in := range reg.res.Matches {
+		bm := reg.members[i]
+		was := existed && bm.Contains(n)
+		switch {
+		case in && !was:
+			bm.Add(n)
+			events = append(events, Event{Contact: id, Segment: reg.keys[i], Entered: true})
+		case was && !in:
+			bm.Remove(n)
+			events = append(events, Event{Contact: id, Segment: reg.keys[i], Entered: false})
+		}
+	}
+	return events, nil
+}
+
+// Remove removes a contact: it leaves every segment it was in (the
+// events). An unknown id is ErrNotFound.
+func (ix *Index) Remove(id string) ([]Event, error) {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ix.mu.Lock()
+	n, ok := ix.byID[id]
+	if !ok {
+		ix.mu.Unlock()
+		return nil, fmt.Errorf("audience: contact %q: %w", id, ErrNotFound)
+	}
+	var events []Event
+	for i, bm := range ix.reg.members {
+		if bm.CheckedRemove(n) {
+			events = append(events, Event{Contact: id, Segment: ix.reg.keys[i], Entered: false})
+		}
+	}
+	ix.fields.remove(n, ix.raws[n])
+	ix.bytes -= len(ix.raws[n])
+	ix.raws[n] = nil
+	ix.live.Remove(n)
+	delete(ix.byID, id)
+	ix.mu.Unlock()
+	ix.deliver(events)
+	return events, nil
+}
+
+// MaxLineBytes bounds one line of a JSON Lines stream (a contact and its
+// newline).
+const MaxLineBytes = DefaultMaxContactBytes + 1
+
+// UpsertStream upserts the contacts of a JSON Lines stream (blank lines
+// skipped), in order, delivering each line's events (Options.OnEvents) as
+// it goes. It stops at the first bad line, with a *ContactError naming the
+// line: the lines before it are applied, it and the ones after are not.
+// n is the number of contacts applied.
+func (ix *Index) UpsertStream(r io.Reader) (n int, err error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	max := ix.opts.MaxContactBytes + 1
+	var line []byte
+	for ln := 1; ; ln++ {
+		line = line[:0]
+		tooLong := false
+		for {
+			chunk, err := br.ReadSlice('\n')
+			if !tooLong {
+				if len(line)+len(chunk) > max {
+					tooLong = true
+				} else {
+					line = append(line, chunk...)
+				}
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if err == io.EOF {
+				if len(line) == 0 && !tooLong {
+					return n, nil
+				}
+				break
+			}
+			if err != nil {
+				return n, err
+			}
+			break
+		}
+		if tooLong {
+			return n, &ContactError{Line: ln, Err: ErrTooLarge}
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		events, err := ix.upsert(line, ln, nil)
+		if err != nil {
+			return n, err
+		}
+		ix.deliver(events)
+		n++
+	}
+}
+
+// Refresh re-evaluates the registered segments whose answer changes with
+// time alone (relative dates: within_last, ...) at the clock reading now,
+// and returns the events: who entered or left them as time passed. Other
+// segments are not touched.
+func (ix *Index) Refresh(now time.Time) ([]Event, error) {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	reg := ix.reg
+	var segs []filter.Segment
+	var which []int
+	for i, p := range reg.progs {
+		if p.ReadsNow() {
+			segs = append(segs, reg.segment(i))
+			which = append(which, i)
+		}
+	}
+	if len(segs) == 0 {
+		return nil, nil
+	}
+	ix.mu.RLock()
+	next := make([]*roaring.Bitmap, len(segs))
+	for k := range segs {
+		bm, err := ix.members(segs[k], now)
+		if err != nil {
+			ix.mu.RUnlock()
+			return nil, err
+		}
+		next[k] = bm
+	}
+	var events []Event
+	for k, i := range which {
+		events = ix.diff(events, reg.keys[i], reg.members[i], next[k])
+	}
+	ix.mu.RUnlock()
+	ix.mu.Lock()
+	for k, i := range which {
+		reg.members[i] = next[k]
+	}
+	ix.mu.Unlock()
+	ix.deliver(events)
+	return events, nil
+}
+
+var _ = engine.New

@@ -1,0 +1,20 @@
+// Package audience answers the question a campaign sender asks before
+// every send: which contacts are in this segment, how many, and who
+// entered or left it. It holds contacts in memory, each under a dense
+// internal number, and keeps the members of every registered segment as a
+// compressed bitmap (roaring), updated as contacts change, with an event
+// for every contact that enters or leaves a segment. Any other segment
+// can be asked for its members without a scan: a per-field index over
+// the values contacts hold decides the conditions it can, and the
+// compiled program decides the rest on the candidates left.
+//
+// Concurrency: an Index is safe for concurrent use. Writes (Upsert,
+// Remove, SetSegments, Refresh, ...) are serialized, one at a time; reads
+// (Count, Members, Query, ...) run concurrently with each other and see
+// the index between two writes, never half a write. Events of a write are
+// delivered, in order, before the write returns.
+//
+// Memory: raw contacts are kept (their JSON, as given), because conditions
+// the field index cannot decide and a newly registered segment are
+// evaluated on them; Stats reports what the index costs beyond them.
+package audience

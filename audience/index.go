@@ -1,0 +1,157 @@
+package audience
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/tidwall/gjson"
+
+	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/filter"
+)
+
+// Options configures an Index. The zero value is the defaults.
+type Options struct {
+	// IDFields are the top-level keys a contact's id is read from, the
+	// first present wins. Default: _id, then lead_id, then id.
+	IDFields []string
+	// MaxContactBytes bounds one contact's JSON. Default: 1 MiB.
+	MaxContactBytes int
+	// Now is the clock of relative dates. Default: time.Now.
+	Now func() time.Time
+	// OnEvents, when set, receives every write's events, in order, before
+	// the write returns (a slow receiver slows the writer: backpressure,
+	// nothing dropped). The write's return value carries them too.
+	OnEvents func([]Event)
+}
+
+// DefaultIDFields are where a contact's id is read from by default.
+var DefaultIDFields = []string{"_id", "lead_id", "id"}
+
+// DefaultMaxContactBytes is the default bound on one contact.
+const DefaultMaxContactBytes = 1 << 20
+
+// Index is contacts in memory, the members of every registered segment,
+// and a field index for ad-hoc queries. See the package doc for the
+// concurrency contract.
+type Index struct {
+	opts Options
+
+	wmu sync.Mutex   // one write at a time
+	mu  sync.RWMutex // readers against the part of a write that changes state
+
+	// Contacts, by dense number.
+	byID map[string]uint32
+	// A number is never reused: ids[n] stays the id of contact n after
+	// it is removed, so that a Query taken before still names its members.
+	ids   []string
+	raws  [][]byte        // number -> the contact's JSON (nil once removed)
+	live  *roaring.Bitmap // numbers of the contacts present
+	bytes int             // total of the raws kept
+
+	// Registered segments.
+	reg *registry
+
+	fields *fieldIndex
+}
+
+// New makes an empty index.
+func New(opts Options) *Index {
+	if len(opts.IDFields) == 0 {
+		opts.IDFields = DefaultIDFields
+	}
+	if opts.MaxContactBytes <= 0 {
+		opts.MaxContactBytes = DefaultMaxContactBytes
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ix := &Index{opts: opts, byID: map[string]uint32{}, live: roaring.New()}
+	ix.reg = &registry{}
+	ix.fields = newFieldIndex()
+	return ix
+}
+
+// Len is the number of contacts.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.byID)
+}
+
+// idOf reads a contact's id: the first id field present, a non-empty
+// string or a number (as written).
+func (ix *Index) idOf(raw []byte) (string, error) {
+	for _, k := range ix.opts.IDFields {
+		v := gjson.GetBytes(raw, escapeKey(k))
+		switch v.Type {
+		case gjson.String:
+			if v.Str != "" {
+				return strings.Clone(v.Str), nil
+			}
+		case gjson.Number:
+			return strings.Clone(v.Raw), nil
+		}
+	}
+	return "", ErrNoID
+}
+
+// escapeKey makes a key a gjson path of one step.
+func escapeKey(k string) string {
+	if !strings.ContainsAny(k, `.*?|#@\!=<>%`) {
+		return k
+	}
+	var b strings.Builder
+	for _, r := range k {
+		if strings.ContainsRune(`.*?|#@\!=<>%`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// check refuses what no contact may be, before anything changes.
+func (ix *Index) check(raw []byte, line int) (string, *ContactError) {
+	if len(raw) > ix.opts.MaxContactBytes {
+		return "", &ContactError{Line: line, Err: ErrTooLarge}
+	}
+	if err := validObject(raw); err != nil {
+		return "", &ContactError{Line: line, Err: err}
+	}
+	id, err := ix.idOf(raw)
+	if err != nil {
+		return "", &ContactError{Line: line, Err: err}
+	}
+	return id, nil
+}
+
+// validObject is MatchJSON's check: one well-formed JSON object.
+func validObject(raw []byte) error {
+	_, err := alwaysProgram.MatchJSON(raw)
+	return err
+}
+
+// alwaysProgram is the empty segment: it validates a contact and reads
+// nothing.
+var alwaysProgram = func() *segmatch.Program {
+	p, err := segmatch.Compile(filter.Segment{Filters: []filter.Filter{}})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// idsOf lists the ids of a bitmap's contacts in id order (stable across
+// writes, unlike the numbers).
+func (ix *Index) idsOf(bm *roaring.Bitmap) []string {
+	out := make([]string, 0, bm.GetCardinality())
+	it := bm.Iterator()
+	for it.HasNext() {
+		out = append(out, ix.ids[it.Next()])
+	}
+	sortStrings(out)
+	return out
+}

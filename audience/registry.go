@@ -1,0 +1,173 @@
+package audience
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
+)
+
+// registry is the registered segments and their members.
+type registry struct {
+	eng     *engine.Engine
+	res     *engine.Result
+	keys    []string
+	index   map[string]int
+	segs    []filter.Segment
+	docs    [][]byte // each segment's compact JSON: what tells an edit
+	progs   []*segmatch.Program
+	members []*roaring.Bitmap
+	opts    []segmatch.Option
+}
+
+// SetSegments registers segments (replacing the registered ones) and
+// computes the members of those that are new or changed, each alone
+// (through the field index, as Query does), not the whole index again;
+// unchanged ones keep theirs. The events are every contact that entered
+// or left a new or changed segment, in segment order, then contact id
+// order; a segment no longer registered is dropped without events.
+// Segments are told apart by key: each needs an id or a name, once.
+func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]Event, error) {
+	opts = append([]segmatch.Option{segmatch.WithNow(ix.opts.Now)}, opts...)
+	eng, err := engine.New(segs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	keys := eng.IDs()
+	index := make(map[string]int, len(keys))
+	for i, k := range keys {
+		if j, dup := index[k]; dup {
+			return nil, fmt.Errorf("audience: segments %d and %d have one key %q", j, i, k)
+		}
+		index[k] = i
+	}
+	now := eng.Now()
+	if now.IsZero() {
+		now = ix.opts.Now()
+	}
+	next := &registry{eng: eng, res: eng.NewResult(), keys: keys, index: index, opts: opts, segs: slices.Clone(segs),
+		docs: make([][]byte, len(segs)), progs: make([]*segmatch.Program, len(segs)), members: make([]*roaring.Bitmap, len(segs))}
+
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	var events []Event
+	for i := range segs {
+		doc, err := json.Marshal(&segs[i])
+		if err != nil {
+			return nil, err
+		}
+		next.docs[i] = doc
+		if next.progs[i], err = segmatch.Compile(segs[i], opts...); err != nil {
+			return nil, err // engine.New compiled it: not expected
+		}
+		var old *roaring.Bitmap
+		if j, ok := ix.reg.index[keys[i]]; ok {
+			old = ix.reg.members[j]
+			if bytes.Equal(ix.reg.docs[j], doc) {
+				next.members[i] = old
+				continue
+			}
+		}
+		ix.mu.RLock()
+		bm, err := ix.members(segs[i], now)
+		ix.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+		next.members[i] = bm
+		events = ix.diff(events, keys[i], old, bm)
+	}
+	ix.mu.Lock()
+	ix.reg = next
+	ix.mu.Unlock()
+	ix.deliver(events)
+	return events, nil
+}
+
+// members is a segment's members at the clock reading now: exact, as
+// MatchJSON over every contact would say. Callers hold mu for reading.
+func (ix *Index) members(seg filter.Segment, now time.Time) (*roaring.Bitmap, error) {
+	prog, err := segmatch.Compile(seg, segmatch.WithNow(func() time.Time { return now }))
+	if err != nil {
+		return nil, err
+	}
+	return ix.fields.query(ix, seg, prog)
+}
+
+// diff appends the events of a segment's members going from old (nil:
+// none) to now.
+func (ix *Index) diff(events []Event, seg string, old, now *roaring.Bitmap) []Event {
+	if old == nil {
+		old = roaring.New()
+	}
+	for _, id := range ix.idsOf(roaring.AndNot(now, old)) {
+		events = append(events, Event{Contact: id, Segment: seg, Entered: true})
+	}
+	for _, id := range ix.idsOf(roaring.AndNot(old, now)) {
+		events = append(events, Event{Contact: id, Segment: seg, Entered: false})
+	}
+	return events
+}
+
+func (ix *Index) deliver(events []Event) {
+	if ix.opts.OnEvents != nil && len(events) > 0 {
+		ix.opts.OnEvents(events)
+	}
+}
+
+func (r *registry) segment(i int) filter.Segment { return r.segs[i] }
+
+// Segments are the registered segments' keys, in order.
+func (ix *Index) Segments() []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return append([]string(nil), ix.reg.keys...)
+}
+
+// segment is a registered segment's members. Callers hold mu.
+func (ix *Index) segment(key string) (*roaring.Bitmap, error) {
+	i, ok := ix.reg.index[key]
+	if !ok {
+		return nil, fmt.Errorf("audience: segment %q: %w", key, ErrNotFound)
+	}
+	return ix.reg.members[i], nil
+}
+
+// Count is the number of members of a registered segment.
+func (ix *Index) Count(segment string) (int, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	bm, err := ix.segment(segment)
+	if err != nil {
+		return 0, err
+	}
+	return int(bm.GetCardinality()), nil
+}
+
+// Members are the ids of a registered segment's members, in id order.
+func (ix *Index) Members(segment string) ([]string, error) {
+	q, err := ix.Segment(segment)
+	if err != nil {
+		return nil, err
+	}
+	return q.IDs(), nil
+}
+
+// Segment is a registered segment's members as a Query, to count, page or
+// combine with others.
+func (ix *Index) Segment(segment string) (*Query, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	bm, err := ix.segment(segment)
+	if err != nil {
+		return nil, err
+	}
+	return &Query{ix: ix, bm: bm.Clone()}, nil
+}

@@ -1,0 +1,42 @@
+package audience
+
+// Stats is what an index holds and what it costs.
+type Stats struct {
+	Contacts int // present
+	Segments int // registered
+	// RawBytes is the contacts' JSON, kept for the conditions the field
+	// index cannot decide and for backfilling a new segment.
+	RawBytes int
+	// MemberBytes is the registered segments' member bitmaps (serialized
+	// size, close to their size in memory).
+	MemberBytes int
+	// FieldIndexBytes estimates the field index.
+	FieldIndexBytes int
+	// OverheadBytes estimates the rest: ids, the id table, the number
+	// table.
+	OverheadBytes int
+}
+
+// PerContact is what the index costs per contact beyond the raw contacts.
+func (s Stats) PerContact() float64 {
+	if s.Contacts == 0 {
+		return 0
+	}
+	return float64(s.MemberBytes+s.FieldIndexBytes+s.OverheadBytes) / float64(s.Contacts)
+}
+
+// Stats reports the index's contents and memory.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := Stats{Contacts: len(ix.byID), Segments: len(ix.reg.keys), RawBytes: ix.bytes, FieldIndexBytes: ix.fields.bytes()}
+	for _, bm := range ix.reg.members {
+		s.MemberBytes += int(bm.GetSerializedSizeInBytes())
+	}
+	for _, id := range ix.ids {
+		s.OverheadBytes += len(id) + 16 + 24 + 4 // the string and its header, the raws slot, a byID share
+	}
+	s.OverheadBytes += len(ix.byID) * 48 // map entries
+	s.OverheadBytes += int(ix.live.GetSerializedSizeInBytes())
+	return s
+}
