@@ -45,3 +45,19 @@ func TestFloorRatio(t *testing.T) {
 		t.Errorf("no floor ratio:\n%s", sb.String())
 	}
 }
+
+// TestInterleavedSkipsFailing: a backend that refuses the contacts is
+// reported as skipped, and the others are still measured.
+func TestInterleavedSkipsFailing(t *testing.T) {
+	raws := [][]byte{[]byte(`{"a":1}`), []byte(`{"b":[true,null]}`)}
+	bs := []Backend{NewFloor("never", func([]byte) bool { return false }), NewFloor(RawValid, func([]byte) bool { return true })}
+	iv := MeasureInterleaved(bs, 1, raws, 0, 20_000)
+	if iv.Errs[0] == nil || iv.Errs[1] != nil || iv.Cycles < 3 || len(iv.Batches[1]) != iv.Cycles || iv.Median(1) <= 0 {
+		t.Fatalf("%+v", iv)
+	}
+	var sb strings.Builder
+	WriteFloorReport(&sb, iv, Floors)
+	if !strings.Contains(sb.String(), "never           skipped") {
+		t.Errorf("report:\n%s", sb.String())
+	}
+}

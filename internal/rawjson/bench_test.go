@@ -110,7 +110,7 @@ func TestSpeed(t *testing.T) {
 	total, _ := benchmarks.FloorSettings()
 	iv := benchmarks.MeasureInterleaved(bs, len(w.Segments), w.Raw, total, time.Millisecond)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%d contacts of ~%d bytes, %d cycles, %s time; median per contact:", len(w.Raw), w.AvgBytes(), len(iv.Batches[0]), iv.Clock)
+	fmt.Fprintf(&sb, "%d contacts of ~%d bytes, %d cycles, %s time; median per contact:", len(w.Raw), w.AvgBytes(), iv.Cycles, iv.Clock)
 	for k := range bs {
 		fmt.Fprintf(&sb, "\n  %-12s %6.0f ns  %.3fx the reference", iv.Names[k], iv.Median(k), iv.Ratio(k, 2+k%2))
 	}
