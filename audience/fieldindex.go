@@ -1,33 +1,119 @@
 package audience
 
 import (
+	"sync"
+
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 )
 
-// fieldIndex answers a segment's members among the index's contacts.
+// fieldIndex answers a segment's members among the index's contacts
+// without a scan (issue 15).
 //
-// This first version scans: it evaluates the compiled program on every
-// contact. It is the reference the indexed version must equal.
-type fieldIndex struct{}
+// Per field path a query reads, a pathIndex holds what every live contact
+// has there, read as the engine reads it: the value's type, and for each
+// distinct scalar the contacts holding it (as the value or as an element:
+// rule 2), numeric strings also under their number (rule 1), keys in
+// order for ranges and prefixes, folded forms for ignore_case. A path is
+// indexed on the first query that needs it (one read of every contact's
+// value) and kept current by add and remove from then on.
+//
+// A query (fieldindex_query.go) gives every node of the segment's tree
+// the contacts it holds for, exactly where it can; where it cannot (a
+// relative date, which reads the query's clock), a lower and an upper
+// bound, and the compiled program decides the contacts in between. Each
+// condition of an "all" group is decided only among the contacts its
+// siblings left, and a condition whose candidates are few is decided on
+// each of them (its test on the contact's value) rather than through the
+// index.
+//
+// scan, the evaluation of the program on every contact, is the reference
+// the answers equal (differential_test.go).
+type fieldIndex struct {
+	mu    sync.Mutex            // paths: queries add to it
+	paths map[string]*pathIndex // by the path's canonical text (filter.Path.String)
+}
 
-func newFieldIndex() *fieldIndex { return &fieldIndex{} }
+func newFieldIndex() *fieldIndex { return &fieldIndex{paths: map[string]*pathIndex{}} }
 
 // add indexes the values of contact n (raw is one valid JSON object).
-func (f *fieldIndex) add(n uint32, raw []byte) {}
+// Callers hold ix.mu for writing: no query runs.
+func (f *fieldIndex) add(n uint32, raw []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.paths {
+		if p.ready.Load() {
+			p.change(n, raw, true, false)
+		}
+	}
+}
 
 // remove drops contact n's values (raw is what add was given).
-func (f *fieldIndex) remove(n uint32, raw []byte) {}
+func (f *fieldIndex) remove(n uint32, raw []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.paths {
+		if p.ready.Load() {
+			p.change(n, raw, false, false)
+		}
+	}
+}
 
 // bytes estimates the index's memory.
-func (f *fieldIndex) bytes() int { return 0 }
+func (f *fieldIndex) bytes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for k, p := range f.paths {
+		if p.ready.Load() {
+			n += len(k) + p.bytes()
+		}
+	}
+	return n
+}
+
+// path is the index of p, built on first use. Callers hold ix.mu for
+// reading; concurrent queries wanting one path build it once.
+func (f *fieldIndex) path(ix *Index, p filter.Path) *pathIndex {
+	key := p.String()
+	f.mu.Lock()
+	pi := f.paths[key]
+	if pi == nil {
+		pi = newPathIndex(p)
+		f.paths[key] = pi
+	}
+	f.mu.Unlock()
+	pi.once.Do(func() { pi.build(ix) })
+	return pi
+}
+
+// built is the index of p when it is built, else nil.
+func (f *fieldIndex) built(p filter.Path) *pathIndex {
+	f.mu.Lock()
+	pi := f.paths[p.String()]
+	f.mu.Unlock()
+	if pi == nil || !pi.ready.Load() {
+		return nil
+	}
+	return pi
+}
 
 // query is seg's members among ix's live contacts, prog being seg compiled
-// at the query's clock. Callers hold ix.mu for reading.
+// at the query's clock. Callers hold ix.mu for reading. The bitmap is new:
+// the caller owns it.
 func (f *fieldIndex) query(ix *Index, seg filter.Segment, prog *segmatch.Program) (*roaring.Bitmap, error) {
-	return scan(ix, ix.live, prog), nil
+	q := newQuerier(ix, f)
+	s := q.group(seg.Match, seg.Filters, false, ix.live)
+	out := s.lo
+	if !s.exact() {
+		out = roaring.Or(s.lo, scan(ix, roaring.AndNot(s.hi, s.lo), prog))
+	}
+	if out == ix.live {
+		out = out.Clone()
+	}
+	return out, nil
 }
 
 // scan evaluates prog on the contacts of candidates.
