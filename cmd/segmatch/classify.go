@@ -123,7 +123,7 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	start := time.Now()
-	out := bufio.NewWriterSize(stdout, 64<<10)
+	out := bufio.NewWriterSize(stdout, flushAt)
 	results, err := newResultWriter(*format, out, info)
 	if err != nil { // the format was checked above
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
@@ -131,7 +131,9 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	bar := newProgress(stderr, size)
 	sum := runSummary{segments: info, counts: make([]int64, len(info))}
+	tally := newTally(sum.counts)
 	end := func(code int, complete bool, format string, a ...any) int {
+		tally.flush()
 		bar.clear()
 		err := results.finish(sum.counts, complete)
 		if err == nil {
@@ -164,12 +166,8 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return nil
 		}
 		sum.contacts++
-		for i, m := range l.Result.Matches {
-			if m {
-				sum.counts[i]++
-			}
-		}
-		results.contact(l.Number, contactID(l.Raw), l.Result.Matches)
+		tally.add(l.Result.Matches)
+		results.contact(l.Number, l.Raw, l.Result.Matches)
 		return nil
 	}, engine.StreamOptions{Workers: *workers, Progress: bar.update})
 	var le *engine.LineError
@@ -238,4 +236,39 @@ func (s *runSummary) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %*d  %s%s\n", width, s.counts[i], cell(seg.key), name)
 	}
+}
+
+// tally counts the contacts of each segment, eight segments an addition:
+// acc holds, in byte k of word j, the contacts of segment 8j+k since the
+// last flush into counts, which comes before a byte can overflow.
+type tally struct {
+	acc    []uint64
+	counts []int64
+	added  int // contacts since the last flush
+}
+
+func newTally(counts []int64) *tally {
+	return &tally{acc: make([]uint64, (len(counts)+7)/8), counts: counts}
+}
+
+// add counts a contact in the segments it is in (matches[i]: segment i).
+func (t *tally) add(matches []bool) {
+	for j := range t.acc {
+		t.acc[j] += matchWord(matches, 8*j)
+	}
+	if t.added++; t.added == 255 {
+		t.flush()
+	}
+}
+
+// flush adds the bytes of acc to counts.
+func (t *tally) flush() {
+	for j, a := range t.acc {
+		for k := 0; a != 0; k++ {
+			t.counts[8*j+k] += int64(a & 0xff)
+			a >>= 8
+		}
+		t.acc[j] = 0
+	}
+	t.added = 0
 }
