@@ -35,6 +35,13 @@ Usage:
       Why a contact is (not) in a segment: every group and condition with
       its result and what the contact holds at its field.
       More: segmatch explain -h.
+  segmatch audience --segments FILE [--members ID | --query SEGMENT.json |
+                    --changes NEW.jsonl] [--limit N] [--now RFC3339] [CONTACTS.jsonl|-]
+      Load contacts into an in-memory audience index with the segments
+      registered: each segment's members (a table), one segment's member
+      ids, an ad-hoc segment's, or the enter/exit events of a file of
+      changes (JSON Lines). Load time and index memory on stderr.
+      More: segmatch audience -h.
   segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
@@ -73,6 +80,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdin, stdout, stderr)
 	case "explain":
 		return explain(args[1:], stdin, stdout, stderr)
+	case "audience":
+		return audienceCmd(args[1:], stdin, stdout, stderr)
 	case "serve":
 		return serve(args[1:], stdin, stdout, stderr)
 	case "users":
