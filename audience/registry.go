@@ -25,6 +25,41 @@ type registry struct {
 	progs   []*segmatch.Program
 	members []*roaring.Bitmap
 	opts    []segmatch.Option
+	// The same memberships by contact: words bits a contact (one per
+	// segment), so that an upsert compares its new result with its old one
+	// without asking every segment's bitmap.
+	words int
+	bits  []uint64
+}
+
+// row is contact n's membership bits (zero for a contact never seen).
+func (r *registry) row(n uint32) []uint64 {
+	at := int(n) * r.words
+	if need := at + r.words; need > len(r.bits) {
+		r.bits = append(r.bits, make([]uint64, need-len(r.bits)+len(r.bits)/4)...)
+	}
+	return r.bits[at : at+r.words]
+}
+
+// pack sets the membership bits of the given segments (nil: all) from
+// their bitmaps.
+func (r *registry) pack(which []int) {
+	if which == nil {
+		which = make([]int, len(r.members))
+		for i := range which {
+			which[i] = i
+		}
+	}
+	for _, i := range which {
+		word, bit := i>>6, uint64(1)<<(i&63)
+		for k := word; k < len(r.bits); k += r.words {
+			r.bits[k] &^= bit
+		}
+		it := r.members[i].Iterator()
+		for it.HasNext() {
+			r.row(it.Next())[word] |= bit
+		}
+	}
 }
 
 // SetSegments registers segments (replacing the registered ones) and
@@ -84,6 +119,8 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 		next.members[i] = bm
 		events = ix.diff(events, keys[i], old, bm)
 	}
+	next.words = (len(keys) + 63) / 64
+	next.pack(nil)
 	ix.mu.Lock()
 	ix.reg = next
 	ix.mu.Unlock()
