@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/benchmarks"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/testkit/race"
 	"github.com/segmatch/segmatch/internal/testkit/randgen"
@@ -56,6 +57,11 @@ var hostileContacts = []string{
 	`{"_id":"h12","age":-0,"score":0.0,"version":"2.0","createdAt":"2026-03-14","ip":["10.1.2.3","::1"]}`,
 	`{"_id":"h13","orders":[{"sku":"A1","tags":["vip","gold"]},{"sku":"A1","tags":"vip"}],"attributes":{"plan":{"tier":["gold","GOLD"]}}}`,
 	`{"_id":"h14","email":{},"name":[],"age":[],"score":{"x":1},"tags":[[],[""]]}`,
+	// Escaped and repaired keys, repeated objects.
+	`{"_id":"h15","c\u006funtry":"FR","attributes":{"a\u0067e":44,"country":"DE"},"\u0061.b":"y","\u0023":3,"ag\u0065":"7"}`,
+	"{\"_id\":\"h16\",\"n\xffame\":\"x\",\"email\":\"e\xff@bigco.com\",\"ta\xffgs\":[1]}",
+	`{"_id":"h17","attributes":{"country":"IT","plan":{"tier":"gold"}},"attributes":{"orders":3},"orders":[{"sku":"A1"}],"orders":{"sku":"B2"}}`,
+	`{"_id":"h18","attributes":5,"attributes":{"country":"DE","plan":{"tier":"GOLD"},"plan":"x"},"tags":["a"],"tags":"vip"}`,
 }
 
 // diffIndex is an index of random and hostile contacts (ids "c0"...,
@@ -235,17 +241,32 @@ func requirePostingsEqual[K interface{ ~string | ~float64 }](t *testing.T, what 
 		require.True(t, postingBitmap(w).Equals(postingBitmap(g)), "%s: %v", what, k)
 		require.True(t, g.bm == nil || g.bm.GetCardinality() > 1, "%s: %v: a bitmap of one", what, k)
 	}
-	// The key order: every key once, in order, stale ones aside.
-	var keys []K
-	for _, k := range append(slices.Clone(got.keys.keys), got.keys.pending...) {
+	// The key order: every key, in order, stale ones aside.
+	require.True(t, slices.IsSorted(got.keys.keys), what)
+	require.Len(t, slices.Compact(slices.Clone(got.keys.keys)), len(got.keys.keys), "%s: repeated keys", what)
+	live := map[K]bool{}
+	for i, k := range got.keys.keys {
+		_, ok := got.m[k]
+		require.Equal(t, ok, !got.keys.dead[i], "%s: %v dead", what, k)
+		live[k] = ok
+	}
+	for _, k := range got.keys.pending {
 		if _, ok := got.m[k]; ok {
-			keys = append(keys, k)
+			require.False(t, live[k], "%s: %v both sorted and pending", what, k)
 		}
 	}
-	slices.Sort(keys)
-	require.Len(t, keys, len(want.m), "%s: keys %v", what, keys)
-	require.Equal(t, len(got.keys.keys)+len(got.keys.pending)-len(keys), got.keys.stale, "%s: stale count", what)
-	require.True(t, slices.IsSorted(got.keys.keys), what)
+	for _, k := range got.keys.pending {
+		if _, ok := got.m[k]; ok {
+			live[k] = true
+		}
+	}
+	n := 0
+	for _, ok := range live {
+		if ok {
+			n++
+		}
+	}
+	require.Equal(t, len(want.m), n, "%s: keys", what)
 }
 
 func postingBitmap(p posting) *roaring.Bitmap {
@@ -281,4 +302,85 @@ func TestQuerySnapshot(t *testing.T) {
 	q2, err := ix.Query(filter.Segment{Filters: []filter.Filter{filter.Cond("country", "eq", "IT")}})
 	require.NoError(t, err)
 	require.Equal(t, 99, q2.Count())
+}
+
+// TestDifferentialTiledesk: the benchmark's Tiledesk-like contacts (one
+// value per field but tags, so ranges and prefixes are also taken as
+// complements, and unions are built dense) and its generated segments,
+// plus conditions with negations, ignore_case, numeric strings and nested
+// groups on the same fields, before and after changes.
+func TestDifferentialTiledesk(t *testing.T) {
+	n, k, extra := 2500, 150, 150
+	if testing.Short() || race.Enabled {
+		n, k, extra = 800, 40, 40
+	}
+	defer func(old uint64) { denseFrom = old }(denseFrom)
+	denseFrom = 64
+	complements := 0
+	traceRoute = func(op, route string) {
+		if route == "complement" {
+			complements++
+		}
+	}
+	defer func() { traceRoute = nil }()
+	cfg := benchmarks.DefaultConfig
+	cfg.Segments = k
+	gen := benchmarks.NewContactGen(cfg)
+	ix := New(Options{Now: func() time.Time { return randgen.Now }})
+	for range n {
+		_, err := ix.Upsert(gen.Next(nil))
+		require.NoError(t, err)
+	}
+	// Numeric strings, and a few odd values, in fields otherwise numbers.
+	for i, raw := range []string{
+		`{"_id":"s1","attributes":{"age":"34","score":"7.5"},"email":"GIULIA.ROSSI@gmail.com"}`,
+		`{"_id":"s2","attributes":{"age":"034"},"country":"it","lead_id":"web-"}`,
+		`{"_id":"s3","attributes":{"age":true,"score":null},"country":["IT"]}`,
+		`{"_id":"s4","attributes":{"age":{"x":1}},"email":""}`,
+	} {
+		_, err := ix.Upsert([]byte(raw))
+		require.NoError(t, err, i)
+	}
+	segs := benchmarks.GenerateSegments(cfg)
+	r := randgen.New(7)
+	fields := []string{"country", "attributes.age", "tags", "email", "attributes.score", "lead_id", "attributes.lifetime_value", "city", "properties.app_version"}
+	for i := range extra {
+		var fs []filter.Filter
+		for j := range 1 + i%3 {
+			c := r.Condition(randgen.Operators[(i*7+j*13)%len(randgen.Operators)])
+			c.Field = fields[(i+j)%len(fields)]
+			fs = append(fs, c)
+		}
+		s := filter.Segment{Filters: fs}
+		if i%4 == 0 {
+			s = filter.Segment{Match: filter.Any, Filters: []filter.Filter{{Match: filter.All, Negate: i%8 == 0, Filters: fs}, segs[i%len(segs)].Filters[0]}}
+		}
+		if _, err := segmatch.Compile(s); err == nil {
+			segs = append(segs, s)
+		}
+	}
+	for _, s := range []filter.Segment{
+		seg(cond("attributes.age", "gte", 30)), seg(cond("attributes.age", "lt", 70)), seg(cond("attributes.age", "between", []int{20, 75})),
+		seg(cond("attributes.age", "not_between", []int{20, 75})), seg(cond("attributes.lifetime_value", "gt", 100)),
+		seg(cond("email", "gte", "b")), seg(cond("email", "lte", "m")), seg(cond("lead_id", "starts_with", []string{"web-", "api-", "fair-"})),
+		seg(cond("email", "starts_with", "")), seg(cond("country", "between", []string{"A", "Z"})),
+	} {
+		segs = append(segs, s)
+	}
+	checkSegments(t, ix, segs)
+	for i := range n / 3 {
+		raw := gen.Next(nil)
+		// Replace contact i's content: take its id.
+		id := ix.ids[i*2]
+		raw = append([]byte(`{"_id":"`+id+`",`), raw[len(`{"_id":"012345678901234567890123",`):]...)
+		_, err := ix.Upsert(raw)
+		require.NoError(t, err)
+		if i%5 == 0 {
+			_, _ = ix.Remove(ix.ids[i*2+1])
+		}
+	}
+	checkPathsCurrent(t, ix)
+	checkSegments(t, ix, segs)
+	t.Logf("%d segments, %d ranges taken as complements", len(segs), complements)
+	require.Greater(t, complements, 50)
 }

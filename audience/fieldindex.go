@@ -1,6 +1,9 @@
 package audience
 
 import (
+	"bytes"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -34,31 +37,59 @@ import (
 type fieldIndex struct {
 	mu    sync.Mutex            // paths: queries add to it
 	paths map[string]*pathIndex // by the path's canonical text (filter.Path.String)
+	// rd reads the indexed paths of a contact in one pass (nil: to make,
+	// when the paths changed); was and now are the two contacts of a
+	// replace.
+	rd       *reader
+	was, now *reading
 }
 
 func newFieldIndex() *fieldIndex { return &fieldIndex{paths: map[string]*pathIndex{}} }
 
 // add indexes the values of contact n (raw is one valid JSON object).
 // Callers hold ix.mu for writing: no query runs.
-func (f *fieldIndex) add(n uint32, raw []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, p := range f.paths {
-		if p.ready.Load() {
-			p.change(n, raw, true, false)
-		}
-	}
-}
+func (f *fieldIndex) add(n uint32, raw []byte) { f.replace(n, nil, raw) }
 
 // remove drops contact n's values (raw is what add was given).
-func (f *fieldIndex) remove(n uint32, raw []byte) {
+func (f *fieldIndex) remove(n uint32, raw []byte) { f.replace(n, raw, nil) }
+
+// replace changes contact n from old to raw (nil: no contact), both read
+// in one pass each; a path whose text is the same in both is not touched.
+// Callers hold ix.mu for writing.
+func (f *fieldIndex) replace(n uint32, old, raw []byte) {
+	if old != nil && raw != nil && bytes.Equal(old, raw) {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, p := range f.paths {
-		if p.ready.Load() {
-			p.change(n, raw, false, false)
+	if f.rd == nil {
+		var ready []*pathIndex
+		for _, k := range slices.Sorted(maps.Keys(f.paths)) {
+			if p := f.paths[k]; p.ready.Load() {
+				ready = append(ready, p)
+			}
+		}
+		f.rd = newReader(ready)
+		f.was, f.now = f.rd.newReading(), f.rd.newReading()
+	}
+	if len(f.rd.paths) == 0 {
+		return
+	}
+	f.was.read(old)
+	f.now.read(raw)
+	for i, p := range f.rd.paths {
+		if same(f.was, f.now, i) {
+			continue
+		}
+		if old != nil {
+			p.change(n, f.was.value(i), false, false)
+		}
+		if raw != nil {
+			p.change(n, f.now.value(i), true, false)
 		}
 	}
+	f.was.reset()
+	f.now.reset()
 }
 
 // bytes estimates the index's memory.
@@ -85,7 +116,12 @@ func (f *fieldIndex) path(ix *Index, p filter.Path) *pathIndex {
 		f.paths[key] = pi
 	}
 	f.mu.Unlock()
-	pi.once.Do(func() { pi.build(ix) })
+	pi.once.Do(func() {
+		pi.build(ix)
+		f.mu.Lock()
+		f.rd = nil // a path more to read
+		f.mu.Unlock()
+	})
 	return pi
 }
 

@@ -31,6 +31,7 @@ func (ps *postings[K]) add(k K, n uint32, bulk bool) (isNew bool) {
 	p, ok := ps.m[k]
 	switch {
 	case !ok:
+		k = ownKey(k) // a key outlives the contact it was read from
 		ps.m[k] = posting{one: n}
 		if !bulk {
 			ps.keys.insert(k, ps.has)
@@ -59,14 +60,14 @@ func (ps *postings[K]) remove(k K, n uint32) (gone bool) {
 			return false
 		}
 		delete(ps.m, k)
-		ps.keys.remove(k)
+		ps.keys.remove(k, ps.has)
 		return true
 	}
 	p.bm.Remove(n)
 	switch p.bm.GetCardinality() {
 	case 0:
 		delete(ps.m, k)
-		ps.keys.remove(k)
+		ps.keys.remove(k, ps.has)
 		return true
 	case 1:
 		ps.m[ownKey(k)] = posting{one: p.bm.Minimum()}
@@ -93,68 +94,80 @@ func (ps *postings[K]) sortAll() {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	ps.keys = sortedKeys[K]{keys: keys}
+	ps.keys = sortedKeys[K]{keys: keys, dead: make([]bool, len(keys))}
 }
 
 // sortedKeys keeps a table's keys in order under inserts and deletes
-// without moving the whole slice each time: keys is sorted and may hold
-// stale keys (deleted from the table since), pending holds keys added
-// since the last merge, unsorted. A merge happens when pending outgrows
-// an eighth of keys, so an insert costs O(log n) amortized and a range
-// reads at most n/8 pending keys beside its binary search.
+// without moving the whole slice each time: keys is sorted and distinct,
+// a deleted one marked dead until the next merge (and live again when it
+// comes back); pending holds keys added since the last merge, unsorted,
+// and may hold deleted keys and repeats. A merge happens when pending
+// outgrows an eighth of keys (or the dead a half), so an insert or a
+// delete costs a binary search and O(1) amortized, and a range reads at
+// most n/8 pending keys beside its binary search. Readers look every key
+// up in the table, and may see a pending one twice.
 type sortedKeys[K cmp.Ordered] struct {
 	keys    []K
+	dead    []bool // per key
+	nDead   int
 	pending []K
-	stale   int
+	gone    int // pending keys deleted
 }
 
 // insert adds k, a key new to the table (has reports the table's keys,
 // k included).
 func (s *sortedKeys[K]) insert(k K, has func(K) bool) {
-	if _, found := slices.BinarySearch(s.keys, k); found {
-		s.stale-- // a stale key, live again
-		return
-	}
-	if len(s.pending) == 0 && (len(s.keys) == 0 || cmp.Less(s.keys[len(s.keys)-1], k)) {
+	i, found := slices.BinarySearch(s.keys, k)
+	switch {
+	case found: // dead: live again
+		s.dead[i] = false
+		s.nDead--
+	case i == len(s.keys) && len(s.pending) == 0:
 		s.keys = append(s.keys, k)
-		return
-	}
-	s.pending = append(s.pending, k)
-	if len(s.pending) > 32+len(s.keys)/8 {
-		s.merge(has)
+		s.dead = append(s.dead, false)
+	default:
+		s.pending = append(s.pending, k)
+		if len(s.pending) > 32+len(s.keys)/8 {
+			s.merge(has)
+		}
 	}
 }
 
 // remove forgets k, a key just deleted from the table.
-func (s *sortedKeys[K]) remove(k K) {
-	if i := slices.Index(s.pending, k); i >= 0 {
-		s.pending[i] = s.pending[len(s.pending)-1]
-		s.pending = s.pending[:len(s.pending)-1]
-		return
+func (s *sortedKeys[K]) remove(k K, has func(K) bool) {
+	if i, found := slices.BinarySearch(s.keys, k); found {
+		s.dead[i] = true
+		s.nDead++
+	} else {
+		s.gone++ // pending: the merge drops it
 	}
-	s.stale++
+	if s.nDead+s.gone > 32+len(s.keys)/2 {
+		s.merge(has)
+	}
 }
 
-// merge sorts pending into keys, dropping stale keys.
+// merge sorts pending into keys, dropping the dead, the deleted and
+// repeats.
 func (s *sortedKeys[K]) merge(has func(K) bool) {
 	slices.Sort(s.pending)
-	out := make([]K, 0, len(s.keys)-s.stale+len(s.pending))
+	out := make([]K, 0, len(s.keys)-s.nDead+len(s.pending))
 	i, j := 0, 0
 	for i < len(s.keys) || j < len(s.pending) {
-		var k K
 		if j == len(s.pending) || (i < len(s.keys) && cmp.Less(s.keys[i], s.pending[j])) {
-			k = s.keys[i]
-			i++
-			if !has(k) {
-				continue
+			if !s.dead[i] {
+				out = append(out, s.keys[i])
 			}
-		} else {
-			k = s.pending[j]
-			j++
+			i++
+			continue
+		}
+		k := s.pending[j]
+		j++
+		if (len(out) > 0 && out[len(out)-1] == k) || !has(k) {
+			continue
 		}
 		out = append(out, k)
 	}
-	s.keys, s.pending, s.stale = out, nil, 0
+	s.keys, s.dead, s.nDead, s.pending, s.gone = out, make([]bool, len(out)), 0, nil, 0
 }
 
 // bound is one end of a key range.
@@ -180,8 +193,8 @@ func (b bound[K]) below(k K) bool { // k is below the upper bound b
 	return c < 0 || c == 0 && b.inclusive
 }
 
-// each calls fn for every key in [lo, hi] (as the bounds say), stale
-// keys included: the caller looks each up.
+// each calls fn for every key in [lo, hi] (as the bounds say), some
+// deleted ones included: the caller looks each up.
 func (s *sortedKeys[K]) each(lo, hi bound[K], fn func(K)) {
 	i := 0
 	if lo.set {
@@ -189,7 +202,7 @@ func (s *sortedKeys[K]) each(lo, hi bound[K], fn func(K)) {
 	}
 	for ; i < len(s.keys); i++ {
 		k := s.keys[i]
-		if !lo.above(k) {
+		if !lo.above(k) || s.dead[i] {
 			continue
 		}
 		if !hi.below(k) {
@@ -204,26 +217,53 @@ func (s *sortedKeys[K]) each(lo, hi bound[K], fn func(K)) {
 	}
 }
 
-// eachFrom calls fn for the keys from lo on, in order, while fn returns
-// true; then for every pending key (which fn may refuse).
-func (s *sortedKeys[K]) eachFrom(lo K, fn func(K) bool) {
-	i, _ := slices.BinarySearch(s.keys, lo)
-	for ; i < len(s.keys); i++ {
-		if !fn(s.keys[i]) {
-			break
-		}
+// outside calls fn for every key not in [lo, hi], some deleted ones
+// included.
+func (s *sortedKeys[K]) outside(lo, hi bound[K], fn func(K)) {
+	if lo.set {
+		s.each(bound[K]{}, bound[K]{set: true, k: lo.k, inclusive: !lo.inclusive}, fn)
 	}
-	for _, k := range s.pending {
-		if !cmp.Less(k, lo) {
-			fn(k)
-		}
+	if hi.set {
+		s.each(bound[K]{set: true, k: hi.k, inclusive: !hi.inclusive}, bound[K]{}, func(k K) {
+			if lo.above(k) { // not read below lo already (an empty range)
+				fn(k)
+			}
+		})
 	}
 }
 
-// union gathers bitmaps and single contacts and ORs them once.
+// count estimates the number of keys in [lo, hi] (dead ones included).
+func (s *sortedKeys[K]) count(lo, hi bound[K]) int {
+	i, j := 0, len(s.keys)
+	if lo.set {
+		i, _ = slices.BinarySearch(s.keys, lo.k)
+		for i < len(s.keys) && !lo.above(s.keys[i]) {
+			i++
+		}
+	}
+	if hi.set {
+		j, _ = slices.BinarySearch(s.keys, hi.k)
+		for j < len(s.keys) && hi.below(s.keys[j]) {
+			j++
+		}
+	}
+	n := max(j-i, 0)
+	for _, k := range s.pending {
+		if lo.above(k) && hi.below(k) {
+			n++
+		}
+	}
+	return n
+}
+
+// union gathers bitmaps and single contacts and ORs them once; or, when
+// it is a complement, the contacts of a bitmap less those gathered.
 type union struct {
 	bms  []*roaring.Bitmap
 	ones []uint32
+	// of, when set: the union is of less the rest (complement).
+	of   *roaring.Bitmap
+	less *union
 }
 
 func (u *union) posting(p posting) {
@@ -247,11 +287,81 @@ func (u *union) postingAnd(p posting, b *roaring.Bitmap) {
 
 func (u *union) bitmap(b *roaring.Bitmap) { u.bms = append(u.bms, b) }
 
-// result is the union, a new bitmap the caller owns.
-func (u *union) result() *roaring.Bitmap {
-	out := roaring.FastOr(u.bms...) // a clone when there is one, empty when none
-	if len(u.ones) > 0 {
-		out.AddMany(u.ones)
+// complement adds the contacts of of that out does not hold.
+func (u *union) complement(of *roaring.Bitmap, out union) {
+	if u.of == nil && len(u.bms) == 0 && len(u.ones) == 0 {
+		u.of, u.less = of, &out
+		return
 	}
-	return out
+	u.bms = append(u.bms, roaring.AndNot(of, out.result(universeOf(of))))
+}
+
+// universeOf bounds the numbers of a bitmap's contacts.
+func universeOf(b *roaring.Bitmap) uint32 {
+	if b.IsEmpty() {
+		return 0
+	}
+	return b.Maximum() + 1
+}
+
+// smallPosting: a bitmap of fewer contacts is ORed value by value (many
+// small bitmaps ORed pairwise cost the square of their number).
+const smallPosting = 256
+
+// denseFrom: from this many contacts on (and one in 64 of the universe), a
+// union of small parts is built as a dense bitset.
+var denseFrom uint64 = 4096
+
+// result is the union, a new bitmap the caller owns; universe bounds the
+// contacts' numbers.
+func (u *union) result(universe uint32) *roaring.Bitmap {
+	if u.of != nil {
+		if len(u.bms) > 0 || len(u.ones) > 0 { // more was added after the complement
+			rest := union{bms: append(u.bms, roaring.AndNot(u.of, u.less.result(universe))), ones: u.ones}
+			return rest.result(universe)
+		}
+		return roaring.AndNot(u.of, u.less.result(universe))
+	}
+	var big, small []*roaring.Bitmap
+	count := uint64(len(u.ones))
+	for _, b := range u.bms {
+		if c := b.GetCardinality(); c >= smallPosting {
+			big = append(big, b)
+		} else {
+			small = append(small, b)
+			count += c
+		}
+	}
+	if count == 0 {
+		return roaring.FastOr(big...) // a clone when there is one, empty when none
+	}
+	var part *roaring.Bitmap
+	if count >= denseFrom && count*64 >= uint64(universe) {
+		// Dense: a bit per contact, set, then made a bitmap.
+		words := make([]uint64, universe/64+1)
+		for _, x := range u.ones {
+			words[x>>6] |= 1 << (x & 63)
+		}
+		buf := make([]uint32, smallPosting)
+		for _, b := range small {
+			it := b.ManyIterator()
+			for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
+				for _, x := range buf[:n] {
+					words[x>>6] |= 1 << (x & 63)
+				}
+			}
+		}
+		part = roaring.FromDense(words, false)
+	} else {
+		vals := slices.Grow(u.ones, int(count)-len(u.ones))
+		for _, b := range small {
+			vals = append(vals, b.ToArray()...)
+		}
+		slices.Sort(vals)
+		part = roaring.BitmapOf(vals...)
+	}
+	if len(big) == 0 {
+		return part
+	}
+	return roaring.FastOr(append(big, part)...)
 }

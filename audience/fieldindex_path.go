@@ -56,15 +56,21 @@ func (p *pathIndex) build(ix *Index) {
 	it := ix.live.Iterator()
 	for it.HasNext() {
 		n := it.Next()
-		p.change(n, ix.raws[n], true, true)
+		p.change(n, operators.GetRaw(rawString(ix.raws[n]), p.path), true, true)
 	}
 	p.strs.sortAll()
 	p.nums.sortAll()
 	p.numStrs.sortAll()
-	for _, b := range []*roaring.Bitmap{p.null, p.str, p.num, p.boolean, p.arr, p.obj, p.set, p.empty, p.bools[0], p.bools[1]} {
+	for _, b := range p.bitmaps() {
 		b.RunOptimize()
 	}
 	p.ready.Store(true)
+}
+
+// bitmaps are the path's bitmaps other than the values'.
+func (p *pathIndex) bitmaps() []*roaring.Bitmap {
+	return []*roaring.Bitmap{p.null, p.str, p.num, p.boolean, p.arr, p.obj, p.set, p.empty,
+		p.bools[0], p.bools[1]}
 }
 
 // rawString views a contact's JSON, which is never changed once kept, as
@@ -76,9 +82,8 @@ func rawString(raw []byte) string {
 	return unsafe.String(&raw[0], len(raw))
 }
 
-// change adds (add) or removes contact n, whose JSON is raw.
-func (p *pathIndex) change(n uint32, raw []byte, add, bulk bool) {
-	v := operators.GetRaw(rawString(raw), p.path)
+// change adds (add) or removes contact n, whose value at the path is v.
+func (p *pathIndex) change(n uint32, v operators.Value, add, bulk bool) {
 	kind := v.Kind()
 	if kind == operators.Missing {
 		return
@@ -118,20 +123,18 @@ func (p *pathIndex) change(n uint32, raw []byte, add, bulk bool) {
 		of = p.obj
 		empty = v.Len() == 0
 	}
-	mark := func(b *roaring.Bitmap) {
-		if add {
+	mark := func(b *roaring.Bitmap, yes bool) {
+		switch {
+		case !yes:
+		case add:
 			b.Add(n)
-		} else {
+		default:
 			b.Remove(n)
 		}
 	}
-	mark(of)
-	if kind != operators.Null {
-		mark(p.set)
-	}
-	if empty {
-		mark(p.empty)
-	}
+	mark(of, true)
+	mark(p.set, kind != operators.Null)
+	mark(p.empty, empty)
 }
 
 func (p *pathIndex) boolAtom(b bool, n uint32, add bool) {
@@ -159,14 +162,11 @@ func (p *pathIndex) numAtom(f float64, n uint32, add, bulk bool) {
 
 func (p *pathIndex) strAtom(s string, n uint32, add, bulk bool) {
 	if add {
-		if _, held := p.strs.m[s]; !held {
-			s = strings.Clone(s) // a key outlives the contact it was read from
-			if p.folds != nil {
-				f := foldShared(s)
-				p.folds[f] = append(p.folds[f], s)
-			}
+		if p.strs.add(s, n, bulk) && p.folds != nil {
+			s = strings.Clone(s)
+			f := foldShared(s)
+			p.folds[f] = append(p.folds[f], s)
 		}
-		p.strs.add(s, n, bulk)
 	} else if p.strs.remove(s, n) && p.folds != nil {
 		f := operators.FoldString(s)
 		rest := p.folds[f]
@@ -262,9 +262,39 @@ func (p *pathIndex) eqBool(u *union, b bool) {
 // numRange adds the contacts holding a number (or numeric string) in
 // [lo, hi].
 func (p *pathIndex) numRange(u *union, lo, hi bound[float64]) {
-	for _, ps := range []*postings[float64]{&p.nums, &p.numStrs} {
-		ps.keys.each(lo, hi, func(k float64) {
-			if x, ok := ps.m[k]; ok {
+	tables := []*postings[float64]{&p.nums, &p.numStrs}
+	in := 0
+	for _, t := range tables {
+		in += t.keys.count(lo, hi)
+	}
+	if 2*in > len(p.nums.m)+len(p.numStrs.m) && p.arr.IsEmpty() {
+		// Fewer keys outside, and no arrays: each contact holds one number
+		// at most, so the range is the contacts holding one (the numbers,
+		// and the numeric strings) less those outside it.
+		traceComplement()
+		numeric := p.num
+		if len(p.numStrs.m) > 0 {
+			var u union
+			u.bitmap(p.num)
+			for _, x := range p.numStrs.m {
+				u.posting(x)
+			}
+			numeric = u.result(universeOf(p.set))
+		}
+		var out union
+		for _, t := range tables {
+			t.keys.outside(lo, hi, func(k float64) {
+				if x, ok := t.m[k]; ok {
+					out.posting(x)
+				}
+			})
+		}
+		u.complement(numeric, out)
+		return
+	}
+	for _, t := range tables {
+		t.keys.each(lo, hi, func(k float64) {
+			if x, ok := t.m[k]; ok {
 				u.posting(x)
 			}
 		})
@@ -273,6 +303,17 @@ func (p *pathIndex) numRange(u *union, lo, hi bound[float64]) {
 
 // strRange adds the contacts holding a string in [lo, hi] (byte order).
 func (p *pathIndex) strRange(u *union, lo, hi bound[string]) {
+	if 2*p.strs.keys.count(lo, hi) > len(p.strs.m) && p.arr.IsEmpty() { // one string at most: its value
+		traceComplement()
+		var out union
+		p.strs.keys.outside(lo, hi, func(k string) {
+			if x, ok := p.strs.m[k]; ok {
+				out.posting(x)
+			}
+		})
+		u.complement(p.str, out)
+		return
+	}
 	p.strs.keys.each(lo, hi, func(k string) {
 		if x, ok := p.strs.m[k]; ok {
 			u.posting(x)
@@ -280,17 +321,17 @@ func (p *pathIndex) strRange(u *union, lo, hi bound[string]) {
 	})
 }
 
-// prefix adds the contacts holding a string that starts with pre.
+// prefix adds the contacts holding a string that starts with pre: the
+// strings from pre up to the first one above every string starting so.
 func (p *pathIndex) prefix(u *union, pre string) {
-	p.strs.keys.eachFrom(pre, func(k string) bool {
-		if !strings.HasPrefix(k, pre) {
-			return false
+	hi := bound[string]{}
+	for i := len(pre) - 1; i >= 0; i-- {
+		if pre[i] != 0xff {
+			hi = bound[string]{set: true, k: pre[:i] + string([]byte{pre[i] + 1})}
+			break
 		}
-		if x, ok := p.strs.m[k]; ok {
-			u.posting(x)
-		}
-		return true
-	})
+	}
+	p.strRange(u, bound[string]{set: true, k: pre, inclusive: true}, hi)
 }
 
 // scalar adds the contacts whose value a Scalar test passes (without its
@@ -341,7 +382,7 @@ func (p *pathIndex) distinct() int { return len(p.strs.m) + len(p.nums.m) + 2 }
 // bytes estimates the memory the path's index holds.
 func (p *pathIndex) bytes() int {
 	n := 200 + len(p.path)*48
-	for _, b := range []*roaring.Bitmap{p.null, p.str, p.num, p.boolean, p.arr, p.obj, p.set, p.empty, p.bools[0], p.bools[1]} {
+	for _, b := range p.bitmaps() {
 		n += bitmapBytes(b)
 	}
 	const mapSlot = 1.3 // a map's slots per entry, and its control bytes

@@ -50,10 +50,12 @@ type querier struct {
 	live  *roaring.Bitmap
 	nLive uint64
 	pol   policy
+	// universe bounds the contacts' numbers.
+	universe uint32
 }
 
 func newQuerier(ix *Index, f *fieldIndex) *querier {
-	return &querier{ix: ix, f: f, live: ix.live, nLive: ix.live.GetCardinality(), pol: indexPolicy}
+	return &querier{ix: ix, f: f, live: ix.live, nLive: ix.live.GetCardinality(), universe: uint32(len(ix.ids)), pol: indexPolicy}
 }
 
 // eval is a filter's span among cand.
@@ -238,6 +240,12 @@ const (
 // traceRoute, when set, is told how each condition is decided.
 var traceRoute func(op, route string)
 
+func traceComplement() {
+	if traceRoute != nil {
+		traceRoute("range", "complement")
+	}
+}
+
 func (q *querier) trace(op *operators.Operator, route string) {
 	if traceRoute != nil {
 		traceRoute(op.Name, route)
@@ -331,7 +339,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 			return pi.isNotSet(q.live)
 		}
 		pi.eqScalar(&u, x, fold)
-		return u.result()
+		return u.result(q.universe)
 	case "in", "contains_any", "contains_all":
 		var raws []json.RawMessage
 		if json.Unmarshal(f.Value, &raws) != nil {
@@ -352,7 +360,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 			case pos.Name == "contains_all":
 				var one union
 				pi.eqScalar(&one, x, fold)
-				all = append(all, one.result())
+				all = append(all, one.result(q.universe))
 			default:
 				pi.eqScalar(&u, x, fold)
 			}
@@ -361,7 +369,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 			slices.SortFunc(all, func(a, b *roaring.Bitmap) int { return int(a.GetCardinality()) - int(b.GetCardinality()) })
 			return roaring.FastAnd(append(all, pi.set)...)
 		}
-		return u.result()
+		return u.result(q.universe)
 	case "gt", "gte", "lt", "lte":
 		x, ok := scalarOf(f.Value)
 		if !ok {
@@ -385,7 +393,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 		default:
 			return nil
 		}
-		return u.result()
+		return u.result(q.universe)
 	case "between":
 		var lh [2]any
 		if json.Unmarshal(f.Value, &lh) != nil {
@@ -407,7 +415,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 		default:
 			return nil
 		}
-		return u.result()
+		return u.result(q.universe)
 	case "is_set":
 		return pi.set
 	case "is_empty":
@@ -423,7 +431,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 		for _, p := range prefixes {
 			pi.prefix(&u, p)
 		}
-		return u.result()
+		return u.result(q.universe)
 	case "contains":
 		if !pi.str.IsEmpty() {
 			break // substrings of string values: a test per value
@@ -438,7 +446,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 			}
 			pi.eqString(&u, s, fold)
 		}
-		return u.result()
+		return u.result(q.universe)
 	}
 	if pos.PrepareScalar == nil {
 		return nil
@@ -455,7 +463,7 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 	if sc.Nil {
 		u.bitmap(pi.isNotSet(q.live))
 	}
-	return u.result()
+	return u.result(q.universe)
 }
 
 // eqScalar adds the contacts holding x (rule 1), x a string, number or

@@ -1,6 +1,7 @@
 package audience
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -8,6 +9,10 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
+	"github.com/segmatch/segmatch/operators"
 )
 
 // TestPostingsRandom: a value table under random adds and removes holds
@@ -76,26 +81,59 @@ func TestPostingsRandom(t *testing.T) {
 					}
 				}
 				slices.Sort(got)
+				got = slices.Compact(got) // pending may repeat a key
 				require.Equal(t, want, got, "[%v, %v]", b.lo, b.hi)
+				var out []string
+				ps.keys.outside(b.lo, b.hi, func(k string) {
+					if ps.has(k) {
+						out = append(out, k)
+					}
+				})
+				slices.Sort(out)
+				out = slices.Compact(out)
+				require.Len(t, out, len(keys)-len(want), "outside [%v, %v]", b.lo, b.hi)
+				for _, k := range out {
+					require.False(t, b.lo.above(k) && b.hi.below(k), k)
+				}
+				n := ps.keys.count(b.lo, b.hi)
+				require.GreaterOrEqual(t, n, len(want), "count [%v, %v]", b.lo, b.hi)
+				require.LessOrEqual(t, n, len(want)+len(ps.keys.keys)-len(keys)+len(ps.keys.pending), "count [%v, %v]", b.lo, b.hi)
 			}
-			pre := lo[:1]
-			var got, want []string
-			ps.keys.eachFrom(pre, func(k string) bool {
-				if len(k) < len(pre) || k[:len(pre)] != pre {
-					return false
-				}
-				if ps.has(k) {
-					got = append(got, k)
-				}
-				return true
-			})
-			for _, k := range keys {
-				if k[:1] == pre {
-					want = append(want, k)
-				}
-			}
-			slices.Sort(got)
-			require.Equal(t, want, got, "prefix %q", pre)
+		}
+	}
+}
+
+// TestReaderEqualsGetRaw: the one-pass reader reads every path as
+// operators.GetRaw does (fan-out, index steps, lengths, repeated and
+// escaped keys, paths deeper than the collector goes).
+func TestReaderEqualsGetRaw(t *testing.T) {
+	fields := []string{"", "#", "name", "email", "age", "tags", "tags.0", "tags.#", "tags.x", "tags.\\0", "orders", "orders.sku",
+		"orders.0.sku", "orders.#", "orders.tags", "orders.tags.#", "orders.items.qty", "attributes", "attributes.country",
+		"attributes.plan.tier", "attributes.0", "a\\.b", "\\#", "matrix", "matrix.0", "matrix.#", "matrix.x", "country", "n\uFFFDame",
+		"d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.x", "d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d", "d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.#"}
+	var paths []*pathIndex
+	for _, f := range fields {
+		p, err := filter.ParsePath(f)
+		require.NoError(t, err, f)
+		paths = append(paths, newPathIndex(p))
+	}
+	rd := newReader(paths)
+	c := rd.newReading()
+	deep := `{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"d":{"x":1}},"d":[{"d":{"x":2}}]}}}}}}}}}}}}}}}}}}`
+	contacts := append(slices.Clone(hostileContacts), deep, `{"d":{"d":5}}`, `{}`)
+	g := randgen.New(5)
+	for range 300 {
+		raw, _ := json.Marshal(g.Contact())
+		contacts = append(contacts, string(raw))
+	}
+	for _, raw := range contacts {
+		c.read([]byte(raw))
+		for i, p := range paths {
+			want := operators.GetRaw(raw, p.path)
+			got := c.value(i)
+			require.Equal(t, want.Kind(), got.Kind(), "%s in %s", p.path, raw)
+			require.Equal(t, want.Interface(), got.Interface(), "%s in %s", p.path, raw)
+			require.Equal(t, want.Len(), got.Len(), "%s in %s", p.path, raw)
 		}
 	}
 }
