@@ -28,19 +28,27 @@ func (ix *Index) Upsert(raw []byte) ([]Event, error) {
 }
 
 func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
-	id, cerr := ix.check(raw, line)
-	if cerr != nil {
-		return events, cerr
+	if len(raw) > ix.opts.MaxContactBytes {
+		return events, &ContactError{Line: line, Err: ErrTooLarge}
 	}
-	raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	reg := ix.reg
+	// One validating pass: the engine's when segments are registered.
+	var err error
 	if reg.eng != nil {
-		if err := reg.eng.ClassifyJSONAt(raw, reg.res, ix.opts.Now()); err != nil {
-			return events, &ContactError{Line: line, ID: id, Err: err} // checked above: not expected
-		}
+		err = reg.eng.ClassifyJSONAt(raw, reg.res, ix.opts.Now())
+	} else {
+		err = validObject(raw)
 	}
+	if err != nil {
+		return events, &ContactError{Line: line, Err: err}
+	}
+	id, err := ix.idOf(raw)
+	if err != nil {
+		return events, &ContactError{Line: line, Err: err}
+	}
+	raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	n, existed := ix.byID[id]
@@ -59,17 +67,19 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	if reg.eng == nil {
 		return events, nil
 	}
+	row := reg.row(n)
 	for i, in := range reg.res.Matches {
-		bm := reg.members[i]
-		was := existed && bm.Contains(n)
-		switch {
-		case in && !was:
-			bm.Add(n)
-			events = append(events, Event{Contact: id, Segment: reg.keys[i], Entered: true})
-		case was && !in:
-			bm.Remove(n)
-			events = append(events, Event{Contact: id, Segment: reg.keys[i], Entered: false})
+		word, bit := i>>6, uint64(1)<<(i&63)
+		if was := row[word]&bit != 0; in == was {
+			continue
 		}
+		row[word] ^= bit
+		if in {
+			reg.members[i].Add(n)
+		} else {
+			reg.members[i].Remove(n)
+		}
+		events = append(events, Event{Contact: id, Segment: reg.keys[i], Entered: in})
 	}
 	return events, nil
 }
@@ -91,6 +101,7 @@ func (ix *Index) Remove(id string) ([]Event, error) {
 			events = append(events, Event{Contact: id, Segment: ix.reg.keys[i], Entered: false})
 		}
 	}
+	clear(ix.reg.row(n))
 	ix.fields.remove(n, ix.raws[n])
 	ix.bytes -= len(ix.raws[n])
 	ix.raws[n] = nil
@@ -194,6 +205,7 @@ func (ix *Index) Refresh(now time.Time) ([]Event, error) {
 	for k, i := range which {
 		reg.members[i] = next[k]
 	}
+	reg.pack(which)
 	ix.mu.Unlock()
 	ix.deliver(events)
 	return events, nil

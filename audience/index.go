@@ -113,21 +113,6 @@ func escapeKey(k string) string {
 	return b.String()
 }
 
-// check refuses what no contact may be, before anything changes.
-func (ix *Index) check(raw []byte, line int) (string, *ContactError) {
-	if len(raw) > ix.opts.MaxContactBytes {
-		return "", &ContactError{Line: line, Err: ErrTooLarge}
-	}
-	if err := validObject(raw); err != nil {
-		return "", &ContactError{Line: line, Err: err}
-	}
-	id, err := ix.idOf(raw)
-	if err != nil {
-		return "", &ContactError{Line: line, Err: err}
-	}
-	return id, nil
-}
-
 // validObject is MatchJSON's check: one well-formed JSON object.
 func validObject(raw []byte) error {
 	_, err := alwaysProgram.MatchJSON(raw)
