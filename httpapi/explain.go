@@ -7,7 +7,6 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/internal/rawjson"
-	"github.com/segmatch/segmatch/store"
 )
 
 // explain answers why the body's contact (one JSON object, the shape
@@ -31,12 +30,9 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request, c call) error {
 	if err := contactErr(rawjson.ValidateObject(body)); err != nil {
 		return err
 	}
-	prog, err := a.progs.Program(c.project, seg)
+	prog, err := a.storedProgram(c.project, seg)
 	if err != nil {
-		if len(store.Problems(err)) == 0 { // as /match: a compiler panic recovered is ours
-			return fmt.Errorf("compiling stored segment %s: %w", seg.ID, err)
-		}
-		return fmt.Errorf("%w: %s: %v", errStoredInvalid, seg.ID, err)
+		return err
 	}
 	x, err := prog.ExplainJSON(body)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/store"
 )
@@ -157,17 +158,9 @@ func (a *API) match(w http.ResponseWriter, r *http.Request, c call) error {
 	if err != nil {
 		return err
 	}
-	// The program kept for this version of the segment (compiled once,
-	// when written or first matched), never compiled per request.
-	prog, err := a.progs.Program(c.project, seg)
+	prog, err := a.storedProgram(c.project, seg)
 	if err != nil {
-		// Stored segments compiled when written; one that no longer does
-		// was written before a bound it exceeds now. Anything else (a
-		// compiler panic recovered) is ours: a 500.
-		if len(store.Problems(err)) == 0 {
-			return fmt.Errorf("compiling stored segment %s: %w", seg.ID, err)
-		}
-		return fmt.Errorf("%w: %s: %v", errStoredInvalid, seg.ID, err)
+		return err
 	}
 	if single {
 		writeJSON(w, http.StatusOK, map[string]bool{"match": prog.Match(contacts[0])})
@@ -179,6 +172,22 @@ func (a *API) match(w http.ResponseWriter, r *http.Request, c call) error {
 	}
 	writeJSON(w, http.StatusOK, map[string][]bool{"matches": out})
 	return nil
+}
+
+// storedProgram is the program kept for this version of a stored segment
+// (compiled once, when written or first matched), never compiled per
+// request. Stored segments compiled when written; one that no longer does
+// was written before a bound it exceeds now (errStoredInvalid, 422).
+// Anything else (a compiler panic recovered) is ours: a 500.
+func (a *API) storedProgram(project string, seg filter.Segment) (*segmatch.Program, error) {
+	prog, err := a.progs.Program(project, seg)
+	if err != nil {
+		if len(store.Problems(err)) == 0 {
+			return nil, fmt.Errorf("compiling stored segment %s: %w", seg.ID, err)
+		}
+		return nil, fmt.Errorf("%w: %s: %v", errStoredInvalid, seg.ID, err)
+	}
+	return prog, nil
 }
 
 // classified is the answer for one contact.

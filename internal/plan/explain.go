@@ -163,16 +163,9 @@ func (p *Program) Explain(contact map[string]any) *Explanation {
 // MatchJSON's (ErrMalformedContact, ErrNotObject) for input that is not
 // one well-formed JSON object.
 func (p *Program) ExplainJSON(raw []byte) (*Explanation, error) {
-	col, _ := p.collected.Get().(*collected)
-	if col == nil {
-		col = newCollected(p.tree)
-	}
-	defer p.collected.Put(col)
-	doc := bytesString(raw)
-	col.start(doc)
-	defer col.reset()
-	r := reader{rawRoot: doc, mode: readRaw, fields: &p.fields, col: col}
-	if err := rawjson.ValidateCollect(raw, col, rawjson.MaxCollectDepth); err != nil {
+	r, err := p.readRaw(raw)
+	defer p.release(r.col)
+	if err != nil {
 		return nil, err
 	}
 	c := p.context()

@@ -103,20 +103,32 @@ func (p *Program) Match(contact map[string]any) bool {
 // the fields it needs without decoding the document. The error is only for
 // input that is not one well-formed JSON object.
 func (p *Program) MatchJSON(raw []byte) (bool, error) {
-	col, _ := p.collected.Get().(*collected)
-	if col == nil {
-		col = newCollected(p.tree)
-	}
-	defer p.collected.Put(col)
-	doc := bytesString(raw)
-	col.start(doc)
-	defer col.reset()
-	r := reader{rawRoot: doc, mode: readRaw, fields: &p.fields, col: col}
-	if err := rawjson.ValidateCollect(raw, col, rawjson.MaxCollectDepth); err != nil {
+	r, err := p.readRaw(raw)
+	defer p.release(r.col)
+	if err != nil {
 		return false, err
 	}
 	c := p.context()
 	return p.root.eval(&r, &c), nil
+}
+
+// readRaw validates raw and collects, in the same pass, every member the
+// program reads into a pooled collection, which release returns (also on
+// error).
+func (p *Program) readRaw(raw []byte) (reader, error) {
+	col, _ := p.collected.Get().(*collected)
+	if col == nil {
+		col = newCollected(p.tree)
+	}
+	doc := bytesString(raw)
+	col.start(doc)
+	r := reader{rawRoot: doc, mode: readRaw, fields: &p.fields, col: col}
+	return r, rawjson.ValidateCollect(raw, col, rawjson.MaxCollectDepth)
+}
+
+func (p *Program) release(col *collected) {
+	col.reset()
+	p.collected.Put(col)
 }
 
 func (p *Program) context() operators.Context {
