@@ -17,6 +17,7 @@ import (
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/testkit/race"
 	"github.com/segmatch/segmatch/internal/testkit/randgen"
+	"github.com/segmatch/segmatch/operators"
 )
 
 // policies are the ways a query may decide its conditions: each must
@@ -26,10 +27,10 @@ var policies = []struct {
 	pol  policy
 }{
 	{"default", defaultPolicy},
-	{"index", policy{buildShare: 1, buildBelow: math.MaxUint64, perValue: 0}}, // every path indexed, every value tested
-	{"each", policy{noIndex: true}},                                           // every condition on each candidate
-	{"mixed", policy{buildShare: 3, buildBelow: 0, perValue: math.MaxUint32}}, // paths indexed for large candidates only
-	{"lazy", policy{buildShare: math.MaxUint32, buildBelow: 0, perValue: 0}},  // only paths already indexed are used
+	{"values", policy{buildShare: 1, buildBelow: math.MaxUint64, values: alwaysValues}}, // every path indexed, tests on every value
+	{"each", policy{noIndex: true}},                                     // every condition on each candidate
+	{"mixed", policy{buildShare: 3, buildBelow: 0, values: alwaysEach}}, // paths indexed for large candidates only, tests on each candidate
+	{"lazy", policy{buildShare: 0, buildBelow: 0}},                      // no path indexed: only those indexed already
 }
 
 // withPolicy runs fn under pol.
@@ -205,8 +206,12 @@ func checkPathsCurrent(t *testing.T, ix *Index) {
 		if !p.ready.Load() {
 			continue
 		}
-		fresh := newPathIndex(p.path)
-		fresh.build(ix)
+		fresh := newPathIndex(p.path) // read by GetRaw, the reference
+		it := ix.live.Iterator()
+		for it.HasNext() {
+			n := it.Next()
+			fresh.change(n, operators.GetRaw(rawString(ix.raws[n]), p.path), true, false)
+		}
 		if p.folds != nil {
 			fresh.foldTable()
 		}

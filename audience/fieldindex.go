@@ -105,24 +105,45 @@ func (f *fieldIndex) bytes() int {
 	return n
 }
 
-// path is the index of p, built on first use. Callers hold ix.mu for
-// reading; concurrent queries wanting one path build it once.
-func (f *fieldIndex) path(ix *Index, p filter.Path) *pathIndex {
-	key := p.String()
+// path is the index of p, built on first use, with the other paths of
+// also that are not indexed yet (in the same pass). Callers hold ix.mu
+// for reading; concurrent queries wanting one path build it once.
+func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathIndex {
 	f.mu.Lock()
-	pi := f.paths[key]
-	if pi == nil {
-		pi = newPathIndex(p)
-		f.paths[key] = pi
+	var mine, theirs []*pathIndex
+	var want *pathIndex
+	for i, q := range append([]filter.Path{p}, also...) {
+		key := q.String()
+		pi := f.paths[key]
+		if pi == nil {
+			pi = newPathIndex(q)
+			f.paths[key] = pi
+		}
+		if i == 0 {
+			want = pi
+		}
+		switch {
+		case pi.built == nil:
+			pi.built = make(chan struct{})
+			mine = append(mine, pi)
+		case i == 0:
+			theirs = append(theirs, pi) // being built by another query, or built
+		}
 	}
 	f.mu.Unlock()
-	pi.once.Do(func() {
-		pi.build(ix)
+	if len(mine) > 0 {
+		build(ix, mine)
 		f.mu.Lock()
-		f.rd = nil // a path more to read
+		f.rd = nil // paths more to read
 		f.mu.Unlock()
-	})
-	return pi
+		for _, pi := range mine {
+			close(pi.built)
+		}
+	}
+	for _, pi := range theirs {
+		<-pi.built
+	}
+	return want
 }
 
 // built is the index of p when it is built, else nil.
@@ -140,7 +161,7 @@ func (f *fieldIndex) built(p filter.Path) *pathIndex {
 // at the query's clock. Callers hold ix.mu for reading. The bitmap is new:
 // the caller owns it.
 func (f *fieldIndex) query(ix *Index, seg filter.Segment, prog *segmatch.Program) (*roaring.Bitmap, error) {
-	q := newQuerier(ix, f)
+	q := newQuerier(ix, f, &seg)
 	s := q.group(seg.Match, seg.Filters, false, ix.live)
 	out := s.lo
 	if !s.exact() {

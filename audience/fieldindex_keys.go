@@ -312,8 +312,8 @@ const smallPosting = 256
 // union of small parts is built as a dense bitset.
 var denseFrom uint64 = 4096
 
-// result is the union, a new bitmap the caller owns; universe bounds the
-// contacts' numbers.
+// result is the union, which the caller only reads (it may be one of the
+// index's bitmaps); universe bounds the contacts' numbers.
 func (u *union) result(universe uint32) *roaring.Bitmap {
 	if u.of != nil {
 		if len(u.bms) > 0 || len(u.ones) > 0 { // more was added after the complement
@@ -333,7 +333,10 @@ func (u *union) result(universe uint32) *roaring.Bitmap {
 		}
 	}
 	if count == 0 {
-		return roaring.FastOr(big...) // a clone when there is one, empty when none
+		if len(big) == 1 {
+			return big[0] // read-only, as the index's own
+		}
+		return roaring.FastOr(big...) // empty when none
 	}
 	var part *roaring.Bitmap
 	if count >= denseFrom && count*64 >= uint64(universe) {

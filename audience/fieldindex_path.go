@@ -23,8 +23,8 @@ import (
 type pathIndex struct {
 	path filter.Path
 
-	once  sync.Once
-	ready atomic.Bool // built: add and remove keep it current
+	built chan struct{} // closed once built (nil: no query has claimed the building yet)
+	ready atomic.Bool   // built: add and remove keep it current
 
 	// By the type of the value (at most one each).
 	null, str, num, boolean, arr, obj *roaring.Bitmap
@@ -51,20 +51,29 @@ func newPathIndex(p filter.Path) *pathIndex {
 	}
 }
 
-// build reads every live contact's value. Callers hold ix.mu for reading.
-func (p *pathIndex) build(ix *Index) {
+// build indexes paths, reading every live contact once (the paths' values
+// in one pass). Callers hold ix.mu for reading and have claimed the paths.
+func build(ix *Index, paths []*pathIndex) {
+	rd := newReader(paths)
+	c := rd.newReading()
 	it := ix.live.Iterator()
 	for it.HasNext() {
 		n := it.Next()
-		p.change(n, operators.GetRaw(rawString(ix.raws[n]), p.path), true, true)
+		c.read(ix.raws[n])
+		for i, p := range paths {
+			p.change(n, c.value(i), true, true)
+		}
 	}
-	p.strs.sortAll()
-	p.nums.sortAll()
-	p.numStrs.sortAll()
-	for _, b := range p.bitmaps() {
-		b.RunOptimize()
+	c.reset()
+	for _, p := range paths {
+		p.strs.sortAll()
+		p.nums.sortAll()
+		p.numStrs.sortAll()
+		for _, b := range p.bitmaps() {
+			b.RunOptimize()
+		}
+		p.ready.Store(true)
 	}
-	p.ready.Store(true)
 }
 
 // bitmaps are the path's bitmaps other than the values'.

@@ -26,19 +26,39 @@ func (s span) exact() bool { return s.lo == s.hi }
 // on each candidate. Tests change it to force either way.
 type policy struct {
 	// buildShare: a path not indexed yet is indexed when the candidates
-	// are at least 1/buildShare of the live contacts (or the index is
-	// smaller than buildBelow contacts); fewer candidates are decided one
-	// by one, and the path stays unindexed.
+	// are at least 1/buildShare of the live contacts (0: never), or the
+	// index is smaller than buildBelow contacts; fewer candidates are
+	// decided one by one, and the path stays unindexed.
 	buildShare, buildBelow uint64
-	// perValue: a test decided on every distinct value of a path
-	// (ends_with, regex, dates, ...) is decided on each candidate instead
-	// when the candidates are fewer than the values over perValue.
-	perValue uint64
+	// values chooses between a test on every distinct value of a path
+	// (ends_with, regex, dates, ...) and one on each candidate's value.
+	values valuesChoice
 	// noIndex: every condition is decided on each candidate (tests).
 	noIndex bool
 }
 
-var defaultPolicy = policy{buildShare: 16, buildBelow: 1024, perValue: 8}
+type valuesChoice uint8
+
+const (
+	byCost       valuesChoice = iota // the cheaper, as perCandidate estimates
+	alwaysValues                     // tests
+	alwaysEach                       // tests
+)
+
+// perCandidate reports whether testing each candidate's value is cheaper
+// than testing each of a path's distinct values, for a test whose cost is
+// argCost (operators.Arg.Cost, ns per byte read).
+func perCandidate(cand, distinct uint64, argCost int) bool {
+	const (
+		read   = 4000 // ns: reading one contact's value (a ~1 KB contact, not in the cache)
+		visit  = 50   // ns: visiting one value of the index
+		length = 24   // bytes: a value
+	)
+	test := uint64(visit + max(argCost-operators.CostScan, 0)*length)
+	return cand*(read+test) < distinct*test
+}
+
+var defaultPolicy = policy{buildShare: 16, buildBelow: 1024}
 
 // indexPolicy is the policy queries follow.
 var indexPolicy = defaultPolicy
@@ -52,10 +72,11 @@ type querier struct {
 	pol   policy
 	// universe bounds the contacts' numbers.
 	universe uint32
+	seg      *filter.Segment
 }
 
-func newQuerier(ix *Index, f *fieldIndex) *querier {
-	return &querier{ix: ix, f: f, live: ix.live, nLive: ix.live.GetCardinality(), universe: uint32(len(ix.ids)), pol: indexPolicy}
+func newQuerier(ix *Index, f *fieldIndex, seg *filter.Segment) *querier {
+	return &querier{ix: ix, f: f, seg: seg, live: ix.live, nLive: ix.live.GetCardinality(), universe: uint32(len(ix.ids)), pol: indexPolicy}
 }
 
 // eval is a filter's span among cand.
@@ -210,7 +231,7 @@ func (q *querier) leaf(f *filter.Filter, cand *roaring.Bitmap) span {
 	if pos.Name != "elem_match" && pos.Name != "expr" && !q.pol.noIndex {
 		pi := q.f.built(path)
 		if pi == nil && q.worthBuilding(cand) {
-			pi = q.f.path(q.ix, path)
+			pi = q.f.path(q.ix, path, q.unindexed())
 		}
 		if pi != nil {
 			b = q.indexed(pi, pos, f, cand)
@@ -250,6 +271,31 @@ func (q *querier) trace(op *operators.Operator, route string) {
 	if traceRoute != nil {
 		traceRoute(op.Name, route)
 	}
+}
+
+// unindexed are the paths of the segment's conditions the index may
+// decide that are not indexed yet: indexed together with the first one a
+// condition needs, in one pass.
+func (q *querier) unindexed() []filter.Path {
+	var out []filter.Path
+	var walk func(fs []filter.Filter)
+	walk = func(fs []filter.Filter) {
+		for i := range fs {
+			f := &fs[i]
+			if f.IsGroup() {
+				walk(f.Filters)
+				continue
+			}
+			if c := q.class(f); c != classIndexed && c != classScalar {
+				continue
+			}
+			if p, err := filter.ParsePath(f.Field); err == nil && q.f.built(p) == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	walk(q.seg.Filters)
+	return out
 }
 
 func (q *querier) worthBuilding(cand *roaring.Bitmap) bool {
@@ -451,12 +497,18 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 	if pos.PrepareScalar == nil {
 		return nil
 	}
-	if cand.GetCardinality()*q.pol.perValue < uint64(pi.distinct()) {
-		return nil
-	}
-	sc, err := pos.PrepareScalar(arg(f))
+	a := arg(f)
+	sc, err := pos.PrepareScalar(a)
 	if err != nil {
 		return nil
+	}
+	switch q.pol.values {
+	case alwaysEach:
+		return nil
+	case byCost:
+		if perCandidate(cand.GetCardinality(), uint64(pi.distinct()), a.Cost) {
+			return nil
+		}
 	}
 	route = routeValues
 	pi.scalar(&u, sc)

@@ -167,7 +167,7 @@ func (qb *queryBench) indexPaths(s filter.Segment) error {
 				return err
 			}
 			qb.ix.mu.RLock()
-			qb.ix.fields.path(qb.ix, p)
+			qb.ix.fields.path(qb.ix, p, nil)
 			qb.ix.mu.RUnlock()
 		}
 		return nil
