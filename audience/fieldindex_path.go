@@ -69,10 +69,7 @@ func build(ix *Index, paths []*pathIndex) {
 		p.strs.sortAll()
 		p.nums.sortAll()
 		p.numStrs.sortAll()
-		for _, b := range p.bitmaps() {
-			b.RunOptimize()
-		}
-		p.ready.Store(true)
+		p.ready.Store(true) // (no RunOptimize: removing from a run container costs a rewrite)
 	}
 }
 

@@ -299,6 +299,9 @@ func (q *querier) unindexed() []filter.Path {
 }
 
 func (q *querier) worthBuilding(cand *roaring.Bitmap) bool {
+	if q.nLive == 0 { // nothing to index yet: a path is indexed when there is
+		return false
+	}
 	return q.nLive < q.pol.buildBelow || cand.GetCardinality()*q.pol.buildShare >= q.nLive
 }
 
