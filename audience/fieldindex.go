@@ -15,22 +15,25 @@ import (
 // fieldIndex answers a segment's members among the index's contacts
 // without a scan (issue 15).
 //
-// Per field path a query reads, a pathIndex holds what every live contact
-// has there, read as the engine reads it: the value's type, and for each
-// distinct scalar the contacts holding it (as the value or as an element:
-// rule 2), numeric strings also under their number (rule 1), keys in
-// order for ranges and prefixes, folded forms for ignore_case. A path is
-// indexed on the first query that needs it (one read of every contact's
-// value) and kept current by add and remove from then on.
+// Per field path a query reads, a pathIndex (fieldindex_path.go) holds
+// what every live contact has there, read as the engine reads it: the
+// value's type, and for each distinct scalar the contacts holding it (as
+// the value or as an element: rule 2), numeric strings also under their
+// number (rule 1), keys in order for ranges and prefixes, folded forms for
+// ignore_case. A path is indexed on the first query that needs it (the
+// query's other unindexed paths with it, in one pass over the contacts)
+// and kept current from then on: replace reads the old and the new
+// contact's indexed paths in one validating pass each (fieldindex_read.go)
+// and changes only the paths whose text differs. Paths are never dropped.
 //
 // A query (fieldindex_query.go) gives every node of the segment's tree
 // the contacts it holds for, exactly where it can; where it cannot (a
 // relative date, which reads the query's clock), a lower and an upper
 // bound, and the compiled program decides the contacts in between. Each
 // condition of an "all" group is decided only among the contacts its
-// siblings left, and a condition whose candidates are few is decided on
-// each of them (its test on the contact's value) rather than through the
-// index.
+// siblings left, and a test the index cannot look up is run on each
+// distinct value of the path or on each candidate's value, whichever is
+// estimated cheaper.
 //
 // scan, the evaluation of the program on every contact, is the reference
 // the answers equal (differential_test.go).
@@ -47,7 +50,8 @@ type fieldIndex struct {
 func newFieldIndex() *fieldIndex { return &fieldIndex{paths: map[string]*pathIndex{}} }
 
 // add indexes the values of contact n (raw is one valid JSON object).
-// Callers hold ix.mu for writing: no query runs.
+// Callers hold ix.mu for writing (no query runs), as for remove and
+// replace.
 func (f *fieldIndex) add(n uint32, raw []byte) { f.replace(n, nil, raw) }
 
 // remove drops contact n's values (raw is what add was given).

@@ -323,14 +323,30 @@ func (u *union) result(universe uint32) *roaring.Bitmap {
 		return roaring.AndNot(u.of, u.less.result(universe))
 	}
 	var big, small []*roaring.Bitmap
-	count := uint64(len(u.ones))
+	count, sparse := uint64(len(u.ones)), uint64(0)
 	for _, b := range u.bms {
-		if c := b.GetCardinality(); c >= smallPosting {
-			big = append(big, b)
-		} else {
+		c := b.GetCardinality()
+		switch {
+		case c < smallPosting:
 			small = append(small, b)
 			count += c
+		case c*16 < uint64(universe): // array containers: ORed value by value into a bitset
+			sparse += c
+			big = append(big, b)
+		default:
+			big = append(big, b)
 		}
+	}
+	if sparse > 0 && (count+sparse)*64 >= uint64(universe) && count+sparse >= denseFrom {
+		var rest []*roaring.Bitmap
+		for _, b := range big {
+			if b.GetCardinality()*16 < uint64(universe) {
+				small = append(small, b)
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		big, count = rest, count+sparse
 	}
 	if count == 0 {
 		if len(big) == 1 {
@@ -345,7 +361,7 @@ func (u *union) result(universe uint32) *roaring.Bitmap {
 		for _, x := range u.ones {
 			words[x>>6] |= 1 << (x & 63)
 		}
-		buf := make([]uint32, smallPosting)
+		buf := make([]uint32, 1024)
 		for _, b := range small {
 			it := b.ManyIterator()
 			for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
