@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -388,4 +389,48 @@ func TestDifferentialTiledesk(t *testing.T) {
 	checkSegments(t, ix, segs)
 	t.Logf("%d segments, %d ranges taken as complements", len(segs), complements)
 	require.Greater(t, complements, 50)
+}
+
+// TestConcurrentBuilds: queries that index paths at once, the same ones
+// and overlapping sets, beside a writer (go test -race); afterwards every
+// answer equals the scan's and every path is current.
+func TestConcurrentBuilds(t *testing.T) {
+	gen := benchmarks.NewContactGen(benchmarks.DefaultConfig)
+	ix := New(Options{})
+	var raws [][]byte
+	for range 3000 {
+		raw := gen.Next(nil)
+		raws = append(raws, raw)
+		_, err := ix.Upsert(raw)
+		require.NoError(t, err)
+	}
+	fields := []string{"country", "attributes.age", "tags", "email", "city", "lead_id", "attributes.score", "properties.plan.tier"}
+	var segs []filter.Segment
+	for i := range fields {
+		segs = append(segs, seg(filter.CondNoValue(fields[i], "is_set"), cond(fields[(i+1)%len(fields)], "ne", "x"),
+			cond(fields[(i+3)%len(fields)], "starts_with", "a")))
+	}
+	var wg sync.WaitGroup
+	for r := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 * len(segs) {
+				_, err := ix.Query(segs[(r+i)%len(segs)])
+				if err != nil {
+					t.Error(err)
+				}
+				_ = ix.Stats()
+			}
+		}()
+	}
+	for i := range 400 {
+		raw := gen.Next(nil)
+		copy(raw[len(`{"_id":"`):], raws[i][len(`{"_id":"`):len(`{"_id":"`)+24])
+		_, err := ix.Upsert(raw)
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	checkSegments(t, ix, segs)
+	checkPathsCurrent(t, ix)
 }
