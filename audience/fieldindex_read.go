@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/keytable"
 	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/segmatch/segmatch/operators"
 )
@@ -24,7 +25,7 @@ type reader struct {
 	paths []*pathIndex
 	// per node: children by key, parent, depth (keys from the document),
 	// and end (the node's subtree is [node, end))
-	kids   []keyTable
+	kids   []keytable.Table
 	parent []int32
 	depth  []int32
 	end    []int32
@@ -72,7 +73,7 @@ func newReader(paths []*pathIndex) *reader {
 		r.parent = append(r.parent, parent)
 		r.depth = append(r.depth, depth)
 		r.end = append(r.end, 0)
-		r.kids = append(r.kids, keyTable{})
+		r.kids = append(r.kids, keytable.Table{})
 		for _, k := range n.keys {
 			walk(n.kids[k], n.id, depth+1)
 		}
@@ -81,7 +82,7 @@ func newReader(paths []*pathIndex) *reader {
 		for i, k := range n.keys {
 			ids[i] = n.kids[k].id
 		}
-		r.kids[n.id] = newKeyTable(n.keys, ids)
+		r.kids[n.id] = keytable.New(n.keys, ids)
 	}
 	walk(root, -1, 0)
 	r.node = make([]int32, len(paths))
@@ -144,9 +145,9 @@ func (c *reading) reset() {
 // Member is the Collector's: the node of a member, or -1.
 func (c *reading) Member(parent int32, rawKey string) int32 {
 	kids := &c.r.kids[parent]
-	n := kids.find(rawKey)
-	if n < 0 && kids.mask != 0 && strings.IndexByte(rawKey, '\\') >= 0 {
-		n = kids.find(rawjson.Key(rawKey))
+	n := kids.Find(rawKey)
+	if n < 0 && !kids.Empty() && strings.IndexByte(rawKey, '\\') >= 0 {
+		n = kids.Find(rawjson.Key(rawKey))
 	}
 	if n < 0 {
 		return -1
@@ -217,56 +218,4 @@ func same(a, b *reading, i int) bool {
 		return ma && mb
 	}
 	return fa == fb && a.raw[fa] == b.raw[fb]
-}
-
-// keyTable finds a child node by key: open addressing on a cheap hash of
-// a few bytes, exact comparison deciding (internal/plan's key table).
-type keyTable struct {
-	keys  []string
-	nodes []int32 // -1: empty
-	mask  uint32
-}
-
-func newKeyTable(keys []string, nodes []int32) keyTable {
-	if len(keys) == 0 {
-		return keyTable{}
-	}
-	size := uint32(4)
-	for size < uint32(2*len(keys)) {
-		size *= 2
-	}
-	t := keyTable{keys: make([]string, size), nodes: make([]int32, size), mask: size - 1}
-	for i := range t.nodes {
-		t.nodes[i] = -1
-	}
-	for i, k := range keys {
-		j := keyHash(k) & t.mask
-		for t.nodes[j] >= 0 {
-			j = (j + 1) & t.mask
-		}
-		t.keys[j], t.nodes[j] = k, nodes[i]
-	}
-	return t
-}
-
-func keyHash(k string) uint32 {
-	h := uint32(len(k)) * 0x9e3779b1
-	if len(k) > 0 {
-		h ^= uint32(k[0])<<8 | uint32(k[len(k)-1])
-		h ^= uint32(k[len(k)/2]) << 16
-	}
-	return h ^ h>>15
-}
-
-// find is the node of key k, or -1.
-func (t *keyTable) find(k string) int32 {
-	if t.mask == 0 {
-		return -1
-	}
-	for j := keyHash(k) & t.mask; ; j = (j + 1) & t.mask {
-		n := t.nodes[j]
-		if n < 0 || t.keys[j] == k {
-			return n
-		}
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/keytable"
 	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/segmatch/segmatch/operators"
 )
@@ -15,7 +16,7 @@ import (
 // value of every member on the tree, however deep, instead of scanning
 // nested objects again per field.
 type keyTree struct {
-	kids   []keyTable // per node: its children by key
+	kids   []keytable.Table // per node: its children by key
 	parent []int32
 	depth  []int32 // keys from the document to the node
 	end    []int32 // the node's subtree is [node, end)
@@ -65,7 +66,7 @@ func newKeyTree(paths []filter.Path) *keyTree {
 		t.parent = append(t.parent, parent)
 		t.depth = append(t.depth, depth)
 		t.end = append(t.end, 0)
-		t.kids = append(t.kids, keyTable{})
+		t.kids = append(t.kids, keytable.Table{})
 		for _, k := range n.keys {
 			walk(n.kids[k], n.id, depth+1)
 		}
@@ -75,7 +76,7 @@ func newKeyTree(paths []filter.Path) *keyTree {
 		for _, k := range n.keys {
 			keys, ids = append(keys, k), append(ids, n.kids[k].id)
 		}
-		t.kids[n.id] = newKeyTable(keys, ids)
+		t.kids[n.id] = keytable.New(keys, ids)
 	}
 	walk(root, -1, 0)
 	for slot := range paths {
@@ -83,58 +84,6 @@ func newKeyTree(paths []filter.Path) *keyTree {
 	}
 	t.slotRest = rests
 	return t
-}
-
-// keyTable finds a child by key: open addressing on a cheap hash, exact
-// comparison deciding (the hash only spreads the few keys a node has;
-// contact keys cannot lengthen a probe beyond the table's own clusters).
-type keyTable struct {
-	keys  []string
-	nodes []int32 // -1: empty
-	mask  uint32
-}
-
-func newKeyTable(keys []string, nodes []int32) keyTable {
-	if len(keys) == 0 {
-		return keyTable{}
-	}
-	size := uint32(4)
-	for size < uint32(2*len(keys)) {
-		size *= 2
-	}
-	t := keyTable{keys: make([]string, size), nodes: make([]int32, size), mask: size - 1}
-	for i := range t.nodes {
-		t.nodes[i] = -1
-	}
-	for i, k := range keys {
-		j := keyHash(k) & t.mask
-		for t.nodes[j] >= 0 {
-			j = (j + 1) & t.mask
-		}
-		t.keys[j], t.nodes[j] = k, nodes[i]
-	}
-	return t
-}
-
-func keyHash(k string) uint32 {
-	h := uint32(len(k)) * 0x9e3779b1
-	if len(k) > 0 {
-		h ^= uint32(k[0])<<8 | uint32(k[len(k)-1])
-		h ^= uint32(k[len(k)/2]) << 16
-	}
-	return h ^ h>>15
-}
-
-func (t *keyTable) find(k string) int32 {
-	if t.mask == 0 {
-		return -1
-	}
-	for j := keyHash(k) & t.mask; ; j = (j + 1) & t.mask {
-		n := t.nodes[j]
-		if n < 0 || t.keys[j] == k {
-			return n
-		}
-	}
 }
 
 // collected is one contact's members on a keyTree: the raw value of each
@@ -162,9 +111,9 @@ func (c *collected) reset() { clear(c.raw) }
 
 func (c *collected) Member(parent int32, rawKey string) int32 {
 	t := &c.tree.kids[parent]
-	n := t.find(rawKey)
+	n := t.Find(rawKey)
 	if n < 0 && (strings.IndexByte(rawKey, '\\') >= 0 || c.tree.repaired && !utf8.ValidString(rawKey)) {
-		n = t.find(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
+		n = t.Find(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
 	}
 	if n >= 0 {
 		// a repeated key: what an earlier value held is gone
