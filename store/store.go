@@ -31,6 +31,9 @@ import (
 // them. Every write validates the resulting segment with segmatch.Compile
 // first, so nothing invalid is ever stored.
 type Store interface {
+	// LeadStore keeps the projects' leads beside their segments.
+	LeadStore
+
 	// Create stores a new segment built from seg's Name, Match and Filters
 	// (its other fields are ignored) and returns it as stored: a new
 	// 24-hex, time-ordered id, IDProject set to project, CreatedBy set to

@@ -35,8 +35,9 @@ const crashWriters = 4
 // file reopens cleanly with every acknowledged write intact. The child
 // (this test binary, re-executed) runs crashWriters goroutines that create,
 // update and delete their own segments and append an fsync'd line to a
-// side file after each acknowledged write; the parent sends SIGKILL at a
-// random moment.
+// side file after each acknowledged write, beside one goroutine writing
+// batches of leads (store.LeadStore) acknowledged the same way; the
+// parent sends SIGKILL at a random moment.
 func TestCrash(t *testing.T) {
 	if dir := os.Getenv(crashEnv); dir != "" {
 		crashChild(t, dir)
@@ -55,7 +56,7 @@ func TestCrash(t *testing.T) {
 			passed++
 		}
 	}
-	t.Logf("%d/%d crash trials passed (%d acknowledged writes checked)", passed, trials, acks)
+	t.Logf("%d/%d crash trials passed (%d acknowledged writes checked, %d of them lead batches)", passed, trials, acks, leadAcksChecked)
 	if passed != trials {
 		t.Fail()
 	}
@@ -101,7 +102,81 @@ func crashTrial(t *testing.T, trial int) (acks int, ok bool) {
 		t.Errorf("trial %d (%d acks): %v", trial, n, err)
 		return n, false
 	}
-	return n, true
+	ln, err := checkLeadsAfterCrash(filepath.Join(dir, "segments.db"), filepath.Join(dir, "leadacks"))
+	if err != nil {
+		t.Errorf("trial %d (%d lead acks): %v", trial, ln, err)
+		return n + ln, false
+	}
+	return n + ln, true
+}
+
+// crashLeadIDs is how many leads the child's lead writer cycles through:
+// the write of lead i%crashLeadIDs holds "n": i.
+const crashLeadIDs = 50
+
+// leadAcksChecked counts the lead batches checked, for the log.
+var leadAcksChecked int
+
+// checkLeadsAfterCrash checks that every acknowledged lead write (a line
+// "n" of the side file: the batch of leads n-2, n-1 and n was written) is
+// in the reopened file: each lead holds its last acknowledged n, or the
+// one write after it that committed unacknowledged.
+func checkLeadsAfterCrash(path, ackPath string) (int, error) {
+	b, err := os.ReadFile(ackPath)
+	if err != nil {
+		return 0, err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 < len(b) {
+		b = b[:i+1] // a line without its newline was not acked
+	}
+	acked := map[string]int{}
+	last, acks := -1, 0
+	for _, line := range strings.Fields(string(b)) {
+		n, err := strconv.Atoi(line)
+		if err != nil {
+			return acks, fmt.Errorf("bad lead ack %q", line)
+		}
+		for k := n - 2; k <= n; k++ {
+			acked[fmt.Sprintf("lead-%d", k%crashLeadIDs)] = k
+		}
+		last, acks = n, acks+1
+	}
+	s, err := bolt.Open(path, bolt.WithLockTimeout(5*time.Second))
+	if err != nil {
+		return acks, fmt.Errorf("reopen: %w", err)
+	}
+	defer s.Close()
+	stored := map[string]int{}
+	err = s.ForEachLead(context.Background(), storetest.ProjectA, func(id string, raw []byte) error {
+		var doc struct {
+			ID string `json:"_id"`
+			N  int    `json:"n"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil || doc.ID != id {
+			return fmt.Errorf("lead %s: %q does not read back (%v)", id, raw, err)
+		}
+		stored[id] = doc.N
+		return nil
+	})
+	if err != nil {
+		return acks, err
+	}
+	for id, n := range acked {
+		got, ok := stored[id]
+		switch {
+		case !ok:
+			return acks, fmt.Errorf("acknowledged lead %s (n=%d) is missing", id, n)
+		case got < n:
+			return acks, fmt.Errorf("lead %s: n=%d, acknowledged n=%d", id, got, n)
+		case got > n && got > last+3:
+			return acks, fmt.Errorf("lead %s: n=%d, beyond the one batch after the last ack (%d)", id, got, last)
+		}
+	}
+	if err := s.PutLeads(context.Background(), storetest.ProjectA, []store.Lead{{ID: "after-crash", Raw: []byte(`{}`)}}); err != nil {
+		return acks, fmt.Errorf("lead write after reopen: %w", err)
+	}
+	leadAcksChecked += acks
+	return acks, nil
 }
 
 // ackLine is one acknowledged write: "op id version updatedAt name".
@@ -231,6 +306,33 @@ func crashChild(t *testing.T, dir string) {
 	ctx := context.Background()
 	stop := time.Now().Add(30 * time.Second)
 	var wg sync.WaitGroup
+	// One lead writer beside the segment writers: batches of three
+	// leads, each batch acknowledged by its last n on a side file of its
+	// own.
+	leadAcks, err := os.OpenFile(filepath.Join(dir, "leadacks"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 2; time.Now().Before(stop); n += 3 {
+			var batch []store.Lead
+			for k := n - 2; k <= n; k++ {
+				id := fmt.Sprintf("lead-%d", k%crashLeadIDs)
+				batch = append(batch, store.Lead{ID: id, Raw: fmt.Appendf(nil, `{"_id":%q,"n":%d,"pad":%q}`, id, k, strings.Repeat("x", k%300))})
+			}
+			if err := s.PutLeads(ctx, storetest.ProjectA, batch); err != nil {
+				panic(err)
+			}
+			if _, err := fmt.Fprintf(leadAcks, "%d\n", n); err != nil {
+				panic(err)
+			}
+			if err := leadAcks.Sync(); err != nil {
+				panic(err)
+			}
+		}
+	}()
 	for w := 0; w < crashWriters; w++ {
 		wg.Add(1)
 		go func() {

@@ -19,6 +19,7 @@ type Store struct {
 	mu       sync.RWMutex
 	projects map[string]map[string]*store.Record // project → id → record
 	usage    map[string]store.Usage              // project → its active segments
+	leads    map[string]*leadsOf                 // project → its leads
 	limits   store.Limits
 	closed   bool
 
@@ -46,7 +47,7 @@ func WithLimits(l store.Limits) Option { return func(s *Store) { s.limits = l.Re
 // New returns an empty store.
 func New(opts ...Option) *Store {
 	s := &Store{projects: map[string]map[string]*store.Record{}, usage: map[string]store.Usage{},
-		limits: store.DefaultLimits, now: time.Now}
+		leads: map[string]*leadsOf{}, limits: store.DefaultLimits, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -211,7 +212,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.projects, s.usage = nil, nil
+	s.projects, s.usage, s.leads = nil, nil, nil
 	s.feed.Close()
 	return nil
 }

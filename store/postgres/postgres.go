@@ -180,7 +180,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7301982)"); err != nil {
 		return fail(err)
 	}
-	_, err = conn.Exec(ctx, schemaSQL)
+	_, err = conn.Exec(ctx, schemaSQL+leadsSchemaSQL)
 	_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock(7301982)")
 	if err != nil {
 		return fail(err)

@@ -9,8 +9,9 @@
 // project isolation, not-found cases, paging and sorting, optimistic
 // concurrency, soft deletes, the change feed and its slow-consumer
 // policy, 100 goroutines of mixed operations with no lost update, the
-// per-project limits (store.Limits, raced by concurrent writers) and, for
-// persistent stores, close and reopen.
+// per-project limits (store.Limits, raced by concurrent writers), the
+// leads (store.LeadStore: order, isolation, validation, concurrency) and,
+// for persistent stores, close and reopen.
 package storetest
 
 import (
@@ -91,6 +92,12 @@ func Run(t *testing.T, h Harness) {
 		{"LimitSegments", testLimitSegments},
 		{"LimitBytes", testLimitBytes},
 		{"LimitConcurrent", testLimitConcurrent},
+		{"Leads", testLeads},
+		{"LeadsInvalid", testLeadsInvalid},
+		{"LeadsIsolation", testLeadsIsolation},
+		{"LeadsConcurrent", testLeadsConcurrent},
+		{"LeadsReopen", testLeadsReopen},
+		{"LeadsClose", testLeadsClose},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
