@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -44,44 +45,80 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	if err != nil {
 		return events, &ContactError{Line: line, Err: err}
 	}
-	id, err := ix.idOf(raw)
-	if err != nil {
-		return events, &ContactError{Line: line, Err: err}
+	id, own := ix.idView(raw)
+	if id == "" {
+		var err error
+		if id, err = ix.idOf(raw); err != nil {
+			return events, &ContactError{Line: line, Err: err}
+		}
+		own = true
 	}
-	raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	n, existed := ix.byID[id]
-	if existed {
-		ix.bytes -= len(ix.raws[n])
-	} else {
+	switch {
+	case !existed:
+		if !own {
+			id = strings.Clone(id) // a view of the caller's buffer
+		}
 		n = uint32(len(ix.ids))
 		ix.ids = append(ix.ids, id)
 		ix.raws = append(ix.raws, nil)
 		ix.byID[id] = n
 		ix.live.Add(n)
+		ix.fields.changed(n, nil, len(ix.byID))
+		raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
+	case bytes.Equal(ix.raws[n], raw):
+		raw = ix.raws[n] // the same content: nothing for the field index
+	default:
+		ix.fields.changed(n, ix.raws[n], len(ix.byID))
+		raw = bytes.Clone(raw)
 	}
-	ix.fields.replace(n, ix.raws[n], raw) // nil before: a new contact
+	ix.bytes += len(raw) - len(ix.raws[n])
 	ix.raws[n] = raw
-	ix.bytes += len(raw)
 	if reg.eng == nil {
 		return events, nil
 	}
-	row := reg.row(n)
-	for i, in := range reg.res.Matches {
-		word, bit := i>>6, uint64(1)<<(i&63)
-		if was := row[word]&bit != 0; in == was {
-			continue
-		}
-		row[word] ^= bit
-		if in {
-			reg.members[i].Add(n)
-		} else {
-			reg.members[i].Remove(n)
-		}
-		events = append(events, Event{Contact: id, Segment: reg.keys[i], Entered: in})
+	return reg.apply(n, ix.ids[n], events), nil
+}
+
+// idView is a contact's id when the first member of raw (one valid JSON
+// object) is the first id field holding a non-empty string without
+// escapes, which is what idOf reads then; own is false: it is a view of
+// raw. "" otherwise: idOf decides.
+func (ix *Index) idView(raw []byte) (id string, own bool) {
+	key := ix.opts.IDFields[0]
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return "", false
 	}
-	return events, nil
+	i = skipSpace(raw, i+1)
+	if i+len(key)+2 > len(raw) || raw[i] != '"' || string(raw[i+1:i+1+len(key)]) != key || raw[i+1+len(key)] != '"' {
+		return "", false
+	}
+	i = skipSpace(raw, i+len(key)+2)
+	if i >= len(raw) || raw[i] != ':' {
+		return "", false
+	}
+	i = skipSpace(raw, i+1)
+	if i >= len(raw) || raw[i] != '"' {
+		return "", false
+	}
+	j := i + 1
+	for j < len(raw) && raw[j] != '"' && raw[j] != '\\' {
+		j++
+	}
+	if j >= len(raw) || raw[j] != '"' || j == i+1 {
+		return "", false
+	}
+	return rawString(raw[i+1 : j]), false
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // Remove removes a contact: it leaves every segment it was in (the
@@ -102,7 +139,7 @@ func (ix *Index) Remove(id string) ([]Event, error) {
 		}
 	}
 	clear(ix.reg.row(n))
-	ix.fields.remove(n, ix.raws[n])
+	ix.fields.changed(n, ix.raws[n], len(ix.byID)-1)
 	ix.bytes -= len(ix.raws[n])
 	ix.raws[n] = nil
 	ix.live.Remove(n)

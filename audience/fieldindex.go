@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -22,9 +23,16 @@ import (
 // number (rule 1), keys in order for ranges and prefixes, folded forms for
 // ignore_case. A path is indexed on the first query that needs it (the
 // query's other unindexed paths with it, in one pass over the contacts)
-// and kept current from then on: replace reads the old and the new
-// contact's indexed paths in one validating pass each (fieldindex_read.go)
-// and changes only the paths whose text differs. Paths are never dropped.
+// and kept current from then on, lazily: a write only records the
+// contact as pending (changed), with the version the paths hold, so that
+// an upsert costs the paths nothing; the next reader of the paths (a
+// query, a backfill, Stats) catches them up first (catchUp), each pending
+// contact once however many times it changed: replace reads its old and
+// new version's indexed paths in one validating pass each
+// (fieldindex_read.go) and changes only the paths whose text differs.
+// Answers are those of paths current with every contact. When more
+// contacts are pending than a build would read (dropPending), the paths
+// are dropped instead, and indexed again by the next query needing one.
 //
 // A query (fieldindex_query.go) gives every node of the segment's tree
 // the contacts it holds for, exactly where it can; where it cannot (a
@@ -45,35 +53,123 @@ type fieldIndex struct {
 	// replace.
 	rd       *reader
 	was, now *reading
+
+	// Deferred upkeep. A write does not touch the paths: it records the
+	// contact in pending, with the JSON the paths hold for it (nil: none,
+	// the contact is new since), and the paths are behind (not ready)
+	// until the next reader of them (a query, a backfill, Stats) brings
+	// them up to date, every pending contact in one batch (catchUp).
+	// Writers change pending under ix.mu held for writing; readers hold
+	// it for reading, and the first of them to find the paths behind
+	// catches them up under catchMu while the others wait: no reader
+	// reads a path while it changes, and no write comes between.
+	pending      map[uint32][]byte
+	pendingBytes int         // the JSON pending holds
+	behind       atomic.Bool // pending is not empty: the kept paths are not ready
+	catchMu      sync.Mutex
+	// kept counts the built paths (ready or behind): none, and a write
+	// has nothing to record.
+	kept int
+	// drops counts the times pending outgrew dropPending (tests).
+	drops int
 }
 
-func newFieldIndex() *fieldIndex { return &fieldIndex{paths: map[string]*pathIndex{}} }
+func newFieldIndex() *fieldIndex {
+	return &fieldIndex{paths: map[string]*pathIndex{}, pending: map[uint32][]byte{}}
+}
 
-// add indexes the values of contact n (raw is one valid JSON object).
-// Callers hold ix.mu for writing (no query runs), as for remove and
-// replace.
-func (f *fieldIndex) add(n uint32, raw []byte) { f.replace(n, nil, raw) }
+// dropPending bounds pending: once more than max(minDrop, live/dropShare)
+// contacts changed since the paths were last caught up, the paths are
+// dropped instead (the next query needing one builds it again, in one
+// pass over the contacts). Catching up costs two reads of a contact and
+// the changes of its paths (~25 us for 16 paths replaced), a build one
+// read and the values added (~10 us for 16): past some third of the
+// contacts building is cheaper, and the old versions held are bounded by
+// that share of the raw contacts.
+const dropShare = 3
 
-// remove drops contact n's values (raw is what add was given).
-func (f *fieldIndex) remove(n uint32, raw []byte) { f.replace(n, raw, nil) }
+var minDrop = 4096 // (tests lower it)
 
-// replace changes contact n from old to raw (nil: no contact), both read
-// in one pass each; a path whose text is the same in both is not touched.
-// Callers hold ix.mu for writing.
+// changed records that contact n is about to change from old (nil: a new
+// contact) to whatever ix.raws[n] will hold (nil: removed), live being
+// the number of live contacts. Callers hold ix.mu for writing.
+func (f *fieldIndex) changed(n uint32, old []byte, live int) {
+	if f.kept == 0 {
+		return // no path to keep: a build reads the contacts as they are
+	}
+	if !f.behind.Load() {
+		for _, p := range f.paths {
+			if p.kept {
+				p.ready.Store(false)
+			}
+		}
+		f.behind.Store(true)
+	}
+	if _, ok := f.pending[n]; ok {
+		return // the paths hold an older version still
+	}
+	f.pending[n] = old
+	f.pendingBytes += len(old)
+	if len(f.pending) > max(minDrop, live/dropShare) {
+		f.drop()
+	}
+}
+
+// drop forgets every path and what is pending. Callers hold ix.mu for
+// writing.
+func (f *fieldIndex) drop() {
+	f.paths = map[string]*pathIndex{}
+	f.rd, f.was, f.now = nil, nil, nil
+	f.pending = map[uint32][]byte{}
+	f.pendingBytes, f.kept = 0, 0
+	f.behind.Store(false)
+	f.drops++
+}
+
+// catchUp brings the kept paths up to date with the contacts: each
+// pending contact changes from the version the paths hold to the one
+// ix.raws holds. Every reader of the paths calls it first. Callers hold
+// ix.mu for reading.
+func (f *fieldIndex) catchUp(ix *Index) {
+	if !f.behind.Load() {
+		return
+	}
+	f.catchMu.Lock()
+	defer f.catchMu.Unlock()
+	if !f.behind.Load() {
+		return // another reader did
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for n, old := range f.pending {
+		f.replace(n, old, ix.raws[n])
+	}
+	clear(f.pending)
+	f.pendingBytes = 0
+	for _, p := range f.paths {
+		if p.kept {
+			p.ready.Store(true)
+		}
+	}
+	f.behind.Store(false)
+}
+
+// replace changes contact n from old to raw (nil: no contact) in every
+// kept path, both read in one pass each; a path whose text is the same
+// in both is not touched. Callers hold f.mu and have the paths to
+// themselves (catchUp).
 func (f *fieldIndex) replace(n uint32, old, raw []byte) {
 	if old != nil && raw != nil && bytes.Equal(old, raw) {
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.rd == nil {
-		var ready []*pathIndex
+		var kept []*pathIndex
 		for _, k := range slices.Sorted(maps.Keys(f.paths)) {
-			if p := f.paths[k]; p.ready.Load() {
-				ready = append(ready, p)
+			if p := f.paths[k]; p.kept {
+				kept = append(kept, p)
 			}
 		}
-		f.rd = newReader(ready)
+		f.rd = newReader(kept)
 		f.was, f.now = f.rd.newReading(), f.rd.newReading()
 	}
 	if len(f.rd.paths) == 0 {
@@ -96,23 +192,24 @@ func (f *fieldIndex) replace(n uint32, old, raw []byte) {
 	f.now.reset()
 }
 
-// bytes estimates the index's memory.
-func (f *fieldIndex) bytes() int {
+// bytes estimates the kept paths' memory, and pending's: the old
+// versions of the contacts changed since the last catch-up.
+func (f *fieldIndex) bytes() (paths, pending int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
 	for k, p := range f.paths {
-		if p.ready.Load() {
-			n += len(k) + p.bytes()
+		if p.kept {
+			paths += len(k) + p.bytes()
 		}
 	}
-	return n
+	return paths, f.pendingBytes + len(f.pending)*40 // map entries: key, slice, slot overhead
 }
 
 // path is the index of p, built on first use, with the other paths of
 // also that are not indexed yet (in the same pass). Callers hold ix.mu
 // for reading; concurrent queries wanting one path build it once.
 func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathIndex {
+	f.catchUp(ix) // a build reads the contacts as they are: the other paths must be too
 	f.mu.Lock()
 	var mine, theirs []*pathIndex
 	var want *pathIndex
@@ -138,6 +235,10 @@ func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathInd
 	if len(mine) > 0 {
 		build(ix, mine)
 		f.mu.Lock()
+		for _, pi := range mine {
+			pi.kept = true
+		}
+		f.kept += len(mine)
 		f.rd = nil // paths more to read
 		f.mu.Unlock()
 		for _, pi := range mine {
@@ -165,6 +266,7 @@ func (f *fieldIndex) built(p filter.Path) *pathIndex {
 // at the query's clock. Callers hold ix.mu for reading. The bitmap is new:
 // the caller owns it.
 func (f *fieldIndex) query(ix *Index, seg filter.Segment, prog *segmatch.Program) (*roaring.Bitmap, error) {
+	f.catchUp(ix)
 	q := newQuerier(ix, f, &seg)
 	s := q.group(seg.Match, seg.Filters, false, ix.live)
 	out := s.lo

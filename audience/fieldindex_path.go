@@ -24,7 +24,8 @@ type pathIndex struct {
 	path filter.Path
 
 	built chan struct{} // closed once built (nil: no query has claimed the building yet)
-	ready atomic.Bool   // built: add and remove keep it current
+	kept  bool          // built: writes are recorded for it (fieldIndex.changed); under fieldIndex.mu
+	ready atomic.Bool   // built and current: queries may read it (false while behind the contacts)
 
 	// By the type of the value (at most one each).
 	null, str, num, boolean, arr, obj *roaring.Bitmap

@@ -2,10 +2,13 @@ package audience
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -39,6 +42,58 @@ func (r *registry) row(n uint32) []uint64 {
 		r.bits = append(r.bits, make([]uint64, need-len(r.bits)+len(r.bits)/4)...)
 	}
 	return r.bits[at : at+r.words]
+}
+
+// apply takes the engine's result for contact n (res.Matches) in place of
+// its packed memberships, updating the bitmaps of the segments it entered
+// or left and appending their events, in segment order. Callers hold
+// ix.mu for writing.
+func (r *registry) apply(n uint32, id string, events []Event) []Event {
+	row := r.row(n)
+	m := r.res.Matches
+	// The result packed eight booleans a step (a bool is one byte, 0 or
+	// 1: the multiplication gathers the eight low bits into the top byte),
+	// compared with the row a word at a time.
+	bools := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(m))), len(m))
+	var diff [4]uint64 // the words of up to 256 segments on the stack
+	diffs := diff[:0]
+	if r.words > len(diff) {
+		diffs = make([]uint64, 0, r.words)
+	}
+	changes := 0
+	for w := range r.words {
+		var word uint64
+		lo := w * 64
+		hi := min(lo+64, len(bools))
+		i := lo
+		for ; i+8 <= hi; i += 8 {
+			word |= (binary.LittleEndian.Uint64(bools[i:]) * 0x0102040810204080 >> 56) << (i - lo)
+		}
+		for ; i < hi; i++ {
+			word |= uint64(bools[i]&1) << (i - lo)
+		}
+		d := word ^ row[w]
+		row[w] = word
+		diffs = append(diffs, d)
+		changes += bits.OnesCount64(d)
+	}
+	if changes == 0 {
+		return events
+	}
+	events = slices.Grow(events, changes)
+	for w, d := range diffs {
+		for ; d != 0; d &= d - 1 {
+			i := w*64 + bits.TrailingZeros64(d)
+			in := m[i]
+			if in {
+				r.members[i].Add(n)
+			} else {
+				r.members[i].Remove(n)
+			}
+			events = append(events, Event{Contact: id, Segment: r.keys[i], Entered: in})
+		}
+	}
+	return events
 }
 
 // pack sets the membership bits of the given segments (nil: all) from

@@ -12,6 +12,11 @@ type Stats struct {
 	MemberBytes int
 	// FieldIndexBytes estimates the field index.
 	FieldIndexBytes int
+	// PendingBytes is what the field index holds of the contacts changed
+	// since its paths were last brought up to date (their versions before,
+	// kept until the next query catches the paths up; none when no path
+	// is indexed).
+	PendingBytes int
 	// OverheadBytes estimates the rest: ids, the id table, the number
 	// table.
 	OverheadBytes int
@@ -22,14 +27,15 @@ func (s Stats) PerContact() float64 {
 	if s.Contacts == 0 {
 		return 0
 	}
-	return float64(s.MemberBytes+s.FieldIndexBytes+s.OverheadBytes) / float64(s.Contacts)
+	return float64(s.MemberBytes+s.FieldIndexBytes+s.PendingBytes+s.OverheadBytes) / float64(s.Contacts)
 }
 
 // Stats reports the index's contents and memory.
 func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	s := Stats{Contacts: len(ix.byID), Segments: len(ix.reg.keys), RawBytes: ix.bytes, FieldIndexBytes: ix.fields.bytes()}
+	s := Stats{Contacts: len(ix.byID), Segments: len(ix.reg.keys), RawBytes: ix.bytes}
+	s.FieldIndexBytes, s.PendingBytes = ix.fields.bytes()
 	for _, bm := range ix.reg.members {
 		s.MemberBytes += int(bm.GetSerializedSizeInBytes())
 	}

@@ -1,0 +1,220 @@
+package audience
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmatch/segmatch/benchmarks"
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/race"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
+)
+
+// requireCaughtUp brings the paths up to date as the next query would,
+// then checks that every kept path is ready and equals the same path
+// indexed afresh; it returns the number of paths checked.
+func requireCaughtUp(t *testing.T, ix *Index) int {
+	t.Helper()
+	ix.mu.RLock()
+	ix.fields.catchUp(ix)
+	kept := 0
+	for key, p := range ix.fields.paths {
+		if p.kept {
+			kept++
+			require.True(t, p.ready.Load(), "path %q kept but not ready after a catch-up", key)
+		}
+	}
+	require.Empty(t, ix.fields.pending)
+	require.False(t, ix.fields.behind.Load())
+	ix.mu.RUnlock()
+	checkPathsCurrent(t, ix)
+	return kept
+}
+
+// tiledeskEdit is raw with one top-level field's value replaced by the
+// one other holds (or dropped when other has none).
+func tiledeskEdit(t *testing.T, raw, other []byte, field string) []byte {
+	t.Helper()
+	c, o := decodeObject(t, raw), decodeObject(t, other)
+	if v, ok := o[field]; ok {
+		c[field] = v
+	} else {
+		delete(c, field)
+	}
+	return encodeObject(t, c)
+}
+
+// TestCatchUp: writes leave the kept paths behind, recorded as pending;
+// the next reader brings them up to date, equal to paths built afresh,
+// and every answer meanwhile equals the scan's. The changes are every
+// kind an upsert makes: another contact under an id, one field edited,
+// the same content again, a contact put back to the version the paths
+// hold, removals, new contacts, a removed id back, one contact changed
+// many times; and a path first indexed while others are behind.
+func TestCatchUp(t *testing.T) {
+	n, rounds := 1500, 4
+	if testing.Short() || race.Enabled {
+		n, rounds = 600, 3
+	}
+	cfg := benchmarks.DefaultConfig
+	cfg.Segments = 60
+	gen := benchmarks.NewContactGen(cfg)
+	ix := New(Options{Now: func() time.Time { return randgen.Now }})
+	for range n {
+		_, err := ix.Upsert(gen.Next(nil))
+		require.NoError(t, err)
+	}
+	segs := benchmarks.GenerateSegments(cfg)
+	checkSegments(t, ix, segs[:20]) // indexes the paths they read
+	require.Positive(t, requireCaughtUp(t, ix))
+	fields := []string{"country", "tags", "email", "city", "lead_id", "attributes"}
+	for round := range rounds {
+		ids := append([]string(nil), ix.ids...)
+		indexed := map[string][]byte{} // the versions the paths hold
+		for i, id := range ids {
+			if m, ok := ix.byID[id]; ok {
+				indexed[id] = ix.raws[m]
+			}
+			_ = i
+		}
+		changed := 0
+		for i, id := range ids {
+			m, ok := ix.byID[id]
+			if !ok {
+				continue
+			}
+			raw := ix.raws[m]
+			var next []byte
+			switch (i + round) % 11 {
+			case 0: // another contact under the id
+				next = withID(t, gen.Next(nil), id)
+			case 1, 2: // one field edited
+				next = tiledeskEdit(t, raw, gen.Next(nil), fields[(i+round)%len(fields)])
+			case 3: // the same content
+				next = raw
+			case 4: // changed, then back to what the paths hold
+				_, err := ix.Upsert(withID(t, gen.Next(nil), id))
+				require.NoError(t, err)
+				next = indexed[id]
+			case 5: // changed three times
+				for range 2 {
+					_, err := ix.Upsert(tiledeskEdit(t, ix.raws[m], gen.Next(nil), "tags"))
+					require.NoError(t, err)
+				}
+				next = withID(t, gen.Next(nil), id)
+			case 6:
+				if i%3 == 0 {
+					_, err := ix.Remove(id)
+					require.NoError(t, err)
+					changed++
+				}
+				continue
+			default:
+				continue
+			}
+			_, err := ix.Upsert(next)
+			require.NoError(t, err)
+			changed++
+		}
+		for i := range 30 {
+			_, err := ix.Upsert(withID(t, gen.Next(nil), fmt.Sprintf("new-%d-%d", round, i)))
+			require.NoError(t, err)
+		}
+		// A removed id back, under a new number.
+		if round > 0 {
+			_, err := ix.Upsert(withID(t, gen.Next(nil), fmt.Sprintf("new-%d-%d", round-1, 0)))
+			require.NoError(t, err)
+		}
+		require.Positive(t, changed)
+		require.True(t, ix.fields.behind.Load(), "writes leave the kept paths behind")
+		require.NotEmpty(t, ix.fields.pending)
+		require.Positive(t, ix.Stats().PendingBytes)
+		for _, p := range ix.fields.paths {
+			require.False(t, p.kept && p.ready.Load(), "a kept path ready while behind")
+		}
+		if round%2 == 1 {
+			// A query on a path not indexed yet, while the others are
+			// behind: the build reads the contacts as they are, after
+			// the others are caught up.
+			p, err := filter.ParsePath(fmt.Sprintf("attributes.extra_%d", round))
+			require.NoError(t, err)
+			ix.mu.RLock()
+			ix.fields.path(ix, p, nil)
+			ix.mu.RUnlock()
+		}
+		if round%2 == 0 {
+			checkSegments(t, ix, segs[20:40]) // a query catches up first
+		}
+		require.Positive(t, requireCaughtUp(t, ix))
+		require.Zero(t, ix.Stats().PendingBytes)
+		checkSegments(t, ix, segs[40:])
+	}
+	require.Zero(t, ix.fields.drops)
+}
+
+// TestDropPending: once more contacts changed since the last catch-up
+// than the bound, the paths are dropped (the old versions with them);
+// the next queries index their paths again and answer as the scan.
+func TestDropPending(t *testing.T) {
+	defer func(old int) { minDrop = old }(minDrop)
+	minDrop = 50
+	cfg := benchmarks.DefaultConfig
+	cfg.Segments = 30
+	gen := benchmarks.NewContactGen(cfg)
+	ix := New(Options{Now: func() time.Time { return randgen.Now }})
+	for range 400 {
+		_, err := ix.Upsert(gen.Next(nil))
+		require.NoError(t, err)
+	}
+	segs := benchmarks.GenerateSegments(cfg)
+	checkSegments(t, ix, segs)
+	require.Positive(t, requireCaughtUp(t, ix))
+	// 100 changes: under live/3, not dropped.
+	for i := range 100 {
+		_, err := ix.Upsert(withID(t, gen.Next(nil), ix.ids[i]))
+		require.NoError(t, err)
+	}
+	require.Zero(t, ix.fields.drops)
+	require.Len(t, ix.fields.pending, 100)
+	// 40 more: dropped.
+	for i := 100; i < 140; i++ {
+		_, err := ix.Upsert(withID(t, gen.Next(nil), ix.ids[i]))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, ix.fields.drops)
+	require.Empty(t, ix.fields.paths)
+	require.Empty(t, ix.fields.pending)
+	require.Zero(t, ix.Stats().PendingBytes)
+	for i := 140; i < 160; i++ { // nothing to record: no path kept
+		_, err := ix.Remove(ix.ids[i])
+		require.NoError(t, err)
+	}
+	require.Empty(t, ix.fields.pending)
+	checkSegments(t, ix, segs)
+	require.Positive(t, requireCaughtUp(t, ix))
+}
+
+func withID(t *testing.T, raw []byte, id string) []byte {
+	t.Helper()
+	c := decodeObject(t, raw)
+	c["_id"] = id
+	return encodeObject(t, c)
+}
+
+func decodeObject(t *testing.T, raw []byte) map[string]any {
+	t.Helper()
+	var c map[string]any
+	require.NoError(t, json.Unmarshal(raw, &c))
+	return c
+}
+
+func encodeObject(t *testing.T, c map[string]any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(c)
+	require.NoError(t, err)
+	return raw
+}
