@@ -10,6 +10,9 @@
 //	POST   {prefix}/{project_id}/segments/{id}/explain  why is (or is not) this contact in the segment?
 //	POST   {prefix}/{project_id}/segments/classify      which segments does each contact belong to?
 //
+// and the audience routes over the projects' leads (leads.go: leads in,
+// members, counts, previews, enter/exit events out).
+//
 // Routing uses the standard library's method-and-path patterns. The
 // literal "classify" segment is more specific than {id}, and no POST route
 // exists on {id}, so the two never meet.
@@ -36,6 +39,7 @@ import (
 	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/keeper"
 )
@@ -87,6 +91,12 @@ type Config struct {
 	Logger *slog.Logger
 	// MinRole is the role required in the project; 0 means auth.Agent.
 	MinRole auth.Role
+	// Leads holds the projects' leads for the audience routes; when nil,
+	// New makes one over Store with LeadLimits, closed by (*API).Close.
+	Leads *leads.Hub
+	// LeadLimits bounds the leads of the hub New makes (zero fields:
+	// the defaults of package leads).
+	LeadLimits leads.Limits
 }
 
 // MaxBodyBytes bounds a request body; larger ones are a 413.
@@ -99,6 +109,8 @@ type API struct {
 	cls     Classifiers
 	own     *keeper.Keeper // the keeper New started, if any
 	progs   programSource  // compiled stored segments, for /match
+	hub     *leads.Hub     // the projects' leads and audiences
+	ownHub  bool           // New made hub
 	log     *slog.Logger
 	minRole auth.Role
 	prefix  string
@@ -122,6 +134,11 @@ func New(cfg Config) *API {
 	if a.cls == nil {
 		a.own = keeper.New(cfg.Store, engineBuild(a.log), keeper.WithLogger(a.log))
 		a.cls = keeperClassifiers{a.own}
+	}
+	a.hub = cfg.Leads
+	if a.hub == nil {
+		a.hub = leads.New(cfg.Store, cfg.LeadLimits, a.log)
+		a.ownHub = true
 	}
 	if ps, ok := a.cls.(programSource); ok {
 		a.progs = ps
@@ -150,6 +167,7 @@ func New(cfg Config) *API {
 	mux.Handle(base+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
 	mux.Handle(base+"/{id}/match", methodNotAllowed("POST"))
 	mux.Handle(base+"/{id}/explain", methodNotAllowed("POST"))
+	a.routeLeads(mux)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errRouteNotFound)
 	}))
@@ -160,14 +178,21 @@ func New(cfg Config) *API {
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
-// Close stops the keeper New started (if it started one). It does not
-// close the store.
+// Close stops the keeper and the leads hub New started (if it started
+// them). It does not close the store.
 func (a *API) Close() error {
+	if a.ownHub {
+		_ = a.hub.Close()
+	}
 	if a.own != nil {
 		return a.own.Close()
 	}
 	return nil
 }
+
+// Leads is the hub holding the projects' leads (to warm it at start,
+// or end its event streams at shutdown: CloseStreams).
+func (a *API) Leads() *leads.Hub { return a.hub }
 
 // keeperClassifiers adapts *keeper.Keeper to Classifiers and observer.
 type keeperClassifiers struct{ k *keeper.Keeper }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/keeper"
 )
@@ -45,6 +46,12 @@ var statusTable = []statusRule{
 	{auth.ErrRole, http.StatusForbidden, "you dont have the required role."},
 	{errMediaType, http.StatusUnsupportedMediaType, ""},
 	{errTooLarge, http.StatusRequestEntityTooLarge, ""},
+	{leads.ErrLeadTooLarge, http.StatusRequestEntityTooLarge, "Lead too large."},
+	{leads.ErrTooManyLeads, http.StatusBadRequest, "Too many leads in one request."},
+	{leads.ErrBadLead, http.StatusBadRequest, "Invalid lead."},
+	{leads.ErrProjectFull, http.StatusConflict, "Project lead limit reached: delete leads to make room."},
+	{leads.ErrNotIndexed, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
+	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},
 	{errBadContact, http.StatusBadRequest, "Invalid contact."},
@@ -73,18 +80,23 @@ var statusTable = []statusRule{
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "Service unavailable."},
 }
 
-// problem is one located problem in a request body.
+// problem is one located problem in a request body: its JSON Pointer
+// and, in a bulk request, its line.
 type problem struct {
+	Line    int    `json:"line,omitempty"`
 	Path    string `json:"path"`
 	Message string `json:"message"`
 }
 
 // errorBody is every error answer: Tiledesk's {"success": false, "msg"}
-// plus, for a 400, the located problems.
+// plus, for a 400 (and a refused lead), the located problems, and, for
+// a bulk request ended early, what it applied before.
 type errorBody struct {
-	Success bool      `json:"success"`
-	Msg     string    `json:"msg"`
-	Errors  []problem `json:"errors,omitempty"`
+	Success  bool      `json:"success"`
+	Msg      string    `json:"msg"`
+	Errors   []problem `json:"errors,omitempty"`
+	Accepted *int      `json:"accepted,omitempty"`
+	Rejected *int      `json:"rejected,omitempty"`
 }
 
 // classify returns the status and body for err.
@@ -97,8 +109,16 @@ func classify(err error) (int, errorBody) {
 		if body.Msg == "" {
 			body.Msg = r.kind.Error()
 		}
-		if r.status == http.StatusBadRequest {
+		var le *leads.LeadError
+		if r.status == http.StatusBadRequest || errors.As(err, &le) {
 			body.Errors = problemsOf(err)
+		}
+		var be *leads.BulkError
+		if errors.As(err, &be) {
+			body.Accepted, body.Rejected = &be.Report.Accepted, &be.Report.Rejected
+			if len(body.Errors) == 0 {
+				body.Errors = []problem{{Line: be.Line, Message: be.Error()}}
+			}
 		}
 		return r.status, body
 	}
@@ -115,6 +135,10 @@ func problemsOf(err error) []problem {
 	var pe *store.ParamError
 	if len(out) == 0 && errors.As(err, &pe) {
 		out = append(out, problem{Path: pe.Param, Message: pe.Error()})
+	}
+	var le *leads.LeadError
+	if len(out) == 0 && errors.As(err, &le) {
+		out = append(out, problem{Line: le.Line, Path: le.Path, Message: le.Error()})
 	}
 	var pr *contactError
 	if len(out) == 0 && errors.As(err, &pr) {

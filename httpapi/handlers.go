@@ -46,11 +46,14 @@ func writeSegment(w http.ResponseWriter, seg filter.Segment) {
 	writeJSON(w, http.StatusOK, seg)
 }
 
-// observe tells the classifiers of a write, when they listen.
+// observe tells the classifiers of a write, when they listen, and has
+// the project's audience index register the segments again (backfill,
+// enter/exit events) before the write is answered.
 func (a *API) observe(project string, seg filter.Segment) {
 	if o, ok := a.cls.(observer); ok {
 		o.Observe(project, seg)
 	}
+	a.segmentsChanged(project)
 }
 
 // create stores the body's name, match and filters; the id, project,

@@ -1,0 +1,75 @@
+package leads
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error kinds, for errors.Is; the HTTP API maps each to one status.
+var (
+	// ErrLeadTooLarge: a lead's JSON is over Limits.MaxLeadBytes (413).
+	ErrLeadTooLarge = errors.New("lead too large")
+	// ErrBadLead: a lead that is not one JSON object, has no id, or whose
+	// id is not the one of its path (400).
+	ErrBadLead = errors.New("invalid lead")
+	// ErrTooManyLeads: a bulk request of more than Limits.MaxBulkLeads
+	// leads (400); the leads before the limit were applied.
+	ErrTooManyLeads = errors.New("too many leads in one request")
+	// ErrProjectFull: the project holds Limits.MaxProjectLeads leads, and
+	// this write adds one (409).
+	ErrProjectFull = errors.New("project lead limit reached")
+	// ErrNotIndexed: a stored segment that the index cannot hold (it no
+	// longer compiles: written before a bound it now exceeds) (422).
+	ErrNotIndexed = errors.New("the stored segment is not in the audience index")
+	// ErrClosed: the hub is closed (503).
+	ErrClosed = errors.New("leads: closed")
+)
+
+// LeadError is a lead refused, and where: its line in a bulk request
+// (0 otherwise), the JSON Pointer of the problem in it ("" for the whole
+// document), and its id when known. It wraps its kind (ErrBadLead,
+// ErrLeadTooLarge, ErrProjectFull) and the cause.
+type LeadError struct {
+	Line  int
+	ID    string
+	Path  string
+	Kind  error
+	Cause error
+}
+
+func (e *LeadError) Error() string {
+	s := e.Kind.Error()
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	if e.Path != "" {
+		s = e.Path + ": " + s
+	}
+	if e.Line > 0 {
+		s = fmt.Sprintf("line %d: %s", e.Line, s)
+	}
+	return s
+}
+
+func (e *LeadError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Cause}
+}
+
+// BulkError ends a bulk request early: too many leads (ErrTooManyLeads),
+// a body that could not be read, or a store that failed. Report says
+// what was applied before: those leads are stored and indexed.
+type BulkError struct {
+	Report Report
+	// Line is the line the request stopped at.
+	Line int
+	Err  error
+}
+
+func (e *BulkError) Error() string {
+	return fmt.Sprintf("line %d: %v (%d leads accepted and stored before it, %d rejected)", e.Line, e.Err, e.Report.Accepted, e.Report.Rejected)
+}
+
+func (e *BulkError) Unwrap() error { return e.Err }

@@ -1,0 +1,170 @@
+package leads
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/segmatch/segmatch/audience"
+)
+
+// Event is one lead entering or leaving one segment of a project, with
+// its place in the project's event sequence.
+type Event struct {
+	Seq     uint64
+	Lead    string
+	Segment string
+	Entered bool
+}
+
+// eventLog is a project's recent events (a ring of Limits.EventWindow)
+// and its live streams. Publishing never waits for a stream: a stream
+// whose queue is full is closed (the client is too slow), and resumes,
+// when it comes back, from the ring.
+type eventLog struct {
+	mu     sync.Mutex
+	ring   []Event // grows up to window, then wraps
+	window int
+	start  int    // index of the oldest event in ring
+	next   uint64 // the Seq of the next event; the first is 1
+	queue  int    // a stream's queue
+	subs   map[*Stream]struct{}
+	closed bool
+}
+
+func newEventLog(window, queue int) *eventLog {
+	return &eventLog{window: window, queue: queue, next: 1, subs: map[*Stream]struct{}{}}
+}
+
+// publish appends events and hands each to the streams that want it.
+func (l *eventLog) publish(evs []audience.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range evs {
+		e := Event{Seq: l.next, Lead: a.Contact, Segment: a.Segment, Entered: a.Entered}
+		l.next++
+		if len(l.ring) < l.window {
+			l.ring = append(l.ring, e)
+		} else if l.window > 0 {
+			l.ring[l.start] = e
+			l.start = (l.start + 1) % l.window
+		}
+		for s := range l.subs {
+			if s.segment != "" && s.segment != e.Segment {
+				continue
+			}
+			select {
+			case s.ch <- e:
+			default: // too slow: disconnected, never waited for
+				s.overflow = true
+				l.drop(s)
+			}
+		}
+	}
+}
+
+// oldest is the Seq of the oldest event kept (next when none).
+func (l *eventLog) oldest() uint64 { return l.next - uint64(len(l.ring)) }
+
+// drop ends a stream (under mu).
+func (l *eventLog) drop(s *Stream) {
+	if _, ok := l.subs[s]; ok {
+		delete(l.subs, s)
+		close(s.ch)
+	}
+}
+
+// subscribe starts a stream after event after (0: from now on, no
+// backlog). resumable says whether after is within the window.
+func (l *eventLog) subscribe(after uint64, resume bool, segment string) *Stream {
+	s := &Stream{log: l, segment: segment, ch: make(chan Event, l.queue)}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if resume {
+		if after+1 < l.oldest() || after >= l.next {
+			s.Reset = true // gone from the window, or never issued
+		} else {
+			for i := range l.ring {
+				e := l.ring[(l.start+i)%len(l.ring)]
+				if e.Seq > after && (segment == "" || e.Segment == segment) {
+					s.Backlog = append(s.Backlog, e)
+				}
+			}
+		}
+	}
+	if l.closed {
+		close(s.ch)
+		return s
+	}
+	l.subs[s] = struct{}{}
+	return s
+}
+
+func (l *eventLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for s := range l.subs {
+		l.drop(s)
+	}
+}
+
+func (l *eventLog) streams() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.subs)
+}
+
+// Stream is one client's view of a project's events: what it missed
+// since the id it resumed from (Backlog), then every event as it
+// happens (C).
+type Stream struct {
+	// Reset: the id resumed from is no longer in the window (or is of
+	// an earlier run of the server): events were missed, and the client
+	// must read the counts and members again.
+	Reset bool
+	// Backlog is the events after the id resumed from, in order.
+	Backlog []Event
+
+	log      *eventLog
+	segment  string
+	ch       chan Event
+	overflow bool // under log.mu
+}
+
+// C delivers the events. It is closed when the client fell too far
+// behind (Overflowed), when the hub closes, or after Close.
+func (s *Stream) C() <-chan Event { return s.ch }
+
+// Overflowed reports whether the stream was ended because its queue was
+// full.
+func (s *Stream) Overflowed() bool {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	return s.overflow
+}
+
+// Close ends the stream.
+func (s *Stream) Close() {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	s.log.drop(s)
+}
+
+// EventID is an event's id on the wire: the hub's epoch (one per run of
+// the server) and the event's Seq, "epoch-seq".
+func (h *Hub) EventID(e Event) string { return h.epoch + "-" + strconv.FormatUint(e.Seq, 10) }
+
+// parseEventID reads an id given back (Last-Event-ID). ok is false for
+// anything that is not an id of this run (then the client resets).
+func (h *Hub) parseEventID(id string) (seq uint64, ok bool) {
+	ep, n, found := strings.Cut(id, "-")
+	if !found || ep != h.epoch {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(n, 10, 64)
+	return seq, err == nil
+}

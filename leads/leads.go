@@ -1,0 +1,402 @@
+// Package leads keeps each project's leads for the server (issue 16): in
+// the project's store (store.LeadStore: every acknowledged write
+// durable) and in an audience.Index with the project's active segments
+// registered, so that members, counts and previews are answered from
+// memory without a scan, and every lead entering or leaving a segment is
+// an event that clients follow as a stream.
+//
+// A project's index is built on first use, from the store (leads in the
+// order they were first stored, so that pages of members keep their
+// order across restarts), then its segments; Warm builds every project's
+// at start. Writes of one project are serialized: the store first (the
+// write is acknowledged only once stored), then the index, then the
+// events, so events come in the order of the writes. A segment written
+// through the API is registered before the write is answered
+// (SegmentsChanged); one written elsewhere (another instance sharing a
+// PostgreSQL store) is picked up from the store's change feed.
+//
+// Several instances sharing one PostgreSQL store share the segments and
+// the stored leads, but each instance's index holds the leads written
+// through it plus what it loaded at start: leads are not followed across
+// instances (a restart reloads them all).
+package leads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmatch/segmatch"
+	"github.com/segmatch/segmatch/audience"
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/store"
+)
+
+// Limits bounds what the hub accepts. Zero fields take the defaults; a
+// negative MaxProjectLeads or MaxBulkLeads means no limit.
+type Limits struct {
+	// MaxLeadBytes bounds one lead's JSON (a PUT body, a bulk line).
+	MaxLeadBytes int
+	// MaxBulkLeads bounds the leads of one bulk request.
+	MaxBulkLeads int
+	// MaxProjectLeads bounds the leads a project holds.
+	MaxProjectLeads int
+	// EventWindow is how many of a project's latest events are kept for
+	// clients resuming a stream (Last-Event-ID).
+	EventWindow int
+	// StreamQueue is how many events wait for one stream's client before
+	// it counts as too slow and is disconnected.
+	StreamQueue int
+}
+
+// Defaults.
+const (
+	DefaultMaxLeadBytes    = 256 << 10
+	DefaultMaxBulkLeads    = 1_000_000
+	DefaultMaxProjectLeads = 2_000_000
+	DefaultEventWindow     = 10_000
+	DefaultStreamQueue     = 4096
+)
+
+// Resolved returns l with zero fields replaced by the defaults.
+func (l Limits) Resolved() Limits {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxLeadBytes, DefaultMaxLeadBytes)
+	def(&l.MaxBulkLeads, DefaultMaxBulkLeads)
+	def(&l.MaxProjectLeads, DefaultMaxProjectLeads)
+	def(&l.EventWindow, DefaultEventWindow)
+	def(&l.StreamQueue, DefaultStreamQueue)
+	if l.MaxLeadBytes < 0 {
+		l.MaxLeadBytes = DefaultMaxLeadBytes
+	}
+	if l.EventWindow < 0 {
+		l.EventWindow = 0
+	}
+	if l.StreamQueue < 1 {
+		l.StreamQueue = 1
+	}
+	return l
+}
+
+// Hub is every project's leads, indexes and event logs.
+type Hub struct {
+	st    store.Store
+	lim   Limits
+	log   *slog.Logger
+	epoch string
+
+	ctx    context.Context // of loads and change feeds: ends with Close
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	projects map[string]*project
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// project is one project's state.
+type project struct {
+	id    string
+	ready chan struct{} // closed once loaded (err says how)
+	err   error
+
+	wmu sync.Mutex // one write at a time: store, index, events
+	ix  *audience.Index
+	ev  *eventLog
+}
+
+// New makes a hub over st (which it does not close).
+func New(st store.Store, lim Limits, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{st: st, lim: lim.Resolved(), log: log, ctx: ctx, cancel: cancel,
+		epoch:    strconv.FormatInt(time.Now().UnixNano(), 36),
+		projects: map[string]*project{}}
+}
+
+// Limits are the hub's limits, defaults filled in.
+func (h *Hub) Limits() Limits { return h.lim }
+
+// project returns the project's loaded state, loading it on first use
+// (other callers wait for the same load). A failed load is forgotten,
+// so the next call tries again.
+func (h *Hub) project(ctx context.Context, id string) (*project, error) {
+	if err := store.CheckProject(id); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	p := h.projects[id]
+	if p == nil {
+		p = &project{id: id, ready: make(chan struct{})}
+		h.projects[id] = p
+		h.wg.Add(1)
+		go h.load(p)
+	}
+	h.mu.Unlock()
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p, nil
+}
+
+// loaded returns the project's state if it is loaded (nil otherwise).
+func (h *Hub) loaded(id string) *project {
+	h.mu.Lock()
+	p := h.projects[id]
+	h.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.ready:
+		if p.err == nil {
+			return p
+		}
+	default:
+	}
+	return nil
+}
+
+// load builds a project's index: its segments' change feed first (so
+// that no change is missed), its leads in their order, then its
+// segments registered (one backfill each, through the field index).
+func (h *Hub) load(p *project) {
+	defer h.wg.Done()
+	start := time.Now()
+	err := h.build(p)
+	if err != nil {
+		p.err = fmt.Errorf("loading the leads of project %s: %w", p.id, err)
+		h.log.Error("loading a project's leads", "project", p.id, "err", err)
+		h.mu.Lock()
+		if h.projects[p.id] == p {
+			delete(h.projects, p.id)
+		}
+		h.mu.Unlock()
+	} else if n := p.ix.Len(); n > 0 {
+		h.log.Info("leads loaded", "project", p.id, "leads", n, "segments", len(p.ix.Segments()), "duration", time.Since(start))
+	}
+	close(p.ready)
+}
+
+func (h *Hub) build(p *project) error {
+	feed, err := h.st.Watch(h.ctx, p.id)
+	if err != nil {
+		return err
+	}
+	p.ix = audience.New(audience.Options{MaxContactBytes: h.lim.MaxLeadBytes + maxIDGrowth})
+	p.ev = newEventLog(h.lim.EventWindow, h.lim.StreamQueue)
+	skipped := 0
+	err = h.st.ForEachLead(h.ctx, p.id, func(id string, raw []byte) error {
+		if _, err := p.ix.Upsert(raw); err != nil {
+			// Stored leads were checked when written: only a lead stored
+			// under a larger MaxLeadBytes lands here.
+			skipped++
+			h.log.Warn("a stored lead is not indexed", "project", p.id, "lead", id, "err", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if skipped > 0 {
+		h.log.Warn("stored leads left out of the index", "project", p.id, "leads", skipped)
+	}
+	if err := h.registerSegments(h.ctx, p); err != nil {
+		return err
+	}
+	h.wg.Add(1)
+	go h.follow(p, feed)
+	return nil
+}
+
+// follow re-registers a project's segments when the store says they
+// changed (writes made elsewhere than this API; the API's own are
+// registered before they are answered, and registering them again finds
+// nothing new). Events that arrive together are taken as one change.
+func (h *Hub) follow(p *project, feed <-chan store.Event) {
+	defer h.wg.Done()
+	for range feed {
+		for drained := false; !drained; {
+			select {
+			case _, ok := <-feed:
+				if !ok {
+					return
+				}
+			default:
+				drained = true
+			}
+		}
+		if err := h.SegmentsChanged(h.ctx, p.id); err != nil && h.ctx.Err() == nil {
+			h.log.Error("registering a project's changed segments", "project", p.id, "err", err)
+		}
+	}
+}
+
+// SegmentsChanged registers the project's active segments again, when
+// its index is loaded (one that is not will read them when it is):
+// every new or edited segment is backfilled and its enter/exit events
+// published before it returns.
+func (h *Hub) SegmentsChanged(ctx context.Context, project string) error {
+	p := h.loaded(project)
+	if p == nil {
+		return nil
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	return h.registerSegments(ctx, p)
+}
+
+// registerSegments reads the project's active segments and registers
+// them (under p.wmu, or before the project is ready). A segment that no
+// longer compiles (stored before a bound it now exceeds) is left out.
+func (h *Hub) registerSegments(ctx context.Context, p *project) error {
+	var segs []filter.Segment
+	opts := store.ListOptions{Limit: store.MaxLimit, Sort: store.SortCreatedAt, Direction: store.Ascending}
+	for {
+		page, total, err := h.st.List(ctx, p.id, opts)
+		if err != nil {
+			return err
+		}
+		segs = append(segs, page...)
+		if len(page) == 0 || len(segs) >= total {
+			break
+		}
+		opts.Page++
+	}
+	evs, err := p.ix.SetSegments(segs)
+	if err != nil {
+		kept := segs[:0:0]
+		var left []string
+		for _, s := range segs {
+			if _, cerr := segmatch.Compile(s); cerr != nil {
+				left = append(left, s.ID)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(left) == 0 {
+			return err
+		}
+		h.log.Warn("stored segments left out of the audience index: they no longer compile", "project", p.id, "segments", left)
+		if evs, err = p.ix.SetSegments(kept); err != nil {
+			return err
+		}
+	}
+	p.ev.publish(evs)
+	return nil
+}
+
+// Warm loads every project that holds leads, one after the other, so
+// that the first request of each does not wait for its index. It
+// returns when all are loaded (or ctx is done), with the first error.
+func (h *Hub) Warm(ctx context.Context) error {
+	ps, err := h.st.LeadProjects(ctx)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, id := range ps {
+		if _, err := h.project(ctx, id); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// Stats is what one project's index holds.
+type Stats struct {
+	Leads    int
+	Segments int
+	Streams  int
+	Index    audience.Stats
+}
+
+// Stats reports a project's index (loading it).
+func (h *Hub) Stats(ctx context.Context, project string) (Stats, error) {
+	p, err := h.project(ctx, project)
+	if err != nil {
+		return Stats{}, err
+	}
+	is := p.ix.Stats()
+	return Stats{Leads: is.Contacts, Segments: is.Segments, Streams: p.ev.streams(), Index: is}, nil
+}
+
+// CloseStreams ends every event stream (at server shutdown, so that
+// in-flight streaming requests finish); new streams still start.
+func (h *Hub) CloseStreams() {
+	h.mu.Lock()
+	ps := make([]*project, 0, len(h.projects))
+	for _, p := range h.projects {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	for _, p := range ps {
+		select {
+		case <-p.ready:
+			if p.err == nil {
+				p.ev.mu.Lock()
+				for s := range p.ev.subs {
+					p.ev.drop(s)
+				}
+				p.ev.mu.Unlock()
+			}
+		default:
+		}
+	}
+}
+
+// Close ends every stream, stops following the store and waits for the
+// loads in progress. Later calls fail with ErrClosed.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	ps := make([]*project, 0, len(h.projects))
+	for _, p := range h.projects {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	for _, p := range ps {
+		if p.err == nil && p.ev != nil {
+			p.ev.close()
+		}
+	}
+	return nil
+}
+
+// isClosed maps a store or context failure at close to ErrClosed.
+func (h *Hub) isClosed(err error) error {
+	if h.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, store.ErrClosed)) {
+		return ErrClosed
+	}
+	return err
+}
