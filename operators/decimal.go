@@ -86,6 +86,9 @@ func overflows(s string) bool {
 // encoding/json would but with ±Inf beyond float64's range (README
 // semantics), allocating nothing.
 func parseNumber(raw string) float64 {
+	if n, ok := smallInt(raw); ok {
+		return n
+	}
 	if overflows(raw) {
 		if raw[0] == '-' {
 			return math.Inf(-1)

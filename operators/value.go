@@ -128,25 +128,40 @@ func Of(x any) Value {
 // repaired to valid UTF-8 the way encoding/json does, so raw and decoded
 // contacts read alike; a number beyond float64's range reads as ±Inf.
 func OfRaw(raw string) Value {
+	var v Value
+	v.SetRaw(raw)
+	return v
+}
+
+// SetRaw sets v to OfRaw(raw) in place: what a reader filling a buffer of
+// values calls, without copying a Value through each return.
+func (v *Value) SetRaw(raw string) {
 	raw = rawjson.Trim(raw)
+	v.b, v.num, v.ref, v.fan = false, 0, nil, nil
 	if raw == "" {
-		return Value{}
+		v.kind, v.str = Missing, ""
+		return
 	}
 	switch raw[0] {
 	case '"':
-		return Value{kind: String, str: validUTF8(rawjson.Unquote(raw))}
+		v.kind, v.str = String, validUTF8(rawjson.Unquote(raw))
+		return
 	case 't':
-		return Value{kind: Bool, b: true}
+		v.kind, v.b = Bool, true
 	case 'f':
-		return Value{kind: Bool}
+		v.kind = Bool
 	case 'n':
-		return Value{kind: Null}
+		v.kind = Null
 	case '{':
-		return Value{kind: Object, str: raw}
+		v.kind, v.str = Object, raw
+		return
 	case '[':
-		return Value{kind: Array, str: raw}
+		v.kind, v.str = Array, raw
+		return
+	default:
+		v.kind, v.num = Number, parseNumber(raw)
 	}
-	return Value{kind: Number, num: parseNumber(raw)}
+	v.str = ""
 }
 
 // validUTF8 replaces each invalid byte with U+FFFD, as encoding/json does

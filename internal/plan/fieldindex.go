@@ -81,7 +81,7 @@ func indexableOf(slot int, kind operators.IndexKind, f *filter.Filter) indexable
 type fieldIndex struct {
 	leaves []int32 // every condition it decides
 	// eq, in (rule 1: a numeric string equals a number)
-	strs  map[string][]int32
+	strs  strIndex
 	nums  map[float64][]int32
 	bools [2][]int32
 	// numeric gt, gte, lt, lte: each kind's bounds sorted, so a number
@@ -89,7 +89,7 @@ type fieldIndex struct {
 	orders [4]orderList
 	// contains: an element of an array field equal to one of subs, or a
 	// string field containing one
-	elems  map[string][]int32
+	elems  strIndex
 	substr []substrCond
 	// starts_with / ends_with: the field's prefix / suffix of each length
 	// some condition has, looked up
@@ -135,18 +135,34 @@ func (l *orderList) sort() {
 	l.bounds, l.ids = bounds, ids
 }
 
-// below is the number of bounds less than x (orEqual: at most x).
+// below is the number of bounds less than x (orEqual: at most x). The
+// search has no branch on the data (the halving step is a conditional
+// move), as a contact's numbers are what the branch predictor cannot
+// learn.
 func (l *orderList) below(x float64, orEqual bool) int {
-	lo, hi := 0, len(l.bounds)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if b := l.bounds[m]; b < x || orEqual && b == x {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+	b := l.bounds
+	if len(b) == 0 {
+		return 0
 	}
-	return lo
+	base, n := 0, len(b)
+	if orEqual {
+		for n > 1 {
+			half := n >> 1
+			if b[base+half] <= x {
+				base += half
+			}
+			n -= half
+		}
+		return base + int(b2u(b[base] <= x))
+	}
+	for n > 1 {
+		half := n >> 1
+		if b[base+half] < x {
+			base += half
+		}
+		n -= half
+	}
+	return base + int(b2u(b[base] < x))
 }
 
 func (ix *fieldIndex) hasOrders() bool {
@@ -162,15 +178,16 @@ type substrCond struct {
 // affixes maps each prefix (or suffix) some condition looks for to those
 // conditions; lens are its distinct lengths, ascending.
 type affixes struct {
-	ids  map[string][]int32
-	lens []int
+	build map[string][]int32 // while the index is built
+	ids   strIndex
+	lens  []int
 }
 
 func (a *affixes) add(s string, id int32) {
-	if a.ids == nil {
-		a.ids = map[string][]int32{}
+	if a.build == nil {
+		a.build = map[string][]int32{}
 	}
-	a.ids[s] = appendOnce(a.ids[s], id)
+	a.build[s] = appendOnce(a.build[s], id)
 	if !slices.Contains(a.lens, len(s)) {
 		a.lens = append(a.lens, len(s))
 		slices.Sort(a.lens)
@@ -185,9 +202,9 @@ func (a *affixes) mark(s string, suffix bool, memo []uint8) {
 			return
 		}
 		if suffix {
-			mark(a.ids[s[len(s)-n:]], memo)
+			mark(a.ids.get(s[len(s)-n:]), memo)
 		} else {
-			mark(a.ids[s[:n]], memo)
+			mark(a.ids.get(s[:n]), memo)
 		}
 	}
 }
@@ -207,7 +224,8 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 		if len(ids) < 2 {
 			continue
 		}
-		ix := &fieldIndex{strs: map[string][]int32{}, nums: map[float64][]int32{}}
+		ix := &fieldIndex{nums: map[float64][]int32{}}
+		strs, elems := map[string][]int32{}, map[string][]int32{}
 		for _, id := range ids {
 			x, id32 := xs[id], int32(id)
 			ix.leaves = append(ix.leaves, id32)
@@ -216,11 +234,8 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 			case operators.IndexAbove, operators.IndexAtLeast, operators.IndexBelow, operators.IndexAtMost:
 				ix.orders[orderOf[x.kind]].add(x.bound, id32)
 			case operators.IndexContains:
-				if ix.elems == nil {
-					ix.elems = map[string][]int32{}
-				}
 				for _, s := range x.strs {
-					ix.elems[s] = appendOnce(ix.elems[s], id32)
+					elems[s] = appendOnce(elems[s], id32)
 				}
 				ix.substr = append(ix.substr, substrCond{id: id32, subs: x.strs})
 			case operators.IndexPrefix:
@@ -233,7 +248,7 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 				}
 			default: // IndexEquals
 				for _, s := range x.strs {
-					ix.strs[s] = appendOnce(ix.strs[s], id32)
+					strs[s] = appendOnce(strs[s], id32)
 				}
 				for _, n := range x.nums {
 					ix.nums[n] = appendOnce(ix.nums[n], id32)
@@ -245,6 +260,10 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 		}
 		for k := range ix.orders {
 			ix.orders[k].sort()
+		}
+		ix.strs, ix.elems = newStrIndex(strs), newStrIndex(elems)
+		for _, a := range []*affixes{&ix.prefixes, &ix.suffixes} {
+			a.ids, a.build = newStrIndex(a.build), nil
 		}
 	}
 	return out
@@ -264,6 +283,12 @@ func (ix *fieldIndex) decide(v *operators.Value, memo []uint8) {
 	for _, id := range ix.leaves {
 		memo[id] = decidedFalse
 	}
+	ix.mark(v, memo)
+}
+
+// mark marks true the conditions of the index that v satisfies (decide
+// on a memo in which they are all false already).
+func (ix *fieldIndex) mark(v *operators.Value, memo []uint8) {
 	if v.Kind() == operators.Array {
 		v.Any(func(e operators.Value) bool { ix.hit(&e, true, memo); return false })
 		return
@@ -277,14 +302,14 @@ func (ix *fieldIndex) hit(v *operators.Value, elem bool, memo []uint8) {
 	switch v.Kind() {
 	case operators.String:
 		s := v.Str()
-		mark(ix.strs[s], memo)
+		mark(ix.strs.get(s), memo)
 		if len(ix.nums) > 0 || ix.hasOrders() {
 			if n, ok := operators.ParseDecimal(s); ok {
 				ix.number(n, memo)
 			}
 		}
 		if elem {
-			mark(ix.elems[s], memo)
+			mark(ix.elems.get(s), memo)
 		} else {
 			for i := range ix.substr {
 				if c := &ix.substr[i]; containsAny(s, c.subs) {

@@ -58,3 +58,26 @@ func TestIndexKindsBuildIndexes(t *testing.T) {
 		t.Errorf("only %d operators declare an index kind", indexed)
 	}
 }
+
+func TestOrderListBelow(t *testing.T) {
+	for n := 0; n <= 9; n++ {
+		var l orderList
+		for i := range n {
+			l.add(float64(i/2), int32(i)) // repeated bounds
+		}
+		l.sort()
+		for x := -1.0; x <= float64(n/2)+1; x += 0.5 {
+			for _, orEqual := range []bool{false, true} {
+				want := 0
+				for _, b := range l.bounds {
+					if b < x || orEqual && b == x {
+						want++
+					}
+				}
+				if got := l.below(x, orEqual); got != want {
+					t.Errorf("n=%d x=%v orEqual=%v: below %d, want %d", n, x, orEqual, got, want)
+				}
+			}
+		}
+	}
+}

@@ -160,6 +160,21 @@ func (c *collected) value(slot int) operators.Value {
 	return operators.GetRaw(c.raw[from], rest)
 }
 
+// valueInto sets *dst to a slot's value (value, without copying it
+// through returns for the common slot: a member of the document itself).
+func (c *collected) valueInto(slot int, dst *operators.Value) {
+	t := c.tree
+	if n := t.slotNode[slot]; t.parent[n] == 0 && len(t.slotRest[slot]) == 0 {
+		if !c.found[n] {
+			*dst = operators.MissingValue
+			return
+		}
+		dst.SetRaw(c.raw[n])
+		return
+	}
+	*dst = c.value(slot)
+}
+
 // lookup is a slot's raw value, when it is one piece of the document
 // (generic: it needs the general form, as operators.LookupRaw says).
 func (c *collected) lookup(slot int) (raw string, found, generic bool) {

@@ -106,9 +106,14 @@ type slotCache struct {
 // (a Set's reader).
 func (r *reader) cachedValue(n *node) *operators.Value {
 	sc := r.slots
+	v := &sc.vals[n.slot]
 	if !sc.read[n.slot] {
-		sc.vals[n.slot] = r.value(n.slot)
+		if r.mode == readRaw {
+			r.col.valueInto(n.slot, v)
+		} else {
+			*v = r.value(n.slot)
+		}
 		sc.read[n.slot] = true
 	}
-	return &sc.vals[n.slot]
+	return v
 }

@@ -35,25 +35,17 @@ type Set struct {
 	packed    []packedSeg
 	refs      []uint32 // id<<1 | negate
 	leafNodes []*node  // per condition id, a node that tests it
-	// bySlot: per field slot, the ids of the packed segments' conditions
-	// on it, decided together from the field's value.
-	bySlot [][]int32
+	// work: per field slot the packed segments read, what decides its
+	// conditions from the field's value (read once); memoStart: the memo
+	// a contact starts from when they are decided eagerly (every
+	// condition of those slots' indexes false until its index marks it).
+	work      []slotWork
+	memoStart []uint8
 	// groups: the flat segments again, by number of conditions, so that
 	// combining them (eagerly) runs loops of a fixed trip count the CPU
 	// predicts; nested: the other segments.
 	groups []segGroup
 	nested []int32
-}
-
-// segGroup is flat segments with k conditions each, every one an all of
-// its refs, negated when neg[j] is 1 (an any-segment is stored as
-// not(all(not ...)), so one loop combines both): segment j's refs are
-// refs[j*k:(j+1)*k], its index out[j].
-type segGroup struct {
-	k    int
-	refs []uint32
-	out  []int32
-	neg  []uint8
 }
 
 // packedSeg is a segment whose filters are all conditions:
@@ -112,6 +104,7 @@ func CompileSet(segs []filter.Segment, now func() time.Time) (*Set, error) {
 func (s *Set) pack() {
 	s.leafNodes = make([]*node, s.leaves)
 	inSlot := make([]bool, s.leaves) // a condition is listed under its slot once (a scan per condition was quadratic)
+	var bySlot [][]int32             // per field slot, the packed segments' conditions on it
 	for _, root := range s.roots {
 		flat := true
 		for _, k := range root.flat {
@@ -136,12 +129,12 @@ func (s *Set) pack() {
 		p.end = uint32(len(s.refs))
 		for _, k := range root.flat {
 			slot := k.node.slot
-			for len(s.bySlot) <= slot {
-				s.bySlot = append(s.bySlot, nil)
+			for len(bySlot) <= slot {
+				bySlot = append(bySlot, nil)
 			}
 			if !inSlot[k.leaf] {
 				inSlot[k.leaf] = true
-				s.bySlot[slot] = append(s.bySlot[slot], int32(k.leaf))
+				bySlot[slot] = append(bySlot[slot], int32(k.leaf))
 			}
 		}
 		if root.kind == anyNode {
@@ -149,36 +142,8 @@ func (s *Set) pack() {
 		}
 		s.packed = append(s.packed, p)
 	}
+	s.planSlots(bySlot)
 	s.group()
-}
-
-// group lays the flat segments out by size for evalAll (see groups).
-func (s *Set) group() {
-	at := map[int]int{} // size -> group
-	for i, p := range s.packed {
-		if p.root != nil {
-			s.nested = append(s.nested, int32(i))
-			continue
-		}
-		k := int(p.end - p.start)
-		g, ok := at[k]
-		if !ok {
-			g = len(s.groups)
-			at[k] = g
-			s.groups = append(s.groups, segGroup{k: k})
-		}
-		gr := &s.groups[g]
-		gr.out = append(gr.out, int32(i))
-		if p.flags&packAny == 0 || k == 0 { // an empty any is true, as an empty all
-			gr.refs = append(gr.refs, s.refs[p.start:p.end]...)
-			gr.neg = append(gr.neg, 0)
-			continue
-		}
-		for _, ref := range s.refs[p.start:p.end] {
-			gr.refs = append(gr.refs, ref^1)
-		}
-		gr.neg = append(gr.neg, 1)
-	}
 }
 
 // evalAll decides every segment into dst: first every condition the
@@ -191,55 +156,15 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 		s.evalLazy(r, c, dst)
 		return
 	}
-	if r.slots != nil {
-		s.decideBySlot(r, c)
-	} else {
-		for id, n := range s.leafNodes {
-			if n != nil && memo[id] == undecided {
-				r.decideLeaf(n, c)
-			}
-		}
-	}
+	s.decideBySlot(r, c)
 	for _, i := range s.nested {
 		dst[i] = s.packed[i].root.evalSet(r, c)
 	}
+	if len(memo) < s.leaves || len(dst) < len(s.packed) {
+		panic("plan: a Scratch or a result buffer of another Set") // combine relies on their lengths
+	}
 	for gi := range s.groups {
 		combine(&s.groups[gi], memo, dst)
-	}
-}
-
-// combine decides a group of segments from their conditions' memo
-// without branching on it (data-dependent short-circuits mispredict):
-// memo 1 is false, 2 true, so memo>>1 is the result, xor the negation bit.
-// The common sizes are unrolled.
-func combine(g *segGroup, memo []uint8, dst []bool) {
-	refs, neg := g.refs, g.neg
-	t := func(ref uint32) uint8 { return memo[ref>>1]>>1 ^ uint8(ref&1) }
-	switch g.k {
-	case 3:
-		for j, out := range g.out {
-			r := refs[j*3 : j*3+3 : j*3+3]
-			dst[out] = t(r[0])&t(r[1])&t(r[2])^neg[j] == 1
-		}
-	case 4:
-		for j, out := range g.out {
-			r := refs[j*4 : j*4+4 : j*4+4]
-			dst[out] = t(r[0])&t(r[1])&t(r[2])&t(r[3])^neg[j] == 1
-		}
-	case 5:
-		for j, out := range g.out {
-			r := refs[j*5 : j*5+5 : j*5+5]
-			dst[out] = t(r[0])&t(r[1])&t(r[2])&t(r[3])&t(r[4])^neg[j] == 1
-		}
-	default:
-		k := g.k
-		for j, out := range g.out {
-			v := uint8(1)
-			for _, ref := range refs[j*k : j*k+k] {
-				v &= t(ref)
-			}
-			dst[out] = v^neg[j] == 1
-		}
 	}
 }
 
@@ -275,28 +200,70 @@ func (s *Set) evalLazy(r *reader, c *operators.Context, dst []bool) {
 	}
 }
 
-// decideBySlot decides the packed segments' conditions field by field:
-// the value read once, then each condition on it (indexed kin through
-// their index).
-func (s *Set) decideBySlot(r *reader, c *operators.Context) {
-	memo := r.memo
-	for _, ids := range s.bySlot {
+// slotWork decides the packed segments' conditions on one field slot:
+// the slot's index (nil without one) marks its conditions, the others
+// are decided alone.
+type slotWork struct {
+	first *node // a condition on the slot, whose field value is read
+	index *fieldIndex
+	alone []*node
+}
+
+// planSlots lays out decideBySlot's work from each slot's conditions, and
+// the memo a contact starts from.
+func (s *Set) planSlots(bySlot [][]int32) {
+	if len(s.packed) >= eagerFrom {
+		s.memoStart = make([]uint8, s.leaves)
+	}
+	for _, ids := range bySlot {
 		if len(ids) == 0 {
 			continue
 		}
-		v := r.cachedValue(s.leafNodes[ids[0]])
+		w := slotWork{first: s.leafNodes[ids[0]]}
 		for _, id := range ids {
-			if memo[id] != 0 {
-				continue // decided with its indexed kin
+			ix := s.indexes[id]
+			if ix == nil {
+				w.alone = append(w.alone, s.leafNodes[id])
+				continue
 			}
-			n := s.leafNodes[id]
-			switch {
-			case s.indexes[id] != nil:
-				s.indexes[id].decide(v, memo)
-			case n.scalar != nil:
-				memo[id] = decided(n.scalar.TestValue(v))
-			default:
-				memo[id] = decided(n.test(*v, *c))
+			if w.index == nil {
+				w.index = ix
+				for _, l := range ix.leaves {
+					if s.memoStart != nil {
+						s.memoStart[l] = decidedFalse
+					}
+				}
+			}
+		}
+		s.work = append(s.work, w)
+	}
+}
+
+// startMemo resets memo for a contact (see memoStart).
+func (s *Set) startMemo(memo []uint8) {
+	if s.memoStart != nil {
+		copy(memo, s.memoStart)
+		return
+	}
+	clear(memo)
+}
+
+// decideBySlot decides the packed segments' conditions field by field,
+// each field's value read once. It runs on a memo from startMemo, in
+// which the indexes' conditions are already false.
+func (s *Set) decideBySlot(r *reader, c *operators.Context) {
+	memo := r.memo
+	for i := range s.work {
+		w := &s.work[i]
+		v := r.cachedValue(w.first)
+		if w.index != nil {
+			w.index.mark(v, memo)
+		}
+		for _, n := range w.alone {
+			if n.scalar != nil {
+				memo[n.leaf] = decided(n.scalar.TestValue(v))
+			} else {
+				memo[n.leaf] = decided(n.test(*v, *c))
 			}
 		}
 	}
@@ -353,7 +320,7 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 		sc = s.getScratch()
 		defer s.scratch.Put(sc)
 	}
-	clear(sc.memo)
+	s.startMemo(sc.memo)
 	clear(sc.slots.read)
 	doc := bytesString(raw)
 	sc.col.start(doc)
@@ -375,7 +342,7 @@ func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scrat
 		sc = s.getScratch()
 		defer s.scratch.Put(sc)
 	}
-	clear(sc.memo)
+	s.startMemo(sc.memo)
 	clear(sc.slots.read)
 	defer clear(sc.slots.vals) // drop references into the contact
 	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &s.fields, memo: sc.memo, slots: &sc.slots,

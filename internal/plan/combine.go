@@ -1,0 +1,114 @@
+package plan
+
+import "unsafe"
+
+// Combining: once every condition of a contact is in the memo, a flat
+// segment (conditions only, no nested group) is the AND of its literals,
+// a literal being a condition's memo state, negated or not. The segments
+// are laid out by number of literals so that each size runs a loop of a
+// fixed trip count without a branch on the data (data-dependent
+// short-circuits mispredict).
+
+// A literal is a condition id and its negation in one word: id<<2 |
+// neg<<1. XORed with the memo state (decidedFalse 0b01, decidedTrue
+// 0b10) its bit 1 is the literal's truth, so ANDing a segment's literals
+// and reading bit 1 decides an all-segment with one load and one XOR
+// per literal.
+const (
+	litShift = 2
+	litNeg   = 0b10
+	truthBit = 0b10 // decidedTrue, and the bit combine reads
+)
+
+func literal(id int, negate bool) uint32 {
+	l := uint32(id) << litShift
+	if negate {
+		l |= litNeg
+	}
+	return l
+}
+
+// segGroup is the flat segments with k literals each: segment j's are
+// lits[j*k:(j+1)*k] and its verdict goes to dst[out[j]>>litShift],
+// XORed with out[j]'s litNeg bit: an any-segment is stored as
+// not(all(not ...)), so one loop decides both.
+type segGroup struct {
+	k    int
+	lits []uint32
+	out  []uint32
+}
+
+// group lays the flat segments out by size for evalAll (see groups).
+func (s *Set) group() {
+	at := map[int]int{} // size -> group
+	for i, p := range s.packed {
+		if p.root != nil {
+			s.nested = append(s.nested, int32(i))
+			continue
+		}
+		k := int(p.end - p.start)
+		g, ok := at[k]
+		if !ok {
+			g = len(s.groups)
+			at[k] = g
+			s.groups = append(s.groups, segGroup{k: k})
+		}
+		gr := &s.groups[g]
+		refs := s.refs[p.start:p.end]
+		if p.flags&packAny == 0 || k == 0 { // an empty any is true, as an empty all
+			for _, ref := range refs {
+				gr.lits = append(gr.lits, literal(int(ref>>1), ref&1 != 0))
+			}
+			gr.out = append(gr.out, literal(i, false))
+			continue
+		}
+		for _, ref := range refs {
+			gr.lits = append(gr.lits, literal(int(ref>>1), ref&1 == 0))
+		}
+		gr.out = append(gr.out, literal(i, true))
+	}
+}
+
+// combine decides a group of segments from their conditions' memo
+// (every one decided). It reads and writes through unsafe pointers, as
+// the loop is the hottest of a contact's evaluation and bounds checks
+// doubled it (literal ids are below the Set's condition count and outs
+// below its segment count, by construction in group; evalAll checks
+// that memo and dst are that long). The common sizes are unrolled.
+func combine(g *segGroup, memo []uint8, dst []bool) {
+	m := unsafe.Pointer(unsafe.SliceData(memo))
+	d := unsafe.Pointer(unsafe.SliceData(dst))
+	p := unsafe.Pointer(unsafe.SliceData(g.lits))
+	t := func(i uintptr) uint8 {
+		l := *(*uint32)(unsafe.Add(p, i*4))
+		return *(*uint8)(unsafe.Add(m, l>>litShift)) ^ uint8(l)
+	}
+	verdict := func(o uint32, v uint8) { *(*bool)(unsafe.Add(d, o>>litShift)) = (v^uint8(o))&truthBit != 0 }
+	switch g.k {
+	case 3:
+		for _, o := range g.out {
+			verdict(o, t(0)&t(1)&t(2))
+			p = unsafe.Add(p, 3*4)
+		}
+	case 4:
+		for _, o := range g.out {
+			verdict(o, t(0)&t(1)&t(2)&t(3))
+			p = unsafe.Add(p, 4*4)
+		}
+	case 5:
+		for _, o := range g.out {
+			verdict(o, t(0)&t(1)&t(2)&t(3)&t(4))
+			p = unsafe.Add(p, 5*4)
+		}
+	default:
+		k := uintptr(g.k)
+		for _, o := range g.out {
+			v := uint8(truthBit)
+			for i := range k {
+				v &= t(i)
+			}
+			verdict(o, v)
+			p = unsafe.Add(p, k*4)
+		}
+	}
+}
