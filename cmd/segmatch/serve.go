@@ -20,6 +20,7 @@ import (
 
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/store/bolt"
 )
 
@@ -60,6 +61,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish at shutdown")
 	af := authFlags(fs)
+	leadLimits := leadLimitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
 		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret (at least %d bytes).\n", jwtSecretEnv, auth.MinSecretBytes)
@@ -130,7 +132,7 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			log.Error("closing the store", "err", err)
 		}
 	}()
-	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log})
+	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits()})
 	defer api.Close() // stops the keeper it started, before the store closes
 
 	ln, err := net.Listen("tcp", *addr)
@@ -146,8 +148,21 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
+	// Event streams never end by themselves: at shutdown they are ended
+	// so that Shutdown's wait for in-flight requests does not wait for them.
+	srv.RegisterOnShutdown(api.Leads().CloseStreams)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	// Every project's audience index is built from the store in the
+	// background; a request to a project not built yet waits for it.
+	go func() {
+		start := time.Now()
+		if err := api.Leads().Warm(ctx); err != nil {
+			log.Error("loading the projects' leads", "err", err)
+			return
+		}
+		log.Info("leads ready", "duration", time.Since(start))
+	}()
 	stopReload := reloadUsersOnHUP(*usersPath, authn, log)
 	defer stopReload()
 	log.Info("listening", "addr", ln.Addr().String(), "data", *data, "users", users.Len(), "prefix", *prefix,
@@ -173,6 +188,29 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// The deferred calls close the API, the keeper and then the store.
 	log.Info("stopped")
 	return code
+}
+
+// leadLimitFlags adds the flags of the leads' limits (package leads).
+func leadLimitFlags(fs *flag.FlagSet) func() leads.Limits {
+	size := byteSize(leads.DefaultMaxLeadBytes)
+	fs.Var(&size, "max-lead-bytes", "at most `SIZE` of JSON per lead (bytes, or with KiB, MiB); larger ones are refused (413)")
+	bulk := fs.Int("max-bulk-leads", leads.DefaultMaxBulkLeads, "at most `N` leads per bulk request (0: no limit; beyond it: 400)")
+	project := fs.Int("max-project-leads", leads.DefaultMaxProjectLeads, "at most `N` leads per project (0: no limit; beyond it: 409)")
+	window := fs.Int("event-window", leads.DefaultEventWindow, "keep each project's last `N` enter/exit events for streams resuming with Last-Event-ID")
+	queue := fs.Int("stream-queue", leads.DefaultStreamQueue, "disconnect an event stream's client `N` events behind")
+	return func() leads.Limits {
+		l := leads.Limits{MaxLeadBytes: int(size), MaxBulkLeads: *bulk, MaxProjectLeads: *project, EventWindow: *window, StreamQueue: *queue}
+		if l.MaxBulkLeads <= 0 {
+			l.MaxBulkLeads = -1
+		}
+		if l.MaxProjectLeads <= 0 {
+			l.MaxProjectLeads = -1
+		}
+		if l.EventWindow <= 0 {
+			l.EventWindow = -1
+		}
+		return l
+	}
 }
 
 // loadRSAPublicKey reads a PEM RSA public key (PKIX or PKCS #1).
