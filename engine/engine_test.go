@@ -375,3 +375,49 @@ func TestStreamOptionsBound(t *testing.T) {
 		}
 	}
 }
+
+// TestWideSegments: flat segments of every width from 0 to 20 conditions
+// (the combining loops lay them out by width), all and any, negations
+// included, equal Program.MatchJSON of each.
+func TestWideSegments(t *testing.T) {
+	g := randgen.New(11)
+	var pool []filter.Filter
+	for len(pool) < 400 {
+		for _, f := range g.Segment().Filters {
+			if !f.IsGroup() {
+				pool = append(pool, f)
+			}
+		}
+	}
+	var segs []filter.Segment
+	for i := range 120 {
+		s := filter.Segment{ID: fmt.Sprint(i), Match: filter.All}
+		if i%2 == 1 {
+			s.Match = filter.Any
+		}
+		for j := range i % 21 {
+			f := pool[(i*7+j*13)%len(pool)]
+			f.Negate = (i+j)%3 == 0
+			s.Filters = append(s.Filters, f)
+		}
+		segs = append(segs, s)
+	}
+	eng, err := engine.New(segs, fixedNow())
+	require.NoError(t, err)
+	progs := make([]*segmatch.Program, len(segs))
+	for i, s := range segs {
+		progs[i], err = segmatch.Compile(s, fixedNow())
+		require.NoError(t, err)
+	}
+	res := eng.NewResult()
+	for range 300 {
+		c, err := json.Marshal(g.Contact())
+		require.NoError(t, err)
+		require.NoError(t, eng.ClassifyJSONInto(c, res))
+		for i, s := range segs {
+			want, err := progs[i].MatchJSON(c)
+			require.NoError(t, err)
+			require.Equal(t, want, res.Matches[i], "segment %d (%d conditions, %s) on %s", i, len(s.Filters), s.Match, c)
+		}
+	}
+}

@@ -136,9 +136,9 @@ func (l *orderList) sort() {
 }
 
 // below is the number of bounds less than x (orEqual: at most x). The
-// search has no branch on the data (the halving step is a conditional
-// move), as a contact's numbers are what the branch predictor cannot
-// learn.
+// search has no branch on the data (each halving step is arithmetic on
+// the comparison's bit), as a contact's numbers are what the branch
+// predictor cannot learn.
 func (l *orderList) below(x float64, orEqual bool) int {
 	b := l.bounds
 	if len(b) == 0 {
@@ -148,18 +148,14 @@ func (l *orderList) below(x float64, orEqual bool) int {
 	if orEqual {
 		for n > 1 {
 			half := n >> 1
-			if b[base+half] <= x {
-				base += half
-			}
+			base += half & -int(b2u(b[base+half] <= x)) // no branch: SETcc, not a jump
 			n -= half
 		}
 		return base + int(b2u(b[base] <= x))
 	}
 	for n > 1 {
 		half := n >> 1
-		if b[base+half] < x {
-			base += half
-		}
+		base += half & -int(b2u(b[base+half] < x))
 		n -= half
 	}
 	return base + int(b2u(b[base] < x))

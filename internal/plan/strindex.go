@@ -18,6 +18,12 @@ type strIndex struct {
 	seed  uint64
 	slots []strSlot // a power of two, at most half full; nil ids: empty
 	mask  uint64
+	// direct: the keys have distinct slots under quick (mult, shift), so a
+	// lookup is one slot and one comparison (the common case: a field's
+	// values differ in length or in their first, middle or last byte)
+	direct bool
+	mult   uint32
+	shift  uint8
 }
 
 type strSlot struct {
@@ -35,12 +41,15 @@ func newStrIndex(m map[string][]int32) strIndex {
 	for size < 2*len(m) {
 		size *= 2
 	}
-	x := strIndex{seed: maphash.Comparable(maphash.MakeSeed(), 0) | 1, slots: make([]strSlot, size), mask: uint64(size - 1)}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // the same layout for the same segments (with the seed)
+	if x, ok := directIndex(keys, m, size); ok {
+		return x
+	}
+	x := strIndex{seed: maphash.Comparable(maphash.MakeSeed(), 0) | 1, slots: make([]strSlot, size), mask: uint64(size - 1)}
 	for _, k := range keys {
 		h := x.hash(k)
 		i := h & x.mask
@@ -54,6 +63,12 @@ func newStrIndex(m map[string][]int32) strIndex {
 
 // get is the conditions s satisfies (nil for none).
 func (x *strIndex) get(s string) []int32 {
+	if x.direct {
+		if sl := &x.slots[x.quick(s)]; sl.key == s {
+			return sl.ids
+		}
+		return nil
+	}
 	if x.slots == nil {
 		return nil
 	}
@@ -92,4 +107,44 @@ func (x *strIndex) hash(s string) uint64 {
 func fold(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
+}
+
+// quick is a direct index's slot of s: its length and three of its bytes,
+// multiplied and shifted (no loop, no branch on the length).
+func (x *strIndex) quick(s string) uint32 {
+	var a, b, c uint32
+	if n := len(s); n > 0 {
+		a, b, c = uint32(s[0]), uint32(s[n>>1]), uint32(s[n-1])
+	}
+	k := uint32(len(s))*0x9e3779b1 ^ a<<24 ^ b<<16 ^ c<<8 ^ a*0x85ebca6b ^ c*0xc2b2ae35
+	return (k * x.mult) >> x.shift
+}
+
+// directIndex finds a multiplier under which quick gives every key its
+// own slot, in a table of size slots or up to four times more; ok is
+// false when none of the few tried does.
+func directIndex(keys []string, m map[string][]int32, size int) (strIndex, bool) {
+	if size > 1<<12 {
+		return strIndex{}, false
+	}
+	mults := []uint32{0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646c, 0xfd7046c5, 0xb55a4f09}
+	for n := size; n <= 4*size; n *= 2 {
+		bitsN := uint8(bits.TrailingZeros(uint(n)))
+		for _, mult := range mults {
+			x := strIndex{direct: true, mult: mult, shift: 32 - bitsN, slots: make([]strSlot, n), mask: uint64(n - 1)}
+			ok := true
+			for _, k := range keys {
+				sl := &x.slots[x.quick(k)]
+				if sl.ids != nil {
+					ok = false
+					break
+				}
+				*sl = strSlot{key: k, ids: m[k]}
+			}
+			if ok {
+				return x, true
+			}
+		}
+	}
+	return strIndex{}, false
 }
