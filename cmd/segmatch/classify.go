@@ -96,8 +96,11 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	clock := func() time.Time { return now }
 
-	set, ok := loadForRun("classify", *segFile, *project, clock, stderr)
+	// The engine compiles the segments; each is compiled alone only when
+	// it refuses one, to report every problem as validate does.
+	set, ok := loadChecked("classify", *segFile, *project, clock, decodeOnly, io.Discard)
 	if !ok {
+		loadForRun("classify", *segFile, *project, clock, stderr) // every problem
 		return exitFailure
 	}
 
@@ -114,7 +117,9 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	eng, err := engine.New(set.segments(), segmatch.WithNow(clock))
 	if err != nil {
-		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		if _, ok := loadForRun("classify", *segFile, *project, clock, stderr); ok {
+			fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		}
 		return exitFailure
 	}
 	info := make([]segmentInfo, len(set.entries))

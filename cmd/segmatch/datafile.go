@@ -109,7 +109,7 @@ func (b *byteSize) Set(s string) error {
 // compiles them as loadSegments does. The file is shared with other
 // readers, but a running `segmatch serve` holds it: then it is an error
 // after dataLockTimeout.
-func loadDataFile(file, project string, now func() time.Time) (*segmentSet, error) {
+func loadDataFile(file, project string, now func() time.Time, mode compileMode) (*segmentSet, error) {
 	if project == "" {
 		return nil, fmt.Errorf("%s is a segment store (the data file of `segmatch serve --data`), which holds many projects: choose one with --project PROJECT_ID", file)
 	}
@@ -136,7 +136,7 @@ func loadDataFile(file, project string, now func() time.Time) (*segmentSet, erro
 		}
 		set.entries = append(set.entries, &entry{index: i, id: seg.ID, name: seg.Name, raw: raw})
 	}
-	set.compile(now)
+	set.compile(now, mode)
 	return set, nil
 }
 

@@ -59,14 +59,27 @@ type segmentSet struct {
 // collecting every problem rather than stopping at the first. now is the
 // clock the programs read for relative dates.
 func loadSegments(file string, now func() time.Time) (*segmentSet, error) {
-	return loadSegmentsFrom(file, "", now)
+	return loadSegmentsFrom(file, "", now, withPrograms)
 }
+
+// compileMode is what loading a segments file builds beside decoding.
+type compileMode uint8
+
+const (
+	withPrograms compileMode = iota // a Program per segment (explain, sql, audience)
+	decodeOnly                      // the segments alone, for an engine that compiles them (classify)
+)
 
 // loadForRun loads the segments a command runs on (see loadSegmentsFrom),
 // printing on stderr why it cannot: every problem, then a line pointing
 // at segmatch validate. ok false means the command fails (exit 1).
 func loadForRun(cmd, file, project string, now func() time.Time, stderr io.Writer) (set *segmentSet, ok bool) {
-	set, err := loadSegmentsFrom(file, project, now)
+	return loadChecked(cmd, file, project, now, withPrograms, stderr)
+}
+
+// loadChecked is loadForRun in a compile mode.
+func loadChecked(cmd, file, project string, now func() time.Time, mode compileMode, stderr io.Writer) (set *segmentSet, ok bool) {
+	set, err := loadSegmentsFrom(file, project, now, mode)
 	if err != nil {
 		fmt.Fprintf(stderr, "segmatch %s: %v\n", cmd, err)
 		return nil, false
@@ -93,9 +106,9 @@ func (set *segmentSet) segments() []filter.Segment {
 // loadSegmentsFrom is loadSegments for a file that may also be the
 // store's data file (`segmatch serve --data FILE`), whose project's
 // active segments are read when project is given.
-func loadSegmentsFrom(file, project string, now func() time.Time) (*segmentSet, error) {
+func loadSegmentsFrom(file, project string, now func() time.Time, mode compileMode) (*segmentSet, error) {
 	if isDataFile(file) {
-		return loadDataFile(file, project, now)
+		return loadDataFile(file, project, now, mode)
 	}
 	if project != "" {
 		return nil, fmt.Errorf("%s: --project %s is for the store's data file (`segmatch serve --data FILE`), and this is not one; a segments file needs no --project", file, project)
@@ -108,12 +121,13 @@ func loadSegmentsFrom(file, project string, now func() time.Time) (*segmentSet, 
 	if err := set.split(data); err != nil {
 		return nil, err
 	}
-	set.compile(now)
+	set.compile(now, mode)
 	return set, nil
 }
 
-// compile decodes and compiles every entry, recording its problems.
-func (set *segmentSet) compile(now func() time.Time) {
+// compile decodes (and, withPrograms, compiles) every entry, recording
+// its problems.
+func (set *segmentSet) compile(now func() time.Time, mode compileMode) {
 	seen := map[string]*entry{}
 	for _, e := range set.entries {
 		seg, err := filter.DecodeSegment(e.raw)
@@ -122,14 +136,16 @@ func (set *segmentSet) compile(now func() time.Time) {
 			continue
 		}
 		e.seg = seg
-		prog, err := segmatch.Compile(seg, segmatch.WithNow(now))
-		if err != nil {
-			set.report(e, err)
-			continue
+		var prog *segmatch.Program
+		if mode == withPrograms {
+			if prog, err = segmatch.Compile(seg, segmatch.WithNow(now)); err != nil {
+				set.report(e, err)
+				continue
+			}
 		}
 		// Results name segments by key: a segment without one, or two
 		// with one key, would make a classification ambiguous.
-		k := prog.Key()
+		k := seg.Key()
 		if k == "" {
 			set.report(e, &filter.Error{Path: "", Err: filter.ErrNoIdentity})
 			continue

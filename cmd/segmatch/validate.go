@@ -35,7 +35,7 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if isDataFile(file) {
 			p = *project // other files need none, whatever --project says
 		}
-		set, err := loadSegmentsFrom(file, p, now)
+		set, err := loadSegmentsFrom(file, p, now, withPrograms)
 		if err != nil {
 			fmt.Fprintln(stdout, err)
 			problems++
