@@ -8,8 +8,8 @@
 // and Explain says why a contact is (not) in the segment. Package engine
 // evaluates many segments at once.
 //
-// What a segment means is fixed by SEMANTICS.md and summarised in the
-// README's semantics section.
+// What a segment means is fixed by docs/semantics.md (the README's
+// semantics section points there).
 package segmatch
 
 import (

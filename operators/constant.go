@@ -112,7 +112,7 @@ func jsonType(raw json.RawMessage) string {
 	return "a number"
 }
 
-// equals is SEMANTICS rule 1 equality of a contact value with a constant
+// equals is docs/semantics.md rule 1 equality of a contact value with a constant
 // (scalars only; arrays are the caller's business).
 func (c *constant) equals(v Value, fold bool) bool {
 	switch c.kind {

@@ -8,7 +8,7 @@ import (
 // ParseDecimal reads s as a decimal number in its entirety: an optional
 // sign, digits with an optional fraction (or a fraction alone), an
 // optional exponent. No spaces, hex, underscores, "Inf" or "NaN"; a value
-// beyond float64's range is not a number. This is SEMANTICS rule 1's
+// beyond float64's range is not a number. This is docs/semantics.md rule 1's
 // "a contact string that parses entirely as a decimal number".
 func ParseDecimal(s string) (float64, bool) {
 	if n, ok := smallInt(s); ok {

@@ -120,7 +120,7 @@ func FuzzParseSemver(f *testing.F) {
 
 // full writes a shortened version out in full: ".0" for each missing
 // minor or patch, in front of any pre-release or build suffix ("2-rc" is
-// "2.0.0-rc"), as SEMANTICS reads it; x/mod accepts the shorthands "v2"
+// "2.0.0-rc"), as docs/semantics.md reads it; x/mod accepts the shorthands "v2"
 // and "v2.0" only without a suffix.
 func full(s string) string {
 	core, suffix := s, ""

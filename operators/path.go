@@ -5,7 +5,7 @@ import (
 	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
-// Get reads a field path from v (SEMANTICS "Contacts and fields"): an
+// Get reads a field path from v (docs/semantics.md "Contacts and field paths"): an
 // object step reads a member (the last one, when raw JSON repeats a key,
 // as encoding/json does); on an array a decimal step indexes it, a final
 // "#" is its length, and any other step fans out over its elements. A

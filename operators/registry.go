@@ -54,7 +54,7 @@ type Operator struct {
 	// decided through its twin's.
 	Index IndexKind
 	// Negates names the positive twin this operator is the exact
-	// complement of (SEMANTICS rule 3); Prepare is then the twin's.
+	// complement of (docs/semantics.md rule 3); Prepare is then the twin's.
 	Negates *Operator
 }
 
@@ -126,7 +126,7 @@ func CanonicalName(spelling string) (string, bool) {
 }
 
 // Positive returns the positive operator a spelling tests: its own
-// canonical name, or, for a negative operator (SEMANTICS rule 3), its
+// canonical name, or, for a negative operator (docs/semantics.md rule 3), its
 // twin's, with negated set ("!=" is "eq", negated). It is the registry's
 // naming and nothing else, for backends that implement every operator
 // on their own (the oracle, SQL) and share only the alias table.

@@ -1,4 +1,4 @@
-// Package operators holds every operator of SEMANTICS.md, one file each,
+// Package operators holds every operator of docs/semantics.md, one file each,
 // and the Value they test. An operator prepares its filter value once, at
 // compile time, into a Test; the Test owns what happens on a missing or
 // null field, on arrays and on numeric strings, and never fails.
@@ -60,7 +60,7 @@ func (v Value) Num() float64 { return v.num }
 func (v Value) Str() string { return v.str }
 
 // Number reads the value as a number: a Number, or a String that is a
-// decimal number in its entirety (SEMANTICS rule 1).
+// decimal number in its entirety (docs/semantics.md rule 1).
 func (v Value) Number() (float64, bool) {
 	switch v.kind {
 	case Number:

@@ -18,7 +18,7 @@ import (
 
 // This file holds the small pure Go helpers the generated expr source
 // calls for what expr-lang has no builtin for. Each is written from
-// SEMANTICS.md, deliberately without looking at package operators, so that
+// docs/semantics.md, deliberately without looking at package operators, so that
 // the two implementations fail independently.
 
 // missingT is the type of Missing.
@@ -97,7 +97,7 @@ func walk(v any, p filter.Path) any {
 	return v
 }
 
-// decimalRE is SEMANTICS rule 1's "entirely a decimal number".
+// decimalRE is docs/semantics.md rule 1's "entirely a decimal number".
 var decimalRE = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
 
 // number reads x as a number under rule 1: a float64, or a string that is

@@ -1,4 +1,4 @@
-// Package oracle is a second, independent implementation of SEMANTICS.md:
+// Package oracle is a second, independent implementation of docs/semantics.md:
 // it translates a segment into the source of one expr-lang program and
 // runs it. It exists to check the predicate-tree backend (the root
 // package and package operators) in property tests, so it is written for
@@ -533,7 +533,7 @@ func (c *cond) inCIDR(string) string {
 }
 
 // expr: an expr-lang expression over the field's value, compiled here
-// with the limits SEMANTICS.md sets.
+// with the limits docs/semantics.md sets.
 func (c *cond) expr(string) string {
 	src, ok := c.val.(string)
 	if !ok {
@@ -556,8 +556,8 @@ func (c *cond) expr(string) string {
 	return fmt.Sprintf("(%s && sub(%d, %s, %s))", c.present(), len(c.g.p.subs)-1, c.v, strconv.Quote(src))
 }
 
-// maxSource is the longest regex pattern (SEMANTICS.md: at most 4 KiB)
-// and the longest expr expression (SEMANTICS.md bounds its size; the
+// maxSource is the longest regex pattern (docs/semantics.md: at most 4 KiB)
+// and the longest expr expression (docs/semantics.md bounds its size; the
 // product's bound is the same 4 KiB), in bytes, as written (before
 // ignore_case's "(?i)").
 const maxSource = 4096
@@ -566,7 +566,7 @@ const maxSource = 4096
 // expr builtin (those compile to builtin nodes, not call nodes). A
 // decoded contact holds no functions, so such a call is either the
 // disabled clock (now()) read as an unknown name, or something that could
-// only fail at run time: SEMANTICS.md wants expressions that see the
+// only fail at run time: docs/semantics.md wants expressions that see the
 // contact and nothing else, so every call node is rejected at compile time.
 func callsOut(prog *vm.Program) bool {
 	root := prog.Node()

@@ -208,7 +208,7 @@ func TestRejectsInvalidTable(t *testing.T) {
 	assert.Greater(t, compiled, 20, "rows that reach oracle.Compile")
 }
 
-// TestCompileLimits checks the size limits SEMANTICS.md sets on patterns
+// TestCompileLimits checks the size limits docs/semantics.md sets on patterns
 // and expressions, and that an expression may call no function outside
 // expr's builtins.
 func TestCompileLimits(t *testing.T) {

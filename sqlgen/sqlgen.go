@@ -1,6 +1,6 @@
 // Package sqlgen pushes segments down to PostgreSQL: it compiles a segment
 // into a WHERE clause over a jsonb column that selects exactly the
-// contacts segmatch.Program.MatchJSON matches (SEMANTICS.md), for every
+// contacts segmatch.Program.MatchJSON matches (docs/semantics.md), for every
 // operator except expr (Pushable says which, and why not). Operator
 // names and aliases are the registry's (operators.Positive); each
 // positive operator's SQL is written by the builder of its family

@@ -2,7 +2,7 @@
 // backend runs (Program.Match, Program.MatchJSON, the engine, the expr
 // oracle, SQL pushdown): a backend that disagrees with a row fails.
 // Each row is a filter (or a whole segment) and a contact, with the answer
-// SEMANTICS.md gives.
+// docs/semantics.md gives.
 package cases
 
 import (

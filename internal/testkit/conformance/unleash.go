@@ -4,11 +4,11 @@
 // translated here into segments and contacts; unleash_test.go checks every
 // expected result.
 //
-// Where SEMANTICS.md deliberately differs from Unleash, the translation
+// Where docs/semantics.md deliberately differs from Unleash, the translation
 // says so in a Deviation instead of hiding it: Unleash evaluates a
 // constraint it cannot understand (an unknown operator, an invalid regex,
 // a value that is not a number, a date or SemVer) to false at run time,
-// whereas segmatch rejects such a segment when it is compiled (SEMANTICS
+// whereas segmatch rejects such a segment when it is compiled (docs/semantics.md
 // rule 5). The adapter therefore turns exactly those constraints into a
 // constant-false filter, which is what Unleash computes for them.
 package conformance
@@ -68,7 +68,7 @@ type UnleashTest struct {
 	ExpectedResult bool           `json:"expectedResult"`
 }
 
-// Deviation records a constraint the adapter replaced because SEMANTICS.md
+// Deviation records a constraint the adapter replaced because docs/semantics.md
 // deliberately differs from Unleash there.
 type Deviation struct {
 	Feature string
@@ -90,7 +90,8 @@ var unleashOps = map[string]string{
 }
 
 // constFalse is a filter that no contact satisfies: a negated empty group
-// (an empty group matches every contact, SEMANTICS "empty filter list").
+// (an empty group matches every contact: docs/semantics.md, "Filters:
+// conditions and groups").
 func constFalse() filter.Filter {
 	return filter.Filter{Match: filter.Any, Filters: []filter.Filter{}, Negate: true}
 }
@@ -168,7 +169,7 @@ func strategyFilters(feature, path string, s UnleashStrategy) ([]filter.Filter, 
 	return fs, devs, nil
 }
 
-// constraintFilter translates one constraint. When SEMANTICS.md and
+// constraintFilter translates one constraint. When docs/semantics.md and
 // Unleash deliberately differ it returns what Unleash computes (a
 // constant-false filter, or the value with its invalid entries dropped)
 // and says why in deviation.

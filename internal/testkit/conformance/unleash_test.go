@@ -129,7 +129,7 @@ func TestUnleash(t *testing.T) {
 }
 
 // TestConstraintDeviations pins the adapter's explicit handling of the
-// places where SEMANTICS.md deliberately differs from Unleash: each is a
+// places where docs/semantics.md deliberately differs from Unleash: each is a
 // compile error for segmatch.
 func TestConstraintDeviations(t *testing.T) {
 	s := func(v string) *string { return &v }

@@ -7,7 +7,7 @@
 // numbers and numeric strings, dates in every accepted format (and near
 // misses), versions, IP addresses, arrays, arrays of objects and nested
 // objects. Every operator and alias of the registry (operators.Spellings,
-// SEMANTICS.md's table) appears, with negate and ignore_case; every
+// docs/semantics.md's table) appears, with negate and ignore_case; every
 // segment generated compiles. Condition draws one condition of a given
 // operator.
 //

@@ -341,7 +341,7 @@ func (g *gen) attributes(c country, ct city, orders []Object) Object {
 	return a
 }
 
-// dateIn writes t in one of the date formats SEMANTICS.md accepts, as
+// dateIn writes t in one of the date formats docs/semantics.md accepts, as
 // real data mixes them: RFC 3339 with milliseconds, without a zone, a bare
 // day, or epoch milliseconds.
 func (g *gen) dateIn(t time.Time) any {

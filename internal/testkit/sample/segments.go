@@ -19,7 +19,7 @@ func not(f filter.Filter) filter.Filter  { f.Negate = true; return f }
 
 // segmentDefs is the sample audience catalogue: what a marketing team
 // would really build on Tiledesk leads. Together the segments use every
-// canonical operator of SEMANTICS.md, most Tiledesk aliases, nested and
+// canonical operator of docs/semantics.md, most Tiledesk aliases, nested and
 // negated groups, ignore_case, fan-out and elem_match over orders, relative
 // dates, SemVer, CIDR and expr (sample_test.go checks the coverage).
 var segmentDefs = []struct {
