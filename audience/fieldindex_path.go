@@ -17,7 +17,7 @@ import (
 // engine reads it (operators.GetRaw: fan-out over arrays, index steps,
 // "#" lengths, the last of repeated keys): the type of each contact's
 // value, and per scalar value the contacts holding it, as the value or as
-// an element of an array value (SEMANTICS rule 2; a fan-out's values are
+// an element of an array value (docs/semantics.md rule 2; a fan-out's values are
 // its elements). An element that is null, an array or an object is
 // nobody's value: no scalar test reads it.
 type pathIndex struct {

@@ -202,7 +202,7 @@ var direct = map[string]bool{
 }
 
 // positive is a condition's operator as its positive twin, and whether
-// the condition is that twin's complement (SEMANTICS rule 3; its own
+// the condition is that twin's complement (docs/semantics.md rule 3; its own
 // negate included).
 func positive(f *filter.Filter) (pos *operators.Operator, neg bool, ok bool) {
 	op, ok := operators.Lookup(f.Operator)
@@ -306,7 +306,7 @@ func (q *querier) worthBuilding(cand *roaring.Bitmap) bool {
 }
 
 // unsure bounds a condition the index cannot decide: a positive operator
-// is false on a missing or null field (SEMANTICS rule 4), which an
+// is false on a missing or null field (docs/semantics.md rule 4), which an
 // indexed path tells.
 func (q *querier) unsure(path filter.Path, neg bool, cand *roaring.Bitmap) span {
 	lo, hi := roaring.New(), cand

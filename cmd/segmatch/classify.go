@@ -88,7 +88,7 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	// One "now" for the whole run, so that a batch is consistent
-	// (SEMANTICS rule 6).
+	// (docs/semantics.md rule 6).
 	now, err := parseNowFlag(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)

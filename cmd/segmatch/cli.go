@@ -107,7 +107,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	return exitOK, true
 }
 
-// parseNowFlag reads --now: the one clock reading of a run (SEMANTICS
+// parseNowFlag reads --now: the one clock reading of a run (docs/semantics.md
 // rule 6); empty means the time the run starts.
 func parseNowFlag(s string) (time.Time, error) {
 	if s == "" {
