@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmatch/segmatch/benchmarks"
@@ -217,4 +218,102 @@ func encodeObject(t *testing.T, c map[string]any) []byte {
 	raw, err := json.Marshal(c)
 	require.NoError(t, err)
 	return raw
+}
+
+// requireMembersCurrent: after a catch-up, every registered segment's
+// bitmap holds exactly the contacts whose row says they are in it, and
+// equals the program's answer over every live contact.
+func requireMembersCurrent(t *testing.T, ix *Index) {
+	t.Helper()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r := ix.reg
+	r.catchUp()
+	require.Empty(t, r.pend)
+	for i, bm := range r.members {
+		fromRows := roaring.New()
+		for n := range ix.ids {
+			if int(n)*r.words < len(r.bits) && r.bits[n*r.words+i>>6]&(1<<(i&63)) != 0 {
+				fromRows.Add(uint32(n))
+			}
+		}
+		require.True(t, fromRows.Equals(bm), "segment %s: the bitmap is not the rows'", r.keys[i])
+		want := scan(ix, ix.live, r.progs[i])
+		require.True(t, want.Equals(bm), "segment %s: %d members, the scan finds %d", r.keys[i], bm.GetCardinality(), want.GetCardinality())
+	}
+	for w, word := range r.pendSet {
+		require.Zero(t, word, "pendSet word %d", w)
+	}
+}
+
+// TestMembersCatchUp: writes change the contacts' rows at once and the
+// segments' bitmaps on the next read (or, past minPend pending contacts,
+// in the writer); every event is the rows' change, and after any mix of
+// reads and writes the bitmaps equal the rows and the scan.
+func TestMembersCatchUp(t *testing.T) {
+	for _, minP := range []int{minPend, 7} {
+		t.Run(fmt.Sprint("minPend=", minP), func(t *testing.T) {
+			defer func(old int) { minPend = old }(minPend)
+			minPend = minP
+			g := randgen.New(11)
+			ix := New(Options{Now: func() time.Time { return randgen.Now }})
+			var segs []filter.Segment
+			for i := range 40 {
+				s := g.Segment()
+				s.ID = fmt.Sprintf("s%d", i)
+				segs = append(segs, s)
+			}
+			for i := range 300 {
+				c := g.Contact()
+				c["_id"] = fmt.Sprintf("c%d", i)
+				_, err := ix.Upsert(encodeObject(t, c))
+				require.NoError(t, err)
+			}
+			_, err := ix.SetSegments(segs)
+			require.NoError(t, err)
+			requireMembersCurrent(t, ix)
+			counts := map[string]int{} // members by the events
+			for _, s := range segs {
+				counts[s.ID], _ = ix.Count(s.ID)
+			}
+			for round := range 6 {
+				for i := range 200 {
+					id := fmt.Sprintf("c%d", (i*7+round*13)%340)
+					var evs []Event
+					if i%9 == 4 {
+						evs, _ = ix.Remove(id) // unknown ids too
+					} else {
+						c := g.Contact()
+						c["_id"] = id
+						evs, err = ix.Upsert(encodeObject(t, c))
+						require.NoError(t, err)
+					}
+					for _, e := range evs {
+						if e.Entered {
+							counts[e.Segment]++
+						} else {
+							counts[e.Segment]--
+						}
+					}
+					if round%2 == 1 && i%50 == 0 { // a read between writes
+						s := segs[(i+round)%len(segs)].ID
+						n, err := ix.Count(s)
+						require.NoError(t, err)
+						require.Equal(t, counts[s], n, s)
+					}
+				}
+				if round == 3 { // a new segment set: the old members caught up first
+					_, err := ix.SetSegments(segs[:30])
+					require.NoError(t, err)
+					segs = segs[:30]
+				}
+				requireMembersCurrent(t, ix)
+				for _, s := range segs {
+					n, err := ix.Count(s.ID)
+					require.NoError(t, err)
+					require.Equal(t, counts[s.ID], n, s.ID)
+				}
+			}
+		})
+	}
 }

@@ -79,7 +79,7 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	if reg.eng == nil {
 		return events, nil
 	}
-	return reg.apply(n, ix.ids[n], events), nil
+	return reg.apply(n, ix.ids[n], events, len(ix.byID)), nil
 }
 
 // idView is a contact's id when the first member of raw (one valid JSON
@@ -132,13 +132,7 @@ func (ix *Index) Remove(id string) ([]Event, error) {
 		ix.mu.Unlock()
 		return nil, fmt.Errorf("audience: contact %q: %w", id, ErrNotFound)
 	}
-	var events []Event
-	for i, bm := range ix.reg.members {
-		if bm.CheckedRemove(n) {
-			events = append(events, Event{Contact: id, Segment: ix.reg.keys[i], Entered: false})
-		}
-	}
-	clear(ix.reg.row(n))
+	events := ix.reg.leave(n, id, nil, len(ix.byID)-1)
 	ix.fields.changed(n, ix.raws[n], len(ix.byID)-1)
 	ix.bytes -= len(ix.raws[n])
 	ix.raws[n] = nil
@@ -224,6 +218,7 @@ func (ix *Index) Refresh(now time.Time) ([]Event, error) {
 		return nil, nil
 	}
 	ix.mu.RLock()
+	reg.catchUp() // the members are compared below, then replaced
 	next := make([]*roaring.Bitmap, len(segs))
 	for k := range segs {
 		bm, err := ix.members(segs[k], now)

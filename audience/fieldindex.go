@@ -55,15 +55,17 @@ type fieldIndex struct {
 	was, now *reading
 
 	// Deferred upkeep. A write does not touch the paths: it records the
-	// contact in pending, with the JSON the paths hold for it (nil: none,
-	// the contact is new since), and the paths are behind (not ready)
-	// until the next reader of them (a query, a backfill, Stats) brings
-	// them up to date, every pending contact in one batch (catchUp).
-	// Writers change pending under ix.mu held for writing; readers hold
-	// it for reading, and the first of them to find the paths behind
-	// catches them up under catchMu while the others wait: no reader
-	// reads a path while it changes, and no write comes between.
-	pending      map[uint32][]byte
+	// contact in pending (the first time since the last catch-up), with
+	// the JSON the paths hold for it (nil: none, the contact is new
+	// since), and the paths are behind (not ready) until the next reader
+	// of them (a query or a backfill) brings them up to date, every
+	// pending contact in one batch (catchUp). Writers change pending
+	// under ix.mu held for writing; readers hold it for reading, and the
+	// first of them to find the paths behind catches them up under
+	// catchMu while the others wait: no reader reads a path while it
+	// changes, and no write comes between.
+	pending      []pendingContact
+	pendSet      []uint64    // bit n: contact n is pending
 	pendingBytes int         // the JSON pending holds
 	behind       atomic.Bool // pending is not empty: the kept paths are not ready
 	catchMu      sync.Mutex
@@ -75,7 +77,14 @@ type fieldIndex struct {
 }
 
 func newFieldIndex() *fieldIndex {
-	return &fieldIndex{paths: map[string]*pathIndex{}, pending: map[uint32][]byte{}}
+	return &fieldIndex{paths: map[string]*pathIndex{}}
+}
+
+// pendingContact is a contact changed since the paths were last caught
+// up, and the JSON they hold for it.
+type pendingContact struct {
+	n   uint32
+	old []byte
 }
 
 // dropPending bounds pending: once more than max(minDrop, live/dropShare)
@@ -105,10 +114,15 @@ func (f *fieldIndex) changed(n uint32, old []byte, live int) {
 		}
 		f.behind.Store(true)
 	}
-	if _, ok := f.pending[n]; ok {
+	w := int(n >> 6)
+	if w >= len(f.pendSet) {
+		f.pendSet = append(f.pendSet, make([]uint64, w+1-len(f.pendSet)+len(f.pendSet)/4)...)
+	}
+	if f.pendSet[w]&(1<<(n&63)) != 0 {
 		return // the paths hold an older version still
 	}
-	f.pending[n] = old
+	f.pendSet[w] |= 1 << (n & 63)
+	f.pending = append(f.pending, pendingContact{n, old})
 	f.pendingBytes += len(old)
 	if len(f.pending) > max(minDrop, live/dropShare) {
 		f.drop()
@@ -120,7 +134,7 @@ func (f *fieldIndex) changed(n uint32, old []byte, live int) {
 func (f *fieldIndex) drop() {
 	f.paths = map[string]*pathIndex{}
 	f.rd, f.was, f.now = nil, nil, nil
-	f.pending = map[uint32][]byte{}
+	f.pending, f.pendSet = nil, nil
 	f.pendingBytes, f.kept = 0, 0
 	f.behind.Store(false)
 	f.drops++
@@ -141,10 +155,13 @@ func (f *fieldIndex) catchUp(ix *Index) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for n, old := range f.pending {
-		f.replace(n, old, ix.raws[n])
+	slices.SortFunc(f.pending, func(a, b pendingContact) int { return int(a.n) - int(b.n) })
+	for _, pc := range f.pending {
+		f.replace(pc.n, pc.old, ix.raws[pc.n])
+		f.pendSet[pc.n>>6] &^= 1 << (pc.n & 63)
 	}
-	clear(f.pending)
+	clear(f.pending) // the old versions are garbage now
+	f.pending = f.pending[:0]
 	f.pendingBytes = 0
 	for _, p := range f.paths {
 		if p.kept {
@@ -192,9 +209,10 @@ func (f *fieldIndex) replace(n uint32, old, raw []byte) {
 	f.now.reset()
 }
 
-// bytes estimates the kept paths' memory, and pending's: the old
+// bytes is the number of kept paths and estimates their memory, and
+// pending's: the old
 // versions of the contacts changed since the last catch-up.
-func (f *fieldIndex) bytes() (paths, pending int) {
+func (f *fieldIndex) bytes() (kept, paths, pending int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for k, p := range f.paths {
@@ -202,7 +220,7 @@ func (f *fieldIndex) bytes() (paths, pending int) {
 			paths += len(k) + p.bytes()
 		}
 	}
-	return paths, f.pendingBytes + len(f.pending)*40 // map entries: key, slice, slot overhead
+	return f.kept, paths, f.pendingBytes + 32*len(f.pending)
 }
 
 // path is the index of p, built on first use, with the other paths of

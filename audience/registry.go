@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -33,7 +35,134 @@ type registry struct {
 	// without asking every segment's bitmap.
 	words int
 	bits  []uint64
+
+	// Deferred member upkeep: a write changes a contact's row (the
+	// truth) at once and, the first time since the members were last
+	// brought up to date, records the contact in pend with the row the
+	// members hold for it (pendRows, words a contact); the next reader of
+	// the members (catchUp) applies every pending contact's changes, each
+	// segment's at once, or the writer does once more than
+	// max(minPend, live/2) contacts are pending. Writers change them
+	// under ix.mu held for writing; readers hold it for reading, and the
+	// first of them to find the members behind catches them up under
+	// catchMu while the others wait.
+	pend     []uint32
+	pendRows []uint64
+	pendSet  []uint64 // bit n: contact n is in pend
+	behind   atomic.Bool
+	catchMu  sync.Mutex
+	// scratch of a catch-up: per segment, the contacts entering and
+	// leaving it
+	adds, dels [][]uint32
 }
+
+// minPend: contacts pending before the writer applies them itself,
+// whatever the number of contacts (tests lower it).
+var minPend = 1 << 14
+
+// changing records that contact n's row is about to change (the first
+// time since the last catch-up: with the row the members hold). Callers
+// hold ix.mu for writing.
+func (r *registry) changing(n uint32, row []uint64) {
+	w := int(n >> 6)
+	if w >= len(r.pendSet) {
+		r.pendSet = append(r.pendSet, make([]uint64, w+1-len(r.pendSet)+len(r.pendSet)/4)...)
+	}
+	if r.pendSet[w]&(1<<(n&63)) != 0 {
+		return
+	}
+	r.pendSet[w] |= 1 << (n & 63)
+	r.pend = append(r.pend, n)
+	r.pendRows = append(r.pendRows, row...)
+}
+
+// changed ends a write that changed rows, live being the number of live
+// contacts: the members are behind, or caught up now when too many
+// contacts are pending. Callers hold ix.mu for writing.
+func (r *registry) changed(live int) {
+	if len(r.pend) > max(minPend, live/2) {
+		r.applyPending()
+		r.behind.Store(false)
+		return
+	}
+	if !r.behind.Load() {
+		r.behind.Store(true)
+	}
+}
+
+// catchUp brings every segment's members up to date with the rows. Every
+// reader of the members calls it first. Callers hold ix.mu for reading.
+func (r *registry) catchUp() {
+	if !r.behind.Load() {
+		return
+	}
+	r.catchMu.Lock()
+	defer r.catchMu.Unlock()
+	if !r.behind.Load() {
+		return // another reader did
+	}
+	r.applyPending()
+	r.behind.Store(false)
+}
+
+// applyPending applies the pending contacts' changes to the members: the
+// contacts, in number order, entering or leaving each segment, then each
+// segment's at once (by a bitmap of them, when they are many).
+func (r *registry) applyPending() {
+	if len(r.pend) == 0 {
+		return
+	}
+	if r.adds == nil {
+		r.adds, r.dels = make([][]uint32, len(r.members)), make([][]uint32, len(r.members))
+	}
+	order := make([]uint64, len(r.pend)) // number, then position in pend
+	for k, n := range r.pend {
+		order[k] = uint64(n)<<32 | uint64(k)
+	}
+	slices.Sort(order)
+	for _, o := range order {
+		n, k := uint32(o>>32), int(uint32(o))
+		was := r.pendRows[k*r.words : (k+1)*r.words]
+		now := r.row(n)
+		for w := range now {
+			for d := was[w] ^ now[w]; d != 0; d &= d - 1 {
+				i := w*64 + bits.TrailingZeros64(d)
+				if now[w]&(1<<(i&63)) != 0 {
+					r.adds[i] = append(r.adds[i], n)
+				} else {
+					r.dels[i] = append(r.dels[i], n)
+				}
+			}
+		}
+		r.pendSet[n>>6] &^= 1 << (n & 63)
+	}
+	for i, bm := range r.members {
+		adds, dels := r.adds[i], r.dels[i]
+		switch {
+		case len(adds)+len(dels) == 0:
+			continue
+		case len(adds)+len(dels) < 16:
+			for _, n := range dels {
+				bm.Remove(n)
+			}
+			for _, n := range adds {
+				bm.Add(n)
+			}
+		default:
+			if len(dels) > 0 {
+				bm.AndNot(roaring.BitmapOf(dels...))
+			}
+			if len(adds) > 0 {
+				bm.Or(roaring.BitmapOf(adds...))
+			}
+		}
+		r.adds[i], r.dels[i] = adds[:0], dels[:0]
+	}
+	r.pend, r.pendRows = r.pend[:0], r.pendRows[:0]
+}
+
+// pendingBytes is what pend holds.
+func (r *registry) pendingBytes() int { return 4*len(r.pend) + 8*len(r.pendRows) }
 
 // row is contact n's membership bits (zero for a contact never seen).
 func (r *registry) row(n uint32) []uint64 {
@@ -45,20 +174,20 @@ func (r *registry) row(n uint32) []uint64 {
 }
 
 // apply takes the engine's result for contact n (res.Matches) in place of
-// its packed memberships, updating the bitmaps of the segments it entered
-// or left and appending their events, in segment order. Callers hold
-// ix.mu for writing.
-func (r *registry) apply(n uint32, id string, events []Event) []Event {
+// its packed memberships, recording the change (changing) and appending
+// the events of the segments it entered or left, in segment order; live
+// is the number of live contacts. Callers hold ix.mu for writing.
+func (r *registry) apply(n uint32, id string, events []Event, live int) []Event {
 	row := r.row(n)
 	m := r.res.Matches
 	// The result packed eight booleans a step (a bool is one byte, 0 or
 	// 1: the multiplication gathers the eight low bits into the top byte),
 	// compared with the row a word at a time.
 	bools := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(m))), len(m))
-	var diff [4]uint64 // the words of up to 256 segments on the stack
-	diffs := diff[:0]
-	if r.words > len(diff) {
-		diffs = make([]uint64, 0, r.words)
+	var buf [4]uint64 // the words of up to 256 segments on the stack
+	next := buf[:0]
+	if r.words > len(buf) {
+		next = make([]uint64, 0, r.words)
 	}
 	changes := 0
 	for w := range r.words {
@@ -72,27 +201,38 @@ func (r *registry) apply(n uint32, id string, events []Event) []Event {
 		for ; i < hi; i++ {
 			word |= uint64(bools[i]&1) << (i - lo)
 		}
-		d := word ^ row[w]
-		row[w] = word
-		diffs = append(diffs, d)
-		changes += bits.OnesCount64(d)
+		next = append(next, word)
+		changes += bits.OnesCount64(word ^ row[w])
 	}
 	if changes == 0 {
 		return events
 	}
+	r.changing(n, row)
 	events = slices.Grow(events, changes)
-	for w, d := range diffs {
+	for w, word := range next {
+		for d := word ^ row[w]; d != 0; d &= d - 1 {
+			i := w*64 + bits.TrailingZeros64(d)
+			events = append(events, Event{Contact: id, Segment: r.keys[i], Entered: m[i]})
+		}
+		row[w] = word
+	}
+	r.changed(live)
+	return events
+}
+
+// leave takes contact n out of every segment it is in (a removal),
+// appending the events, in segment order. Callers hold ix.mu for writing.
+func (r *registry) leave(n uint32, id string, events []Event, live int) []Event {
+	row := r.row(n)
+	r.changing(n, row)
+	for w, d := range row {
 		for ; d != 0; d &= d - 1 {
 			i := w*64 + bits.TrailingZeros64(d)
-			in := m[i]
-			if in {
-				r.members[i].Add(n)
-			} else {
-				r.members[i].Remove(n)
-			}
-			events = append(events, Event{Contact: id, Segment: r.keys[i], Entered: in})
+			events = append(events, Event{Contact: id, Segment: r.keys[i], Entered: false})
 		}
 	}
+	clear(row)
+	r.changed(live)
 	return events
 }
 
@@ -147,6 +287,9 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	ix.mu.RLock()
+	ix.reg.catchUp() // the members kept are read (and shared) below
+	ix.mu.RUnlock()
 	var events []Event
 	for i := range segs {
 		doc, err := json.Marshal(&segs[i])
@@ -223,12 +366,14 @@ func (ix *Index) Segments() []string {
 	return append([]string(nil), ix.reg.keys...)
 }
 
-// segment is a registered segment's members. Callers hold mu.
+// segment is a registered segment's members, up to date. Callers hold mu
+// for reading.
 func (ix *Index) segment(key string) (*roaring.Bitmap, error) {
 	i, ok := ix.reg.index[key]
 	if !ok {
 		return nil, fmt.Errorf("audience: segment %q: %w", key, ErrNotFound)
 	}
+	ix.reg.catchUp()
 	return ix.reg.members[i], nil
 }
 

@@ -10,12 +10,17 @@ type Stats struct {
 	// MemberBytes is the registered segments' member bitmaps (serialized
 	// size, close to their size in memory).
 	MemberBytes int
-	// FieldIndexBytes estimates the field index.
+	// IndexedPaths is the number of field paths the field index keeps
+	// (indexed by the queries so far, dropped when too many contacts
+	// changed between two queries); FieldIndexBytes estimates their
+	// memory.
+	IndexedPaths    int
 	FieldIndexBytes int
-	// PendingBytes is what the field index holds of the contacts changed
-	// since its paths were last brought up to date (their versions before,
-	// kept until the next query catches the paths up; none when no path
-	// is indexed).
+	// PendingBytes is what the index holds of the contacts changed since
+	// it was last brought up to date: the versions the field index's paths
+	// hold (until the next query catches them up; none when no path is
+	// indexed), and the memberships the segments' bitmaps hold (until the
+	// next reader of them).
 	PendingBytes int
 	// OverheadBytes estimates the rest: ids, the id table, the number
 	// table.
@@ -35,7 +40,9 @@ func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	s := Stats{Contacts: len(ix.byID), Segments: len(ix.reg.keys), RawBytes: ix.bytes}
-	s.FieldIndexBytes, s.PendingBytes = ix.fields.bytes()
+	s.IndexedPaths, s.FieldIndexBytes, s.PendingBytes = ix.fields.bytes()
+	ix.reg.catchUp()
+	s.PendingBytes += ix.reg.pendingBytes()
 	for _, bm := range ix.reg.members {
 		s.MemberBytes += int(bm.GetSerializedSizeInBytes())
 	}
@@ -44,5 +51,6 @@ func (ix *Index) Stats() Stats {
 	}
 	s.OverheadBytes += len(ix.byID) * 48 // map entries
 	s.OverheadBytes += int(ix.live.GetSerializedSizeInBytes())
+	s.OverheadBytes += 8*len(ix.reg.pendSet) + 8*len(ix.fields.pendSet) // a bit a contact each: which are pending
 	return s
 }
