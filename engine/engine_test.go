@@ -86,13 +86,7 @@ func TestAgreesWithProgram(t *testing.T) {
 			segs = append(segs, twin)
 		}
 	}
-	eng, err := engine.New(segs, fixedNow())
-	require.NoError(t, err)
-	progs := make([]*segmatch.Program, len(segs))
-	for i, s := range segs {
-		progs[i], err = segmatch.Compile(s, fixedNow())
-		require.NoError(t, err)
-	}
+	eng, progs := engineAndPrograms(t, segs)
 	res := eng.NewResult()
 	pairs := 0
 	for _, c := range contacts {
@@ -402,13 +396,7 @@ func TestWideSegments(t *testing.T) {
 		}
 		segs = append(segs, s)
 	}
-	eng, err := engine.New(segs, fixedNow())
-	require.NoError(t, err)
-	progs := make([]*segmatch.Program, len(segs))
-	for i, s := range segs {
-		progs[i], err = segmatch.Compile(s, fixedNow())
-		require.NoError(t, err)
-	}
+	eng, progs := engineAndPrograms(t, segs)
 	res := eng.NewResult()
 	for range 300 {
 		c, err := json.Marshal(g.Contact())
@@ -420,4 +408,18 @@ func TestWideSegments(t *testing.T) {
 			require.Equal(t, want, res.Matches[i], "segment %d (%d conditions, %s) on %s", i, len(s.Filters), s.Match, c)
 		}
 	}
+}
+
+// engineAndPrograms builds the engine of segs and, to check it against,
+// one Program per segment.
+func engineAndPrograms(t *testing.T, segs []filter.Segment) (*engine.Engine, []*segmatch.Program) {
+	t.Helper()
+	eng, err := engine.New(segs, fixedNow())
+	require.NoError(t, err)
+	progs := make([]*segmatch.Program, len(segs))
+	for i, s := range segs {
+		progs[i], err = segmatch.Compile(s, fixedNow())
+		require.NoError(t, err)
+	}
+	return eng, progs
 }
