@@ -6,7 +6,7 @@ import "strconv"
 // of a project may write one), so what it may cost is fixed here and
 // reported as ErrTooComplex at the JSON Pointer of the part that exceeds
 // it. The operators add their own (operators.MaxRegexProgram,
-// operators.MaxExprCost), and the compiler one on the whole segment's
+// operators.MaxExpr, MaxExprNodes and MaxExprNsPerByte), and the compiler one on the whole segment's
 // evaluation cost (segmatch.MaxSegmentCost). README "Bounds" lists them
 // all.
 const (
