@@ -14,7 +14,22 @@
 // the index between two writes, never half a write. Events of a write are
 // delivered, in order, before the write returns.
 //
+// Cost: an Upsert classifies the contact (one validating pass of the
+// engine), finds its number and compares the result with the contact's
+// packed memberships: the events are known at once. What it would cost
+// to keep the segments' member bitmaps and the field index's paths
+// current is deferred: the write records the contact as pending, and the
+// first read after writes that needs them (Count, Members or Segment for
+// the bitmaps, Query for the paths) brings them up to date in one batch,
+// each pending contact once however often it changed, while the reads
+// beside it wait. Answers are always those of an index current with
+// every write before them.
+//
 // Memory: raw contacts are kept (their JSON, as given), because conditions
 // the field index cannot decide and a newly registered segment are
-// evaluated on them; Stats reports what the index costs beyond them.
+// evaluated on them; Stats reports what the index costs beyond them,
+// what is pending included (the versions the field index still holds of
+// contacts changed since the last query: bounded, as past a third of the
+// contacts the paths are dropped and indexed again when a query needs
+// them).
 package audience

@@ -26,7 +26,7 @@ import (
 // and kept current from then on, lazily: a write only records the
 // contact as pending (changed), with the version the paths hold, so that
 // an upsert costs the paths nothing; the next reader of the paths (a
-// query, a backfill, Stats) catches them up first (catchUp), each pending
+// query or a backfill) catches them up first (catchUp), each pending
 // contact once however many times it changed: replace reads its old and
 // new version's indexed paths in one validating pass each
 // (fieldindex_read.go) and changes only the paths whose text differs.

@@ -54,6 +54,8 @@ type registry struct {
 	// scratch of a catch-up: per segment, the contacts entering and
 	// leaving it
 	adds, dels [][]uint32
+	// chunk is where writes' events are carved from (grow).
+	chunk []Event
 }
 
 // minPend: contacts pending before the writer applies them itself,
@@ -208,7 +210,7 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 		return events
 	}
 	r.changing(n, row)
-	events = slices.Grow(events, changes)
+	events = r.grow(events, changes)
 	for w, word := range next {
 		for d := word ^ row[w]; d != 0; d &= d - 1 {
 			i := w*64 + bits.TrailingZeros64(d)
@@ -218,6 +220,22 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	}
 	r.changed(live)
 	return events
+}
+
+// grow makes room for k more events. A write's own events (events
+// empty) are carved from a chunk shared by the writes, capped at their
+// length so that appending to them copies them out: one allocation for
+// many writes. (A slice kept keeps its chunk, some 10 KB, alive.)
+func (r *registry) grow(events []Event, k int) []Event {
+	if len(events) > 0 || cap(events) >= k {
+		return slices.Grow(events, k)
+	}
+	if cap(r.chunk)-len(r.chunk) < k {
+		r.chunk = make([]Event, 0, max(256, k))
+	}
+	at := len(r.chunk)
+	r.chunk = r.chunk[:at+k]
+	return r.chunk[at:at:at+k]
 }
 
 // leave takes contact n out of every segment it is in (a removal),
