@@ -144,7 +144,12 @@ func (v *Value) SetRaw(raw string) {
 	}
 	switch raw[0] {
 	case '"':
-		v.kind, v.str = String, validUTF8(rawjson.Unquote(raw))
+		v.kind = String
+		if len(raw) >= 2 && rawjson.PlainASCII(raw[1:len(raw)-1]) {
+			v.str = raw[1 : len(raw)-1]
+		} else {
+			v.str = validUTF8(rawjson.Unquote(raw))
+		}
 		return
 	case 't':
 		v.kind, v.b = Bool, true

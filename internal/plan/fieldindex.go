@@ -171,40 +171,6 @@ type substrCond struct {
 	subs []string
 }
 
-// affixes maps each prefix (or suffix) some condition looks for to those
-// conditions; lens are its distinct lengths, ascending.
-type affixes struct {
-	build map[string][]int32 // while the index is built
-	ids   strIndex
-	lens  []int
-}
-
-func (a *affixes) add(s string, id int32) {
-	if a.build == nil {
-		a.build = map[string][]int32{}
-	}
-	a.build[s] = appendOnce(a.build[s], id)
-	if !slices.Contains(a.lens, len(s)) {
-		a.lens = append(a.lens, len(s))
-		slices.Sort(a.lens)
-	}
-}
-
-// mark marks the conditions whose affix s has: its prefixes (suffix
-// false) or suffixes of the lengths looked for.
-func (a *affixes) mark(s string, suffix bool, memo []uint8) {
-	for _, n := range a.lens {
-		if n > len(s) {
-			return
-		}
-		if suffix {
-			mark(a.ids.get(s[len(s)-n:]), memo)
-		} else {
-			mark(a.ids.get(s[:n]), memo)
-		}
-	}
-}
-
 // buildIndexes groups the indexable conditions by field; a field with a
 // single such condition keeps deciding it alone. The result is per leaf
 // id (nil for conditions decided alone).
@@ -258,9 +224,8 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 			ix.orders[k].sort()
 		}
 		ix.strs, ix.elems = newStrIndex(strs), newStrIndex(elems)
-		for _, a := range []*affixes{&ix.prefixes, &ix.suffixes} {
-			a.ids, a.build = newStrIndex(a.build), nil
-		}
+		ix.prefixes.freeze(false)
+		ix.suffixes.freeze(true)
 	}
 	return out
 }

@@ -160,19 +160,18 @@ func (c *collected) value(slot int) operators.Value {
 	return operators.GetRaw(c.raw[from], rest)
 }
 
-// valueInto sets *dst to a slot's value (value, without copying it
-// through returns for the common slot: a member of the document itself).
+// valueInto sets *dst to a slot's value (value, decoded in place rather
+// than copied through returns).
 func (c *collected) valueInto(slot int, dst *operators.Value) {
-	t := c.tree
-	if n := t.slotNode[slot]; t.parent[n] == 0 && len(t.slotRest[slot]) == 0 {
-		if !c.found[n] {
-			*dst = operators.MissingValue
-			return
-		}
-		dst.SetRaw(c.raw[n])
-		return
+	from, rest, missing := c.resolve(slot)
+	switch {
+	case missing:
+		*dst = operators.MissingValue
+	case len(rest) == 0:
+		dst.SetRaw(c.raw[from])
+	default:
+		*dst = operators.GetRaw(c.raw[from], rest)
 	}
-	*dst = c.value(slot)
 }
 
 // lookup is a slot's raw value, when it is one piece of the document

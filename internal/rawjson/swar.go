@@ -50,3 +50,31 @@ func plainRunString(s string, i int) int {
 	}
 	return i - start
 }
+
+// PlainASCII reports whether s is ASCII without a backslash: the text of
+// a JSON string that is its own decoding (no escape to decode, no invalid
+// UTF-8 to replace), checked eight bytes at a time.
+func PlainASCII(s string) bool {
+	n := len(s)
+	if n >= 8 {
+		p := unsafe.Pointer(unsafe.StringData(s))
+		for i := 0; ; i += 8 {
+			if i > n-8 {
+				i = n - 8 // the last word overlaps the one before
+			}
+			x := *(*uint64)(unsafe.Add(p, i))
+			if x&hi8|zeroBytes(x^(lo8*'\\')) != 0 {
+				return false
+			}
+			if i == n-8 {
+				return true
+			}
+		}
+	}
+	for i := range n {
+		if c := s[i]; c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

@@ -43,3 +43,17 @@ func checkStops(t *testing.T, name string, stops func(uint64) uint64, isStop fun
 		}
 	}
 }
+
+func TestPlainASCII(t *testing.T) {
+	for _, s := range []string{"", "a", "IT", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnopq", "São Paulo", `a\nb`, "abcdefgh\\", "\\abcdefgh", "abcdefghijklmno\x80", "\x7f\x00\x1f"} {
+		want := true
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 || s[i] == '\\' {
+				want = false
+			}
+		}
+		if got := PlainASCII(s); got != want {
+			t.Errorf("PlainASCII(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
