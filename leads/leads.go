@@ -5,10 +5,12 @@
 // memory without a scan, and every lead entering or leaving a segment is
 // an event that clients follow as a stream.
 //
-// A project's index is built on first use, from the store (leads in the
-// order they were first stored, so that pages of members keep their
-// order across restarts), then its segments; Warm builds every project's
-// at start. Writes of one project are serialized: the store first (the
+// A project's index is built on first use: its segments registered on
+// the empty index, then its leads from the store, each classified as it
+// is upserted (in the order they were first stored, so that pages of
+// members keep their order across restarts), then the field paths its
+// segments read indexed in one pass, so that previews find them; Warm
+// builds every project's at start. A load causes no events. Writes of one project are serialized: the store first (the
 // write is acknowledged only once stored), then the index, then the
 // events, so events come in the order of the writes. A segment written
 // through the API is registered before the write is answered
@@ -108,9 +110,10 @@ type project struct {
 	ready chan struct{} // closed once loaded (err says how)
 	err   error
 
-	wmu sync.Mutex // one write at a time: store, index, events
-	ix  *audience.Index
-	ev  *eventLog
+	wmu  sync.Mutex // one write at a time: store, index, events
+	ix   *audience.Index
+	ev   *eventLog
+	segs []filter.Segment // the registered segments (under wmu)
 }
 
 // New makes a hub over st (which it does not close).
@@ -177,8 +180,8 @@ func (h *Hub) loaded(id string) *project {
 }
 
 // load builds a project's index: its segments' change feed first (so
-// that no change is missed), its leads in their order, then its
-// segments registered (one backfill each, through the field index).
+// that no change is missed), its segments registered, then its leads in
+// their order (see build).
 func (h *Hub) load(p *project) {
 	defer h.wg.Done()
 	start := time.Now()
@@ -204,6 +207,16 @@ func (h *Hub) build(p *project) error {
 	}
 	p.ix = audience.New(audience.Options{MaxContactBytes: h.lim.MaxLeadBytes + maxIDGrowth})
 	p.ev = newEventLog(h.lim.EventWindow, h.lim.StreamQueue)
+	// The segments first, on the empty index (nothing to backfill, no
+	// events), then each lead classified as it is loaded: its memberships
+	// come with its upsert. Registering the segments over the loaded leads
+	// instead would backfill each segment and diff its members into an
+	// event each (every membership of every lead, sorted by id: minutes
+	// for a million leads), events no client could tell from the ones the
+	// leads caused before the restart.
+	if err := h.registerSegments(h.ctx, p); err != nil {
+		return err
+	}
 	skipped := 0
 	err = h.st.ForEachLead(h.ctx, p.id, func(id string, raw []byte) error {
 		if _, err := p.ix.Upsert(raw); err != nil {
@@ -220,9 +233,9 @@ func (h *Hub) build(p *project) error {
 	if skipped > 0 {
 		h.log.Warn("stored leads left out of the index", "project", p.id, "leads", skipped)
 	}
-	if err := h.registerSegments(h.ctx, p); err != nil {
-		return err
-	}
+	// The paths the segments read, indexed in one pass now rather than by
+	// the first previews (a pass each).
+	p.ix.IndexPaths(p.segs)
 	h.wg.Add(1)
 	go h.follow(p, feed)
 	return nil
@@ -300,7 +313,9 @@ func (h *Hub) registerSegments(ctx context.Context, p *project) error {
 		if evs, err = p.ix.SetSegments(kept); err != nil {
 			return err
 		}
+		segs = kept
 	}
+	p.segs = segs
 	p.ev.publish(evs)
 	return nil
 }

@@ -346,9 +346,24 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 			if err := flush(); err != nil {
 				return rep, &BulkError{Report: rep, Line: ln, Err: err}
 			}
+			h.indexPaths(p)
 			return rep, nil
 		}
 	}
+}
+
+// indexPaths indexes the field paths the project's segments read that
+// are not indexed, in one pass over its leads, so that the previews after
+// a bulk load do not each index them (a pass over every lead each, while
+// the others wait): a load changing more than a third of the leads
+// drops the paths rather than catching them up (see the audience package
+// doc), and a load into an empty index has none yet. Nothing to index
+// costs a walk of the segments.
+func (h *Hub) indexPaths(p *project) {
+	p.wmu.Lock()
+	segs := p.segs
+	p.wmu.Unlock()
+	p.ix.IndexPaths(segs)
 }
 
 // apply stores and indexes one batch of a bulk request.
