@@ -91,10 +91,11 @@ type pendingContact struct {
 // contacts changed since the paths were last caught up, the paths are
 // dropped instead (the next query needing one builds it again, in one
 // pass over the contacts). Catching up costs two reads of a contact and
-// the changes of its paths (~25 us for 16 paths replaced), a build one
-// read and the values added (~10 us for 16): past some third of the
-// contacts building is cheaper, and the old versions held are bounded by
-// that share of the raw contacts.
+// the changes of its paths (25-55 us a contact replaced with 16 paths,
+// 8 us edited: BenchmarkQueryUpkeep), a build one read and the values
+// added (14 us a contact for 16 paths: BenchmarkUpsertIndexed's log):
+// past some third of the contacts building is cheaper, and the old
+// versions held are bounded by that share of the raw contacts.
 const dropShare = 3
 
 var minDrop = 4096 // (tests lower it)
