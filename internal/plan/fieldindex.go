@@ -87,6 +87,12 @@ type fieldIndex struct {
 	// numeric gt, gte, lt, lte: each kind's bounds sorted, so a number
 	// satisfies a prefix (gt, gte) or a suffix (lt, lte) of them
 	orders [4]orderList
+	// bounds: every order condition's bound, distinct and ascending;
+	// cuts[k][i]: how many of orders[k] have a bound below bounds[i] (i =
+	// len(bounds): all), so that one search places a number for the four
+	// kinds
+	bounds []float64
+	cuts   [4][]int32
 	// contains: an element of an array field equal to one of subs, or a
 	// string field containing one
 	elems  strIndex
@@ -139,8 +145,11 @@ func (l *orderList) sort() {
 // search has no branch on the data (each halving step is arithmetic on
 // the comparison's bit), as a contact's numbers are what the branch
 // predictor cannot learn.
-func (l *orderList) below(x float64, orEqual bool) int {
-	b := l.bounds
+func (l *orderList) below(x float64, orEqual bool) int { return countBelow(l.bounds, x, orEqual) }
+
+// countBelow is the number of b (ascending) less than x (orEqual: at
+// most x), without a branch on the data.
+func countBelow(b []float64, x float64, orEqual bool) int {
 	if len(b) == 0 {
 		return 0
 	}
@@ -161,8 +170,24 @@ func (l *orderList) below(x float64, orEqual bool) int {
 	return base + int(b2u(b[base] < x))
 }
 
-func (ix *fieldIndex) hasOrders() bool {
-	return len(ix.orders[0].ids)+len(ix.orders[1].ids)+len(ix.orders[2].ids)+len(ix.orders[3].ids) > 0
+func (ix *fieldIndex) hasOrders() bool { return len(ix.bounds) > 0 }
+
+// placeBounds lays out bounds and cuts once the orders are sorted.
+func (ix *fieldIndex) placeBounds() {
+	for k := range ix.orders {
+		ix.bounds = append(ix.bounds, ix.orders[k].bounds...)
+	}
+	slices.Sort(ix.bounds)
+	ix.bounds = slices.Compact(ix.bounds)
+	for k := range ix.orders {
+		o := &ix.orders[k]
+		cut := make([]int32, len(ix.bounds)+1)
+		for i, b := range ix.bounds {
+			cut[i] = int32(o.below(b, false))
+		}
+		cut[len(ix.bounds)] = int32(len(o.ids))
+		ix.cuts[k] = cut
+	}
 }
 
 // substrCond is one contains condition, as it applies to a string field.
@@ -223,6 +248,7 @@ func buildIndexes(xs []indexable) []*fieldIndex {
 		for k := range ix.orders {
 			ix.orders[k].sort()
 		}
+		ix.placeBounds()
 		ix.strs, ix.elems = newStrIndex(strs), newStrIndex(elems)
 		ix.prefixes.freeze(false)
 		ix.suffixes.freeze(true)
@@ -302,11 +328,19 @@ func (ix *fieldIndex) number(x float64, memo []uint8) {
 	if x != x {
 		return // NaN is in no order
 	}
-	o := &ix.orders
-	mark(o[opGT].ids[:o[opGT].below(x, false)], memo)
-	mark(o[opGTE].ids[:o[opGTE].below(x, true)], memo)
-	mark(o[opLT].ids[o[opLT].below(x, true):], memo)
-	mark(o[opLTE].ids[o[opLTE].below(x, false):], memo)
+	if len(ix.bounds) == 0 {
+		return
+	}
+	// lt bounds are below x, le at most x: gt and gte hold for a prefix
+	// of their conditions by bound, lt and lte for a suffix
+	b, m := ix.bounds, len(ix.bounds)
+	lt := countBelow(b, x, false)
+	le := lt + int(b2u(lt < m)&b2u(b[min(lt, m-1)] == x))
+	o, cut := &ix.orders, &ix.cuts
+	mark(o[opGT].ids[:cut[opGT][lt]], memo)
+	mark(o[opGTE].ids[:cut[opGTE][le]], memo)
+	mark(o[opLT].ids[cut[opLT][le]:], memo)
+	mark(o[opLTE].ids[cut[opLTE][lt]:], memo)
 }
 
 func mark(ids []int32, memo []uint8) {
