@@ -111,7 +111,7 @@ func (t *Table) Empty() bool { return t.mask == 0 }
 // Find is the number of key k, or -1.
 func (t *Table) Find(k string) int32 {
 	if t.direct {
-		if j := t.quick(k); t.keys[j] == k {
+		if j := t.quick(k); same(t.keys[j], k) {
 			return t.nodes[j]
 		}
 		return -1
@@ -121,7 +121,7 @@ func (t *Table) Find(k string) int32 {
 	}
 	for j := uint32(t.hash(k)) & t.mask; ; j = (j + 1) & t.mask {
 		n := t.nodes[j]
-		if n < 0 || t.keys[j] == k {
+		if n < 0 || same(t.keys[j], k) {
 			return n
 		}
 	}
@@ -159,6 +159,24 @@ func (t *Table) hash(k string) uint64 {
 		h = fold(h^w, m2)
 	}
 	return fold(h, m1)
+}
+
+// same is a == b, inline for the short strings keys and values are: two
+// overlapping loads a side up to 16 bytes (the runtime's comparison is a
+// call, then a loop dispatching on the length).
+func same(a, b string) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if n < 4 || n > 16 {
+		return a == b
+	}
+	pa, pb := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b))
+	if n >= 8 {
+		return *(*uint64)(pa) == *(*uint64)(pb) && *(*uint64)(unsafe.Add(pa, n-8)) == *(*uint64)(unsafe.Add(pb, n-8))
+	}
+	return *(*uint32)(pa) == *(*uint32)(pb) && *(*uint32)(unsafe.Add(pa, n-4)) == *(*uint32)(unsafe.Add(pb, n-4))
 }
 
 func fold(a, b uint64) uint64 {

@@ -76,3 +76,15 @@ func TestCollisionsDoNotCluster(t *testing.T) {
 		t.Errorf("direct %v, longest probe %d", tb.direct, longest)
 	}
 }
+
+func TestSame(t *testing.T) {
+	words := []string{"", "a", "ab", "abc", "abcd", "abce", "bbcd", "abcdefg", "abcdefh", "abcdefgh", "abcdefgi", "xbcdefgh",
+		"abcdefghijklmnop", "abcdefghijklmnoq", "abcdefghXjklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr"}
+	for _, a := range words {
+		for _, b := range words {
+			if got := same(a, b); got != (a == b) {
+				t.Errorf("same(%q, %q) = %v", a, b, got)
+			}
+		}
+	}
+}

@@ -116,8 +116,10 @@ func (c *collected) Member(parent int32, rawKey string) int32 {
 		n = t.Find(rawjson.DecodedKey(rawKey)) // as encoding/json reads the key
 	}
 	if n >= 0 {
-		// a repeated key: what an earlier value held is gone
-		clear(c.found[n+1 : c.tree.end[n]])
+		if end := c.tree.end[n]; end > n+1 { // a node with a subtree
+			// a repeated key: what an earlier value held is gone
+			clear(c.found[n+1 : end])
+		}
 	}
 	return n
 }
