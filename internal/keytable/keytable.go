@@ -145,17 +145,16 @@ func (t *Table) hash(k string) uint64 {
 	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
 	h := t.seed ^ uint64(len(k))*m1
 	p := unsafe.Pointer(unsafe.StringData(k))
-	n := len(k)
-	for ; n >= 8; n -= 8 {
-		h = fold(h^*(*uint64)(p), m2)
-		p = unsafe.Add(p, 8)
+	n, i := len(k), 0 // an offset, not a pointer: one past the end would be invalid
+	for ; n-i >= 8; i += 8 {
+		h = fold(h^*(*uint64)(unsafe.Add(p, i)), m2)
 	}
-	switch {
-	case n >= 4:
-		w := uint64(*(*uint32)(p))<<32 | uint64(*(*uint32)(unsafe.Add(p, n-4)))
+	switch r := n - i; {
+	case r >= 4:
+		w := uint64(*(*uint32)(unsafe.Add(p, i)))<<32 | uint64(*(*uint32)(unsafe.Add(p, n-4)))
 		h = fold(h^w, m2)
-	case n > 0:
-		w := uint64(*(*byte)(p))<<16 | uint64(*(*byte)(unsafe.Add(p, n>>1)))<<8 | uint64(*(*byte)(unsafe.Add(p, n-1)))
+	case r > 0:
+		w := uint64(*(*byte)(unsafe.Add(p, i)))<<16 | uint64(*(*byte)(unsafe.Add(p, i+r>>1)))<<8 | uint64(*(*byte)(unsafe.Add(p, n-1)))
 		h = fold(h^w, m2)
 	}
 	return fold(h, m1)

@@ -121,8 +121,9 @@ func combine(g *segGroup, memo []uint8, dst []bool) {
 	m := unsafe.Pointer(unsafe.SliceData(memo))
 	d := unsafe.Pointer(unsafe.SliceData(dst))
 	p := unsafe.Pointer(unsafe.SliceData(g.lits))
+	var off uintptr // of the segment's literals (a pointer past the last would be invalid)
 	t := func(i uintptr) uint8 {
-		l := *(*uint32)(unsafe.Add(p, i*4))
+		l := *(*uint32)(unsafe.Add(p, off+i*4))
 		return *(*uint8)(unsafe.Add(m, l>>litShift)) ^ uint8(l)
 	}
 	verdict := func(o uint32, v uint8) { *(*bool)(unsafe.Add(d, o>>litShift)) = (v^uint8(o))&truthBit != 0 }
@@ -130,17 +131,17 @@ func combine(g *segGroup, memo []uint8, dst []bool) {
 	case 3:
 		for _, o := range g.out {
 			verdict(o, t(0)&t(1)&t(2))
-			p = unsafe.Add(p, 3*4)
+			off += 3 * 4
 		}
 	case 4:
 		for _, o := range g.out {
 			verdict(o, t(0)&t(1)&t(2)&t(3))
-			p = unsafe.Add(p, 4*4)
+			off += 4 * 4
 		}
 	case 5:
 		for _, o := range g.out {
 			verdict(o, t(0)&t(1)&t(2)&t(3)&t(4))
-			p = unsafe.Add(p, 5*4)
+			off += 5 * 4
 		}
 	default:
 		k := uintptr(g.k)
@@ -150,7 +151,7 @@ func combine(g *segGroup, memo []uint8, dst []bool) {
 				v &= t(i)
 			}
 			verdict(o, v)
-			p = unsafe.Add(p, k*4)
+			off += k * 4
 		}
 	}
 }
@@ -161,23 +162,24 @@ func combineAll(g *segGroup, memo []uint8, dst []bool) {
 	m := unsafe.Pointer(unsafe.SliceData(memo))
 	d := unsafe.Pointer(unsafe.SliceData(dst))
 	p := unsafe.Pointer(unsafe.SliceData(g.lits))
-	t := func(i uintptr) uint8 { return *(*uint8)(unsafe.Add(m, *(*uint32)(unsafe.Add(p, i*4)))) }
+	var off uintptr // of the segment's literals (a pointer past the last would be invalid)
+	t := func(i uintptr) uint8 { return *(*uint8)(unsafe.Add(m, *(*uint32)(unsafe.Add(p, off+i*4)))) }
 	verdict := func(o uint32, v uint8) { *(*bool)(unsafe.Add(d, o>>litShift)) = v&truthBit != 0 }
 	switch g.k {
 	case 3:
 		for _, o := range g.out {
 			verdict(o, t(0)&t(1)&t(2))
-			p = unsafe.Add(p, 3*4)
+			off += 3 * 4
 		}
 	case 4:
 		for _, o := range g.out {
 			verdict(o, t(0)&t(1)&t(2)&t(3))
-			p = unsafe.Add(p, 4*4)
+			off += 4 * 4
 		}
 	case 5:
 		for _, o := range g.out {
 			verdict(o, t(0)&t(1)&t(2)&t(3)&t(4))
-			p = unsafe.Add(p, 5*4)
+			off += 5 * 4
 		}
 	default:
 		k := uintptr(g.k)
@@ -187,7 +189,7 @@ func combineAll(g *segGroup, memo []uint8, dst []bool) {
 				v &= t(i)
 			}
 			verdict(o, v)
-			p = unsafe.Add(p, k*4)
+			off += k * 4
 		}
 	}
 }
@@ -198,23 +200,24 @@ func combineAny(g *segGroup, memo []uint8, dst []bool) {
 	m := unsafe.Pointer(unsafe.SliceData(memo))
 	d := unsafe.Pointer(unsafe.SliceData(dst))
 	p := unsafe.Pointer(unsafe.SliceData(g.lits))
-	t := func(i uintptr) uint8 { return *(*uint8)(unsafe.Add(m, *(*uint32)(unsafe.Add(p, i*4)))) }
+	var off uintptr // of the segment's literals (a pointer past the last would be invalid)
+	t := func(i uintptr) uint8 { return *(*uint8)(unsafe.Add(m, *(*uint32)(unsafe.Add(p, off+i*4)))) }
 	verdict := func(o uint32, v uint8) { *(*bool)(unsafe.Add(d, o>>litShift)) = v&truthBit != 0 }
 	switch g.k {
 	case 3:
 		for _, o := range g.out {
 			verdict(o, t(0)|t(1)|t(2))
-			p = unsafe.Add(p, 3*4)
+			off += 3 * 4
 		}
 	case 4:
 		for _, o := range g.out {
 			verdict(o, t(0)|t(1)|t(2)|t(3))
-			p = unsafe.Add(p, 4*4)
+			off += 4 * 4
 		}
 	case 5:
 		for _, o := range g.out {
 			verdict(o, t(0)|t(1)|t(2)|t(3)|t(4))
-			p = unsafe.Add(p, 5*4)
+			off += 5 * 4
 		}
 	default:
 		k := uintptr(g.k)
@@ -224,7 +227,7 @@ func combineAny(g *segGroup, memo []uint8, dst []bool) {
 				v |= t(i)
 			}
 			verdict(o, v)
-			p = unsafe.Add(p, k*4)
+			off += k * 4
 		}
 	}
 }
