@@ -89,36 +89,8 @@ func TestLeadsFigures(t *testing.T) {
 	// (or be refused, 429) rather than the previews.
 	f.count(agent, p1, probe)
 	const workers, each = 16, 40
-	lat := make([][]time.Duration, workers)
-	var wg sync.WaitGroup
 	start = time.Now()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 7))
-			for range each {
-				def := defs[r.IntN(len(defs))]
-				t0 := time.Now()
-				hr, _ := http.NewRequest("POST", f.srv.URL+segPath(p1, "preview")+"?limit=40", strings.NewReader(def))
-				hr.Header.Set("Content-Type", "application/json")
-				hr.SetBasicAuth(agent, password)
-				res, err := f.srv.Client().Do(hr)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					t.Errorf("preview: %d", res.StatusCode)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
+	lat := previewLoad(t, f, defs, workers, each)
 	t.Logf("preview, concurrency %d, %d requests in %v: %s", workers, workers*each, time.Since(start).Round(time.Millisecond), pcts(slices.Concat(lat...)))
 
 	// 3. Single upserts (each fsync'd), one after the other.
@@ -193,4 +165,40 @@ func rss() int64 {
 		}
 	}
 	return 0
+}
+
+// previewLoad sends each previews of defs (unsaved segments, drawn at
+// random) from each of workers clients at once, and returns each one's
+// latencies.
+func previewLoad(t *testing.T, f *fixture, defs []string, workers, each int) [][]time.Duration {
+	lat := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for range each {
+				def := defs[r.IntN(len(defs))]
+				t0 := time.Now()
+				hr, _ := http.NewRequest("POST", f.srv.URL+segPath(p1, "preview")+"?limit=40", strings.NewReader(def))
+				hr.Header.Set("Content-Type", "application/json")
+				hr.SetBasicAuth(agent, password)
+				res, err := f.srv.Client().Do(hr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("preview: %d", res.StatusCode)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	return lat
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,36 +90,8 @@ func TestLeadsProfile(t *testing.T) {
 		stop := phase(name)
 		defer stop()
 		const workers, each = 16, 40
-		lat := make([][]time.Duration, workers)
-		var wg sync.WaitGroup
 		start := time.Now()
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(w), 7))
-				for range each {
-					def := defs[r.IntN(len(defs))]
-					t0 := time.Now()
-					hr, _ := http.NewRequest("POST", f.srv.URL+segPath(p1, "preview")+"?limit=40", strings.NewReader(def))
-					hr.Header.Set("Content-Type", "application/json")
-					hr.SetBasicAuth(agent, password)
-					res, err := f.srv.Client().Do(hr)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						t.Errorf("preview: %d", res.StatusCode)
-						return
-					}
-					lat[w] = append(lat[w], time.Since(t0))
-				}
-			}()
-		}
-		wg.Wait()
+		lat := previewLoad(t, f, defs, workers, each)
 		t.Logf("%s, concurrency %d, %d requests in %v: %s", name, workers, workers*each, time.Since(start).Round(time.Millisecond), pcts(slices.Concat(lat...)))
 	}
 	preview("preview")
