@@ -157,7 +157,9 @@ func combine(g *segGroup, memo []uint8, dst []bool) {
 }
 
 // combineAll decides a group of alls of positive literals: the AND of
-// their memo states has the truth bit when every one has.
+// their memo states has the truth bit when every one has. (combineAny is
+// the same loop with OR: written out twice, as the operator must inline
+// and a type parameter would not make it.)
 func combineAll(g *segGroup, memo []uint8, dst []bool) {
 	m := unsafe.Pointer(unsafe.SliceData(memo))
 	d := unsafe.Pointer(unsafe.SliceData(dst))
