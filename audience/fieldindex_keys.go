@@ -34,12 +34,16 @@ func (ps *postings[K]) add(k K, n uint32, bulk bool) (isNew bool) {
 		k = ownKey(k) // a key outlives the contact it was read from
 		ps.m[k] = posting{one: n}
 		if !bulk {
-			ps.keys.insert(k, ps.has)
+			ps.keys.insert(k, posting{one: n}, ps.get)
 		}
 		return true
 	case p.bm == nil:
 		if p.one != n {
-			ps.m[ownKey(k)] = posting{bm: roaring.BitmapOf(p.one, n)}
+			np := posting{bm: roaring.BitmapOf(p.one, n)}
+			ps.m[ownKey(k)] = np
+			if !bulk {
+				ps.keys.set(k, np)
+			}
 		}
 	default:
 		p.bm.Add(n)
@@ -60,17 +64,19 @@ func (ps *postings[K]) remove(k K, n uint32) (gone bool) {
 			return false
 		}
 		delete(ps.m, k)
-		ps.keys.remove(k, ps.has)
+		ps.keys.remove(k, ps.get)
 		return true
 	}
 	p.bm.Remove(n)
 	switch p.bm.GetCardinality() {
 	case 0:
 		delete(ps.m, k)
-		ps.keys.remove(k, ps.has)
+		ps.keys.remove(k, ps.get)
 		return true
 	case 1:
-		ps.m[ownKey(k)] = posting{one: p.bm.Minimum()}
+		np := posting{one: p.bm.Minimum()}
+		ps.m[ownKey(k)] = np
+		ps.keys.set(k, np)
 	}
 	return false
 }
@@ -87,6 +93,49 @@ func ownKey[K cmp.Ordered](k K) K {
 
 func (ps *postings[K]) has(k K) bool { _, ok := ps.m[k]; return ok }
 
+func (ps *postings[K]) get(k K) (posting, bool) { p, ok := ps.m[k]; return p, ok }
+
+// rangeInto adds the contacts of every key in [lo, hi]: the sorted keys'
+// postings read in order beside them (no lookup), the pending ones looked
+// up (a repeated one twice, which a union does not mind).
+func (ps *postings[K]) rangeInto(u *union, lo, hi bound[K]) {
+	i, j := ps.keys.span(lo, hi)
+	dead, vals := ps.keys.dead[i:j], ps.keys.vals[i:j]
+	for x := range vals {
+		if !dead[x] {
+			u.posting(vals[x])
+		}
+	}
+	for _, k := range ps.keys.pending {
+		if lo.above(k) && hi.below(k) {
+			if p, ok := ps.m[k]; ok {
+				u.posting(p)
+			}
+		}
+	}
+}
+
+// outsideInto adds the contacts of every key not in [lo, hi].
+func (ps *postings[K]) outsideInto(u *union, lo, hi bound[K]) {
+	i, j := ps.keys.span(lo, hi)
+	j = max(i, j)
+	for _, r := range [2][2]int{{0, i}, {j, len(ps.keys.keys)}} {
+		dead, vals := ps.keys.dead[r[0]:r[1]], ps.keys.vals[r[0]:r[1]]
+		for x := range vals {
+			if !dead[x] {
+				u.posting(vals[x])
+			}
+		}
+	}
+	for _, k := range ps.keys.pending {
+		if !(lo.above(k) && hi.below(k)) {
+			if p, ok := ps.m[k]; ok {
+				u.posting(p)
+			}
+		}
+	}
+}
+
 // sortAll rebuilds the key order from the table (after a bulk build).
 func (ps *postings[K]) sortAll() {
 	keys := make([]K, 0, len(ps.m))
@@ -94,7 +143,11 @@ func (ps *postings[K]) sortAll() {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	ps.keys = sortedKeys[K]{keys: keys, dead: make([]bool, len(keys))}
+	vals := make([]posting, len(keys))
+	for i, k := range keys {
+		vals[i] = ps.m[k]
+	}
+	ps.keys = sortedKeys[K]{keys: keys, vals: vals, dead: make([]bool, len(keys))}
 }
 
 // sortedKeys keeps a table's keys in order under inserts and deletes
@@ -104,37 +157,69 @@ func (ps *postings[K]) sortAll() {
 // and may hold deleted keys and repeats. A merge happens when pending
 // outgrows an eighth of keys (or the dead a half), so an insert or a
 // delete costs a binary search and O(1) amortized, and a range reads at
-// most n/8 pending keys beside its binary search. Readers look every key
-// up in the table, and may see a pending one twice.
+// most n/8 pending keys beside its binary search. vals holds each live
+// sorted key's posting as the table does (kept equal by set), so that a
+// range reads them in order without a lookup; pending keys are looked up
+// in the table, and a reader may see a pending one twice.
 type sortedKeys[K cmp.Ordered] struct {
 	keys    []K
-	dead    []bool // per key
+	vals    []posting // per key: its posting (stale when dead)
+	dead    []bool    // per key
 	nDead   int
 	pending []K
 	gone    int // pending keys deleted
 }
 
-// insert adds k, a key new to the table (has reports the table's keys,
-// k included).
-func (s *sortedKeys[K]) insert(k K, has func(K) bool) {
+// insert adds k, a key new to the table, with its posting p (get reads
+// the table, k included).
+func (s *sortedKeys[K]) insert(k K, p posting, get func(K) (posting, bool)) {
 	i, found := slices.BinarySearch(s.keys, k)
 	switch {
 	case found: // dead: live again
 		s.dead[i] = false
+		s.vals[i] = p
 		s.nDead--
 	case i == len(s.keys) && len(s.pending) == 0:
 		s.keys = append(s.keys, k)
+		s.vals = append(s.vals, p)
 		s.dead = append(s.dead, false)
 	default:
 		s.pending = append(s.pending, k)
 		if len(s.pending) > 32+len(s.keys)/8 {
-			s.merge(has)
+			s.merge(get)
 		}
 	}
 }
 
+// set records p as the posting of k, a key of the table (a pending key's
+// is read from the table).
+func (s *sortedKeys[K]) set(k K, p posting) {
+	if i, found := slices.BinarySearch(s.keys, k); found {
+		s.vals[i] = p
+	}
+}
+
+// span is the sorted keys [i, j) in [lo, hi] (dead ones included; j < i
+// for an empty range whose bounds cross).
+func (s *sortedKeys[K]) span(lo, hi bound[K]) (i, j int) {
+	i, j = 0, len(s.keys)
+	if lo.set {
+		i, _ = slices.BinarySearch(s.keys, lo.k)
+		for i < len(s.keys) && !lo.above(s.keys[i]) {
+			i++
+		}
+	}
+	if hi.set {
+		j, _ = slices.BinarySearch(s.keys, hi.k)
+		for j < len(s.keys) && hi.below(s.keys[j]) {
+			j++
+		}
+	}
+	return i, j
+}
+
 // remove forgets k, a key just deleted from the table.
-func (s *sortedKeys[K]) remove(k K, has func(K) bool) {
+func (s *sortedKeys[K]) remove(k K, get func(K) (posting, bool)) {
 	if i, found := slices.BinarySearch(s.keys, k); found {
 		s.dead[i] = true
 		s.nDead++
@@ -142,32 +227,39 @@ func (s *sortedKeys[K]) remove(k K, has func(K) bool) {
 		s.gone++ // pending: the merge drops it
 	}
 	if s.nDead+s.gone > 32+len(s.keys)/2 {
-		s.merge(has)
+		s.merge(get)
 	}
 }
 
 // merge sorts pending into keys, dropping the dead, the deleted and
 // repeats.
-func (s *sortedKeys[K]) merge(has func(K) bool) {
+func (s *sortedKeys[K]) merge(get func(K) (posting, bool)) {
 	slices.Sort(s.pending)
 	out := make([]K, 0, len(s.keys)-s.nDead+len(s.pending))
+	vals := make([]posting, 0, cap(out))
 	i, j := 0, 0
 	for i < len(s.keys) || j < len(s.pending) {
 		if j == len(s.pending) || (i < len(s.keys) && cmp.Less(s.keys[i], s.pending[j])) {
 			if !s.dead[i] {
 				out = append(out, s.keys[i])
+				vals = append(vals, s.vals[i])
 			}
 			i++
 			continue
 		}
 		k := s.pending[j]
 		j++
-		if (len(out) > 0 && out[len(out)-1] == k) || !has(k) {
+		if len(out) > 0 && out[len(out)-1] == k {
+			continue
+		}
+		p, ok := get(k)
+		if !ok {
 			continue
 		}
 		out = append(out, k)
+		vals = append(vals, p)
 	}
-	s.keys, s.dead, s.nDead, s.pending, s.gone = out, make([]bool, len(out)), 0, nil, 0
+	s.keys, s.vals, s.dead, s.nDead, s.pending, s.gone = out, vals, make([]bool, len(out)), 0, nil, 0
 }
 
 // bound is one end of a key range.
@@ -234,19 +326,7 @@ func (s *sortedKeys[K]) outside(lo, hi bound[K], fn func(K)) {
 
 // count estimates the number of keys in [lo, hi] (dead ones included).
 func (s *sortedKeys[K]) count(lo, hi bound[K]) int {
-	i, j := 0, len(s.keys)
-	if lo.set {
-		i, _ = slices.BinarySearch(s.keys, lo.k)
-		for i < len(s.keys) && !lo.above(s.keys[i]) {
-			i++
-		}
-	}
-	if hi.set {
-		j, _ = slices.BinarySearch(s.keys, hi.k)
-		for j < len(s.keys) && hi.below(s.keys[j]) {
-			j++
-		}
-	}
+	i, j := s.span(lo, hi)
 	n := max(j-i, 0)
 	for _, k := range s.pending {
 		if lo.above(k) && hi.below(k) {
@@ -363,6 +443,10 @@ func (u *union) result(universe uint32) *roaring.Bitmap {
 		}
 		buf := make([]uint32, 1024)
 		for _, b := range small {
+			if b.GetCardinality() < 4096 { // array (or run) containers only: WriteDenseTo ORs them
+				b.WriteDenseTo(words)
+				continue
+			}
 			it := b.ManyIterator()
 			for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
 				for _, x := range buf[:n] {

@@ -290,21 +290,13 @@ func (p *pathIndex) numRange(u *union, lo, hi bound[float64]) {
 		}
 		var out union
 		for _, t := range tables {
-			t.keys.outside(lo, hi, func(k float64) {
-				if x, ok := t.m[k]; ok {
-					out.posting(x)
-				}
-			})
+			t.outsideInto(&out, lo, hi)
 		}
 		u.complement(numeric, out)
 		return
 	}
 	for _, t := range tables {
-		t.keys.each(lo, hi, func(k float64) {
-			if x, ok := t.m[k]; ok {
-				u.posting(x)
-			}
-		})
+		t.rangeInto(u, lo, hi)
 	}
 }
 
@@ -313,19 +305,11 @@ func (p *pathIndex) strRange(u *union, lo, hi bound[string]) {
 	if 2*p.strs.keys.count(lo, hi) > len(p.strs.m) && p.arr.IsEmpty() { // one string at most: its value
 		traceComplement()
 		var out union
-		p.strs.keys.outside(lo, hi, func(k string) {
-			if x, ok := p.strs.m[k]; ok {
-				out.posting(x)
-			}
-		})
+		p.strs.outsideInto(&out, lo, hi)
 		u.complement(p.str, out)
 		return
 	}
-	p.strs.keys.each(lo, hi, func(k string) {
-		if x, ok := p.strs.m[k]; ok {
-			u.posting(x)
-		}
-	})
+	p.strs.rangeInto(u, lo, hi)
 }
 
 // prefix adds the contacts holding a string that starts with pre: the
