@@ -293,6 +293,7 @@ func (s *Set) Now() time.Time {
 // Scratch is the per-evaluation working memory of a Set. Reuse one per
 // goroutine to evaluate without allocating.
 type Scratch struct {
+	set   *Set // the one it is for: another's would be read through the wrong key tree and sizes
 	memo  []uint8
 	col   *collected
 	slots slotCache
@@ -301,7 +302,7 @@ type Scratch struct {
 // NewScratch makes working memory for s.
 func (s *Set) NewScratch() *Scratch {
 	n := len(s.fields.names)
-	return &Scratch{memo: make([]uint8, s.leaves), col: newCollected(s.tree),
+	return &Scratch{set: s, memo: make([]uint8, s.leaves), col: newCollected(s.tree),
 		slots: slotCache{read: make([]bool, n), vals: make([]operators.Value, n)}}
 }
 
@@ -312,6 +313,15 @@ func (s *Set) getScratch() *Scratch {
 	return s.NewScratch()
 }
 
+// own panics on a Scratch of another Set (its memo, collector and slot
+// cache are sized and numbered for that Set's conditions and key tree:
+// read here they give wrong verdicts, or too short, index past them).
+func (s *Set) own(sc *Scratch) {
+	if sc.set != s {
+		panic("plan: a Scratch of another Set")
+	}
+}
+
 // MatchJSON decides every segment for one raw JSON contact into dst
 // (len(dst) >= Len()), at the clock reading now (see Now). sc may be nil
 // (a pooled one is used).
@@ -320,6 +330,7 @@ func (s *Set) MatchJSON(raw []byte, now time.Time, dst []bool, sc *Scratch) erro
 		sc = s.getScratch()
 		defer s.scratch.Put(sc)
 	}
+	s.own(sc)
 	s.startMemo(sc.memo)
 	clear(sc.slots.read)
 	doc := bytesString(raw)
@@ -342,6 +353,7 @@ func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scrat
 		sc = s.getScratch()
 		defer s.scratch.Put(sc)
 	}
+	s.own(sc)
 	s.startMemo(sc.memo)
 	clear(sc.slots.read)
 	defer clear(sc.slots.vals) // drop references into the contact
