@@ -251,9 +251,13 @@ func requirePostingsEqual[K interface{ ~string | ~float64 }](t *testing.T, what 
 	require.True(t, slices.IsSorted(got.keys.keys), what)
 	require.Len(t, slices.Compact(slices.Clone(got.keys.keys)), len(got.keys.keys), "%s: repeated keys", what)
 	live := map[K]bool{}
+	require.Len(t, got.keys.vals, len(got.keys.keys), what)
 	for i, k := range got.keys.keys {
-		_, ok := got.m[k]
+		p, ok := got.m[k]
 		require.Equal(t, ok, !got.keys.dead[i], "%s: %v dead", what, k)
+		if ok { // the posting kept beside the sorted key is the table's
+			require.True(t, postingBitmap(p).Equals(postingBitmap(got.keys.vals[i])), "%s: %v: the sorted key's posting", what, k)
+		}
 		live[k] = ok
 	}
 	for _, k := range got.keys.pending {

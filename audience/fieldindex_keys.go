@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -100,6 +101,7 @@ func (ps *postings[K]) get(k K) (posting, bool) { p, ok := ps.m[k]; return p, ok
 // up (a repeated one twice, which a union does not mind).
 func (ps *postings[K]) rangeInto(u *union, lo, hi bound[K]) {
 	i, j := ps.keys.span(lo, hi)
+	j = max(i, j) // bounds that cross: none (between refuses them when compiled; the key tests make them)
 	dead, vals := ps.keys.dead[i:j], ps.keys.vals[i:j]
 	for x := range vals {
 		if !dead[x] {
@@ -147,7 +149,60 @@ func (ps *postings[K]) sortAll() {
 	for i, k := range keys {
 		vals[i] = ps.m[k]
 	}
+	if ks, ok := any(keys).([]string); ok && packStrings(ks) {
+		for i, k := range keys {
+			ps.m[k] = vals[i] // the key stored is k, the packed copy
+		}
+	}
 	ps.keys = sortedKeys[K]{keys: keys, vals: vals, dead: make([]bool, len(keys))}
+}
+
+// packStrings makes keys views of one string holding them all in order,
+// so that a walk of the sorted keys reads memory in order rather than a
+// string allocated apart for each (a cache miss a key, most of the cost
+// of testing every distinct value). A key deleted later keeps its bytes
+// until the path is built again. It reports whether it packed.
+func packStrings(keys []string) bool {
+	if len(keys) < 2 {
+		return false
+	}
+	total := 0
+	for _, k := range keys {
+		total += len(k)
+	}
+	buf := make([]byte, 0, total)
+	for _, k := range keys {
+		buf = append(buf, k...)
+	}
+	all := unsafe.String(unsafe.SliceData(buf), len(buf)) // never changed from here on
+	off := 0
+	for i, k := range keys {
+		keys[i] = all[off : off+len(k)]
+		off += len(k)
+	}
+	return true
+}
+
+// eachLive calls fn for every key and its posting, the sorted keys in
+// order, then the pending ones (each once: a pending key is not a live
+// sorted one, and the table is asked whether it is still held, once).
+func (ps *postings[K]) eachLive(fn func(k K, p posting)) {
+	dead, vals := ps.keys.dead, ps.keys.vals
+	for i, k := range ps.keys.keys {
+		if !dead[i] {
+			fn(k, vals[i])
+		}
+	}
+	if len(ps.keys.pending) == 0 {
+		return
+	}
+	seen := make(map[K]bool, len(ps.keys.pending))
+	for _, k := range ps.keys.pending {
+		if p, ok := ps.m[k]; ok && !seen[k] {
+			seen[k] = true
+			fn(k, p)
+		}
+	}
 }
 
 // sortedKeys keeps a table's keys in order under inserts and deletes

@@ -337,7 +337,7 @@ func (p *pathIndex) scalar(u *union, sc *operators.Scalar) {
 	}
 	tops, elems := !p.str.IsEmpty(), !p.arr.IsEmpty()
 	if (sc.Str != nil && tops) || (elemStr != nil && elems) {
-		for s, ps := range p.strs.m {
+		p.strs.eachLive(func(s string, ps posting) {
 			top := tops && sc.Str != nil && sc.Str(s)
 			el := elems && elemStr != nil && elemStr(s)
 			switch {
@@ -348,14 +348,14 @@ func (p *pathIndex) scalar(u *union, sc *operators.Scalar) {
 			case el:
 				u.postingAnd(ps, p.arr)
 			}
-		}
+		})
 	}
 	if sc.Num != nil {
-		for f, ps := range p.nums.m {
+		p.nums.eachLive(func(f float64, ps posting) {
 			if sc.Num(f) {
 				u.posting(ps)
 			}
-		}
+		})
 	}
 	if sc.Bool != nil {
 		for i, b := range p.bools {

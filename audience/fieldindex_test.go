@@ -45,6 +45,13 @@ func TestPostingsRandom(t *testing.T) {
 				continue
 			}
 			require.Len(t, ps.m, len(ref))
+			seen := map[string]bool{}
+			ps.eachLive(func(k string, p posting) {
+				require.False(t, seen[k], "eachLive: %s twice", k)
+				seen[k] = true
+				require.True(t, postingBitmap(p).Equals(postingBitmap(ps.m[k])), "eachLive: %s", k)
+			})
+			require.Len(t, seen, len(ref), "eachLive")
 			for k, set := range ref {
 				want := roaring.New()
 				for n := range set {
@@ -98,6 +105,23 @@ func TestPostingsRandom(t *testing.T) {
 				n := ps.keys.count(b.lo, b.hi)
 				require.GreaterOrEqual(t, n, len(want), "count [%v, %v]", b.lo, b.hi)
 				require.LessOrEqual(t, n, len(want)+len(ps.keys.keys)-len(keys)+len(ps.keys.pending), "count [%v, %v]", b.lo, b.hi)
+				// The postings a range reads beside its keys, and outside it.
+				refOf := func(in bool) *roaring.Bitmap {
+					bm := roaring.New()
+					for k, set := range ref {
+						if (b.lo.above(k) && b.hi.below(k)) == in {
+							for n := range set {
+								bm.Add(n)
+							}
+						}
+					}
+					return bm
+				}
+				var ru, ou union
+				ps.rangeInto(&ru, b.lo, b.hi)
+				ps.outsideInto(&ou, b.lo, b.hi)
+				require.True(t, refOf(true).Equals(ru.result(50)), "rangeInto [%v, %v]", b.lo, b.hi)
+				require.True(t, refOf(false).Equals(ou.result(50)), "outsideInto [%v, %v]", b.lo, b.hi)
 			}
 		}
 	}
