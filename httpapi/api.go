@@ -11,7 +11,9 @@
 //	POST   {prefix}/{project_id}/segments/classify      which segments does each contact belong to?
 //
 // and the audience routes over the projects' leads (leads.go: leads in,
-// members, counts, previews, enter/exit events out).
+// members, counts, previews, enter/exit events out), and, at the root
+// without authentication, the operator's: GET /healthz, /readyz and
+// /metrics (ops.go, metrics.go).
 //
 // Routing uses the standard library's method-and-path patterns. The
 // literal "classify" segment is more specific than {id}, and no POST route
@@ -34,6 +36,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
@@ -97,6 +101,10 @@ type Config struct {
 	// LeadLimits bounds the leads of the hub New makes (zero fields:
 	// the defaults of package leads).
 	LeadLimits leads.Limits
+	// Metrics receives the API's Prometheus series (metrics.go), served
+	// with the registry's other series at GET /metrics; nil: a registry
+	// of the API's own.
+	Metrics *prometheus.Registry
 }
 
 // MaxBodyBytes bounds a request body; larger ones are a 413.
@@ -114,6 +122,8 @@ type API struct {
 	log     *slog.Logger
 	minRole auth.Role
 	prefix  string
+	metrics *metrics
+	ready   readiness
 	handler http.Handler
 }
 
@@ -131,9 +141,12 @@ func New(cfg Config) *API {
 	if a.minRole == 0 {
 		a.minRole = auth.Agent
 	}
+	a.ready.init()
+	a.metrics = newMetrics(cfg.Metrics)
 	if a.cls == nil {
-		a.own = keeper.New(cfg.Store, engineBuild(a.log), keeper.WithLogger(a.log))
+		a.own = keeper.New(cfg.Store, a.metrics.timedBuild(engineBuild(a.log)), keeper.WithLogger(a.log))
 		a.cls = keeperClassifiers{a.own}
+		a.metrics.keep(a.own)
 	}
 	a.hub = cfg.Leads
 	if a.hub == nil {
@@ -146,6 +159,12 @@ func New(cfg Config) *API {
 		a.progs = programCache{keeper.NewProgramCache(nil, 0)}
 	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", a.metrics.handler())
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, methodNotAllowed("GET"))
+	}
 	base := a.prefix + "/{project_id}/segments"
 	mux.Handle("GET "+base, a.project(a.list))
 	mux.Handle("POST "+base, a.project(a.create))
@@ -181,6 +200,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 // Close stops the keeper and the leads hub New started (if it started
 // them). It does not close the store.
 func (a *API) Close() error {
+	a.ready.closed.Store(true)
 	if a.ownHub {
 		_ = a.hub.Close()
 	}

@@ -224,6 +224,7 @@ func (a *API) classify(w http.ResponseWriter, r *http.Request, c call) error {
 		}
 		results[i] = classified{Segments: ids}
 	}
+	a.metrics.classified.WithLabelValues(c.project).Add(float64(len(contacts)))
 	if single {
 		writeJSON(w, http.StatusOK, results[0])
 		return nil

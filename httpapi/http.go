@@ -26,6 +26,9 @@ type recorder struct {
 	bytes  int64
 	user   string
 	err    error
+	// failure is the error the request was answered with (for the
+	// metrics' auth failures and rate limits).
+	failure error
 }
 
 func (rw *recorder) WriteHeader(code int) {
@@ -90,6 +93,7 @@ func (a *API) logRequests(next http.Handler) http.Handler {
 				}
 			}
 			a.log.LogAttrs(r.Context(), level, "request", attrs...)
+			a.metrics.request(r, rw, time.Since(start))
 		}()
 		next.ServeHTTP(rw, r)
 	})
@@ -131,8 +135,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Add("WWW-Authenticate", `Basic realm="segmatch", charset="UTF-8"`)
 		w.Header().Add("WWW-Authenticate", `Bearer realm="segmatch"`)
 	}
-	if rw, ok := w.(*recorder); ok && status >= 500 {
-		rw.err = err
+	if rw, ok := w.(*recorder); ok {
+		rw.failure = err
+		if status >= 500 {
+			rw.err = err
+		}
 	}
 	// An error that knows when a retry may succeed (auth.LimitError)
 	// says so, in whole seconds rounded up.

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -49,6 +52,8 @@ Usage:
   segmatch bench [--segments N] [--contacts N] [--sweep segments=10,100,1000] [--out DIR]
       Time the engine against the other backends on a generated workload.
       More: segmatch bench -h.
+  segmatch version (or --version)
+      Print the version, the commit it was built from and the Go version.
   segmatch help
       Print this help.
 
@@ -86,6 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdin, stdout, stderr)
 	case "users":
 		return users(args[1:], stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -118,4 +125,57 @@ func parseNowFlag(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--now %q: want an RFC 3339 time such as 2026-11-28T10:00:00Z", s)
 	}
 	return t, nil
+}
+
+// version prints what the binary's build info says of it (versionText).
+func version(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "segmatch version: unexpected argument %q\n", args[0])
+		return exitUsage
+	}
+	bi, _ := debug.ReadBuildInfo()
+	fmt.Fprint(stdout, versionText(bi))
+	return exitOK
+}
+
+// versionText is the module version ("(devel)" for a build from a
+// checkout: Go stamps a version only from a module download or, with
+// VCS stamping on, from the tag and commit), the VCS commit, its time
+// and whether the tree had changes, when the build recorded them
+// (go build -buildvcs=true; GOFLAGS may turn it off), and the Go
+// version. bi may be nil (no build info).
+func versionText(bi *debug.BuildInfo) string {
+	v, rev, at, modified := "(unknown)", "", "", false
+	goVersion := runtime.Version()
+	if bi != nil {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		if bi.GoVersion != "" {
+			goVersion = bi.GoVersion
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "segmatch %s\n", v)
+	if rev != "" {
+		if modified {
+			rev += " (with uncommitted changes)"
+		}
+		fmt.Fprintf(&b, "commit   %s\n", rev)
+	}
+	if at != "" {
+		fmt.Fprintf(&b, "date     %s\n", at)
+	}
+	fmt.Fprintf(&b, "go       %s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
@@ -38,18 +41,23 @@ const (
 // jwtSecretEnv names the environment variable holding the HS256 secret.
 const jwtSecretEnv = "SEGMATCH_JWT_SECRET"
 
-// serve runs the HTTP API until SIGINT or SIGTERM.
+// serve runs the HTTP API until SIGINT or SIGTERM; SIGHUP reloads the
+// users file. SIGHUP is caught from the start, so one sent before the
+// server listens is not fatal: it is handled once the server runs.
 func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serveContext(ctx, args, stdout, stderr)
+	return serveContext(ctx, hup, args, stdout, stderr)
 }
 
 // serveContext serves the segments API on the bbolt store until ctx is
 // done, then shuts down gracefully: the listener closes, in-flight
 // requests finish (up to --shutdown-timeout), the keeper stops and the
-// store closes cleanly.
-func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// store closes cleanly. Each signal on hup reloads the users file.
+func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port; port 0 picks a free one)")
@@ -95,6 +103,13 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 
 	users, err := auth.LoadUsers(*usersPath)
+	if errors.Is(err, iofs.ErrNotExist) {
+		log.Error("loading users", "users", *usersPath, "err", err)
+		fmt.Fprintf(stderr, "segmatch serve: there is no users file %s; create it with\n"+
+			"  segmatch users add --users %s --email EMAIL --project PROJECT_ID --role agent\n"+
+			"(the password on stdin), or name another with --users FILE\n", *usersPath, *usersPath)
+		return exitFailure
+	}
 	if err != nil {
 		return fail("loading users", err)
 	}
@@ -132,7 +147,9 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			log.Error("closing the store", "err", err)
 		}
 	}()
-	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits()})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewBuildInfoCollector())
+	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits(), Metrics: reg})
 	defer api.Close() // stops the keeper it started, before the store closes
 
 	ln, err := net.Listen("tcp", *addr)
@@ -153,17 +170,18 @@ func serveContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	srv.RegisterOnShutdown(api.Leads().CloseStreams)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	// Every project's audience index is built from the store in the
-	// background; a request to a project not built yet waits for it.
+	// Every project's audience index and engine is built from the store
+	// in the background; a request to a project not built yet waits for
+	// it. GET /readyz answers 200 once all are.
 	go func() {
 		start := time.Now()
-		if err := api.Leads().Warm(ctx); err != nil {
+		if err := api.Warm(ctx); err != nil {
 			log.Error("loading the projects' leads", "err", err)
 			return
 		}
 		log.Info("leads ready", "duration", time.Since(start))
 	}()
-	stopReload := reloadUsersOnHUP(*usersPath, authn, log)
+	stopReload := reloadUsersOnHUP(hup, *usersPath, authn, log)
 	defer stopReload()
 	log.Info("listening", "addr", ln.Addr().String(), "data", *data, "users", users.Len(), "prefix", *prefix,
 		"jwt_hs256", len(acfg.JWTSecret) > 0, "jwt_rs256", acfg.JWTPublic != nil)

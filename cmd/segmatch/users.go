@@ -7,9 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -187,13 +185,13 @@ func (f *serveAuth) config(users *auth.Users) (auth.Config, error) {
 	}, nil
 }
 
-// reloadUsersOnHUP reloads the users file into a on every SIGHUP (so
-// that `segmatch users add` takes effect without a restart; proven
-// passwords are forgotten), keeping the old users when the file does not
-// load. The returned function stops it.
-func reloadUsersOnHUP(path string, a *auth.Authenticator, log *slog.Logger) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// reloadUsersOnHUP reloads the users file into a on every signal of hup
+// (SIGHUP; so that `segmatch users add` takes effect without a
+// restart; proven passwords are forgotten), keeping the old users when
+// the file does not load. Each reload is logged, and its outcome. The
+// caller subscribes hup (serve does at its start, so that a SIGHUP
+// never kills the server). The returned function stops it.
+func reloadUsersOnHUP(hup <-chan os.Signal, path string, a *auth.Authenticator, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -202,10 +200,11 @@ func reloadUsersOnHUP(path string, a *auth.Authenticator, log *slog.Logger) (sto
 			select {
 			case <-done:
 				return
-			case <-hup:
+			case sig := <-hup:
+				log.Info("reloading users", "signal", sig.String(), "users", path)
 				us, err := auth.LoadUsers(path)
 				if err != nil {
-					log.Error("reloading users; keeping the loaded ones", "users", path, "err", err)
+					log.Error("reloading users failed; keeping the loaded ones", "users", path, "err", err)
 					continue
 				}
 				a.SetUsers(us)
@@ -214,7 +213,6 @@ func reloadUsersOnHUP(path string, a *auth.Authenticator, log *slog.Logger) (sto
 		}
 	}()
 	return func() {
-		signal.Stop(hup)
 		close(done)
 		<-finished
 	}
