@@ -326,6 +326,8 @@ func TestDifferentialTiledesk(t *testing.T) {
 	}
 	defer func(old uint64) { denseFrom = old }(denseFrom)
 	denseFrom = 64
+	defer func(old uint64) { eachFrom = old }(eachFrom)
+	eachFrom = 0 // ranges on few candidates tested on each (eachCheaper)
 	complements := 0
 	traceRoute = func(op, route string) {
 		if route == "complement" {

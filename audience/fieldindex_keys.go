@@ -457,26 +457,29 @@ func (u *union) result(universe uint32) *roaring.Bitmap {
 		}
 		return roaring.AndNot(u.of, u.less.result(universe))
 	}
+	// Each bitmap's cardinality is read once (a walk of many small
+	// postings is bound by the loads of their bitmaps).
 	var big, small []*roaring.Bitmap
+	var bigCards, smallCards []uint64
 	count, sparse := uint64(len(u.ones)), uint64(0)
 	for _, b := range u.bms {
 		c := b.GetCardinality()
 		switch {
 		case c < smallPosting:
-			small = append(small, b)
+			small, smallCards = append(small, b), append(smallCards, c)
 			count += c
 		case c*16 < uint64(universe): // array containers: ORed value by value into a bitset
 			sparse += c
-			big = append(big, b)
+			big, bigCards = append(big, b), append(bigCards, c)
 		default:
-			big = append(big, b)
+			big, bigCards = append(big, b), append(bigCards, c)
 		}
 	}
 	if sparse > 0 && (count+sparse)*64 >= uint64(universe) && count+sparse >= denseFrom {
 		var rest []*roaring.Bitmap
-		for _, b := range big {
-			if b.GetCardinality()*16 < uint64(universe) {
-				small = append(small, b)
+		for i, b := range big {
+			if c := bigCards[i]; c*16 < uint64(universe) {
+				small, smallCards = append(small, b), append(smallCards, c)
 			} else {
 				rest = append(rest, b)
 			}
@@ -497,8 +500,8 @@ func (u *union) result(universe uint32) *roaring.Bitmap {
 			words[x>>6] |= 1 << (x & 63)
 		}
 		buf := make([]uint32, 1024)
-		for _, b := range small {
-			if b.GetCardinality() < 4096 { // array (or run) containers only: WriteDenseTo ORs them
+		for i, b := range small {
+			if smallCards[i] < 4096 { // array (or run) containers only: WriteDenseTo ORs them
 				b.WriteDenseTo(words)
 				continue
 			}

@@ -58,6 +58,36 @@ func perCandidate(cand, distinct uint64, argCost int) bool {
 	return cand*(read+test) < distinct*test
 }
 
+// eachCheaper reports whether testing each candidate's value is cheaper
+// than ORing the postings a range or a prefix gathered in u (the walk of
+// the keys is done by then, and cheap: ORing their bitmaps is not, a few
+// cache misses each, some 250 ns on 1,000,000 contacts). Only unions
+// estimated over eachFrom ns are weighed, so that small indexes look
+// their ranges up.
+func (q *querier) eachCheaper(cand *roaring.Bitmap, u *union) bool {
+	if q.pol.values == alwaysValues {
+		return false
+	}
+	const (
+		read   = 4000 // ns: reading one contact's value, as perCandidate
+		bitmap = 250  // ns: ORing one posting's bitmap
+		one    = 10   // ns: ORing one posting's single contact
+	)
+	parts := u
+	if u.of != nil {
+		parts = u.less
+	}
+	cost := uint64(len(parts.bms))*bitmap + uint64(len(parts.ones))*one
+	if u.of != nil && len(u.bms)+len(u.ones) > 0 {
+		cost += uint64(len(u.bms))*bitmap + uint64(len(u.ones))*one
+	}
+	return cost >= eachFrom && cand.GetCardinality()*read < cost
+}
+
+// eachFrom: the least estimated cost (ns) of a range's union for which
+// eachCheaper weighs testing each candidate instead (tests lower it).
+var eachFrom uint64 = 1_000_000
+
 var defaultPolicy = policy{buildShare: 16, buildBelow: 1024}
 
 // indexPolicy is the policy queries follow.
@@ -442,6 +472,9 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 		default:
 			return nil
 		}
+		if q.eachCheaper(cand, &u) {
+			return nil
+		}
 		return u.result(q.universe)
 	case "between":
 		var lh [2]any
@@ -464,6 +497,9 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 		default:
 			return nil
 		}
+		if q.eachCheaper(cand, &u) {
+			return nil
+		}
 		return u.result(q.universe)
 	case "is_set":
 		return pi.set
@@ -479,6 +515,9 @@ func (q *querier) indexed(pi *pathIndex, pos *operators.Operator, f *filter.Filt
 		}
 		for _, p := range prefixes {
 			pi.prefix(&u, p)
+		}
+		if q.eachCheaper(cand, &u) {
+			return nil
 		}
 		return u.result(q.universe)
 	case "contains":
