@@ -124,7 +124,10 @@ type API struct {
 	prefix  string
 	metrics *metrics
 	ready   readiness
-	handler http.Handler
+	routes  []string // the patterns registered that serve, for the OpenAPI test
+	// openapiJSON is the OpenAPI document under this prefix.
+	openapiJSON []byte
+	handler     http.Handler
 }
 
 // New builds the API. It panics on a missing Store or Auth (a programming
@@ -158,11 +161,17 @@ func New(cfg Config) *API {
 	} else {
 		a.progs = programCache{keeper.NewProgramCache(nil, 0)}
 	}
-	mux := http.NewServeMux()
+	if doc, err := openAPI(a.prefix); err != nil {
+		a.log.Error("the OpenAPI document does not load", "err", err)
+	} else {
+		a.openapiJSON = doc
+	}
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", a.metrics.handler())
-	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+	mux.HandleFunc("GET /openapi.json", a.openapi)
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		mux.Handle(p, methodNotAllowed("GET"))
 	}
 	base := a.prefix + "/{project_id}/segments"
@@ -190,6 +199,7 @@ func New(cfg Config) *API {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errRouteNotFound)
 	}))
+	a.routes = mux.patterns
 	a.handler = a.logRequests(mux)
 	return a
 }
@@ -240,11 +250,14 @@ func (c programCache) Program(project string, seg filter.Segment) (*segmatch.Pro
 // and /match evaluates k.Program (compiled once per segment version).
 func KeeperClassifiers(k *keeper.Keeper) Classifiers { return keeperClassifiers{k} }
 
-func methodNotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		writeError(w, r, errMethod)
-	})
+func methodNotAllowed(allow string) http.Handler { return allowOnly(allow) }
+
+// allowOnly answers a JSON 405 naming the methods allowed.
+type allowOnly string
+
+func (a allowOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", string(a))
+	writeError(w, r, errMethod)
 }
 
 // EngineBuild compiles a project's active segments into one engine (each

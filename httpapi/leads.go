@@ -45,7 +45,7 @@ const (
 	bulkIdle = 60 * time.Second
 )
 
-func (a *API) routeLeads(mux *http.ServeMux) {
+func (a *API) routeLeads(mux *routeMux) {
 	leadsBase := a.prefix + "/{project_id}/leads"
 	segs := a.prefix + "/{project_id}/segments"
 	mux.Handle("PUT "+leadsBase+"/{id}", a.project(a.putLead))

@@ -16,6 +16,7 @@ import (
 //	GET /healthz       the process serves HTTP: 200 {"status": "ok"}
 //	GET /readyz        200 when ready, else 503; each check's state
 //	GET /metrics       Prometheus text format (metrics.go)
+//	GET /openapi.json  the OpenAPI 3.1 document of the whole API (openapi.go)
 
 // readyProbeTimeout bounds the store's check in /readyz.
 const readyProbeTimeout = 2 * time.Second
