@@ -20,3 +20,13 @@ func WithNow(now func() time.Time) Option {
 		}
 	}
 }
+
+// WithCapture makes an engine keep, for each raw JSON contact it
+// classifies, the raw JSON of the named top-level members (the first of
+// a repeated name), read in the same pass as the segments' fields:
+// what a caller needs beside the verdicts, such as the contact's id,
+// without scanning the contact again (engine.Result.Captured). Compile
+// ignores it.
+func WithCapture(keys ...string) Option {
+	return func(c *plan.Config) { c.Capture = append(c.Capture, keys...) }
+}

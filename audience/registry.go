@@ -235,7 +235,7 @@ func (r *registry) grow(events []Event, k int) []Event {
 	}
 	at := len(r.chunk)
 	r.chunk = r.chunk[:at+k]
-	return r.chunk[at:at:at+k]
+	return r.chunk[at : at : at+k]
 }
 
 // leave takes contact n out of every segment it is in (a removal),

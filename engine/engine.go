@@ -10,6 +10,8 @@
 package engine
 
 import (
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,12 +33,24 @@ type Engine struct {
 // in by them.
 func New(segments []filter.Segment, opts ...segmatch.Option) (*Engine, error) {
 	cfg := plan.Configure(opts)
-	set, err := plan.CompileSet(segments, cfg.Now)
+	if len(cfg.Capture) > maxCapture {
+		return nil, fmt.Errorf("%w: %d members to capture; at most %d", ErrBadOptions, len(cfg.Capture), maxCapture)
+	}
+	for i, k := range cfg.Capture {
+		if slices.Contains(cfg.Capture[:i], k) {
+			return nil, fmt.Errorf("%w: member %q captured twice", ErrBadOptions, k)
+		}
+	}
+	set, err := plan.CompileSet(segments, cfg.Now, cfg.Capture...)
 	if err != nil {
 		return nil, err
 	}
 	return &Engine{set: set}, nil
 }
+
+// maxCapture bounds segmatch.WithCapture (a capture is a byte-sized
+// index in the key tree).
+const maxCapture = 64
 
 // Len is the number of segments.
 func (e *Engine) Len() int { return e.set.Len() }
@@ -89,6 +103,23 @@ type Result struct {
 	Matches []bool
 	eng     *Engine
 	scratch *plan.Scratch
+	caps    []string // a stream's line: its captures (else the scratch's)
+}
+
+// Captured is the raw JSON of the k-th member named by
+// segmatch.WithCapture in the last raw contact classified into r ("" when
+// it has none, or the contact was decoded): a string or a number keeps
+// its quotes or digits as written. It refers into that contact's bytes,
+// so it is valid as long as they are (in a stream's sink: during the
+// call).
+func (r *Result) Captured(k int) string {
+	if r.caps != nil {
+		return r.caps[k]
+	}
+	if r.scratch == nil {
+		return ""
+	}
+	return r.scratch.Captured()[k]
 }
 
 // NewResult makes a reusable result buffer for e.

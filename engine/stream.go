@@ -62,7 +62,8 @@ type batch struct {
 	offs    []int
 	errs    []error
 	blank   []bool
-	matches []bool // len(lines) * segments
+	matches []bool   // len(lines) * segments
+	caps    []string // len(lines) * captures (segmatch.WithCapture), into buf
 	bytes   int64
 }
 
@@ -105,7 +106,7 @@ func (e *Engine) ClassifyStream(ctx context.Context, in io.Reader, sink func(*Li
 	inFlight := 2*opts.Workers + 2
 	tokens := make(chan struct{}, inFlight)
 	done := make(chan *batch, inFlight)
-	n := e.Len()
+	n, nc := e.Len(), e.set.Captures()
 	now := e.set.Now() // one clock reading for the whole stream
 	pool := sync.Pool{New: func() any { return &batch{} }}
 
@@ -174,6 +175,7 @@ func (e *Engine) ClassifyStream(ctx context.Context, in io.Reader, sink func(*Li
 				} else {
 					st.Contacts++
 					res.Matches = b.matches[i*n : (i+1)*n]
+					res.caps = b.caps[i*nc : (i+1)*nc]
 					line.Result = res
 				}
 				if sinkErr = sink(line); sinkErr != nil {
@@ -203,11 +205,15 @@ func (e *Engine) ClassifyStream(ctx context.Context, in io.Reader, sink func(*Li
 
 // classifyBatch classifies a batch's lines into it.
 func (e *Engine) classifyBatch(b *batch, res *Result, now time.Time) {
-	n := e.Len()
+	n, nc := e.Len(), e.set.Captures()
 	if cap(b.matches) < len(b.lines)*n {
 		b.matches = make([]bool, len(b.lines)*n)
 	}
 	b.matches = b.matches[:len(b.lines)*n]
+	if cap(b.caps) < len(b.lines)*nc {
+		b.caps = make([]string, len(b.lines)*nc)
+	}
+	b.caps = b.caps[:len(b.lines)*nc]
 	b.errs = b.errs[:0]
 	for i, l := range b.lines {
 		b.errs = append(b.errs, nil)
@@ -223,6 +229,9 @@ func (e *Engine) classifyBatch(b *batch, res *Result, now time.Time) {
 			continue
 		}
 		copy(b.matches[i*n:(i+1)*n], res.Matches)
+		if nc > 0 {
+			copy(b.caps[i*nc:(i+1)*nc], res.scratch.Captured())
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"time"
+	"unsafe"
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
@@ -115,7 +116,8 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		in, name, size = f, fs.Arg(0), inputSize(f)
 	}
 
-	eng, err := engine.New(set.segments(), segmatch.WithNow(clock))
+	// the engine reads the id members in its pass (capturedID)
+	eng, err := engine.New(set.segments(), segmatch.WithNow(clock), segmatch.WithCapture(idKeys[:]...))
 	if err != nil {
 		if _, ok := loadForRun("classify", *segFile, *project, clock, stderr); ok {
 			fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
@@ -172,7 +174,7 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		sum.contacts++
 		tally.add(l.Result.Matches)
-		results.contact(l.Number, l.Raw, l.Result.Matches)
+		results.contact(l.Number, capturedID(l.Result), l.Result.Matches)
 		return nil
 	}, engine.StreamOptions{Workers: *workers, Progress: bar.update})
 	var le *engine.LineError
@@ -276,4 +278,22 @@ func (t *tally) flush() {
 		t.acc[j] = 0
 	}
 	t.added = 0
+}
+
+// capturedID is the contact's id as contactID reads it (the first member
+// of lead_id, else _id, else id, that is a string or a number), from the
+// members the engine captured in its own pass (segmatch.WithCapture of
+// idKeys) rather than from a second scan of the line. It refers into the
+// line: valid during the sink's call.
+func capturedID(r *engine.Result) []byte {
+	for k := range idKeys {
+		raw := r.Captured(k)
+		if raw == "" {
+			continue
+		}
+		if c := raw[0]; c == '"' || c == '-' || '0' <= c && c <= '9' {
+			return unsafe.Slice(unsafe.StringData(raw), len(raw)) // read only, as the line is
+		}
+	}
+	return nil
 }

@@ -28,10 +28,10 @@ type segmentInfo struct{ key, name string }
 
 // resultWriter writes classify's results to a buffered stdout.
 type resultWriter interface {
-	// contact writes one classified contact: its line number, the line
-	// itself (for the contact's id, see contactID) and matches[i] for
-	// segment i. The slices are valid during the call only.
-	contact(line int, raw []byte, matches []bool)
+	// contact writes one classified contact: its line number, the raw
+	// JSON of its id (nil for none; see contactID for which member) and
+	// matches[i] for segment i. The slices are valid during the call only.
+	contact(line int, id []byte, matches []bool)
 	// finish writes what follows the last contact (counts: the table,
 	// when complete) and flushes the writer's own buffer into out.
 	// counts[i] is the number of contacts in segment i.
@@ -106,8 +106,7 @@ func (w *jsonlWriter) lineRoom(id []byte) int {
 	return len(`{"line":,"id":,"segments":[]}`+"\n") + 20 + len(id) + w.room
 }
 
-func (w *jsonlWriter) contact(line int, raw []byte, matches []bool) {
-	id := contactID(raw)
+func (w *jsonlWriter) contact(line int, id []byte, matches []bool) {
 	b := slices.Grow(w.buf, w.lineRoom(id))
 	b = append(b, `{"line":`...)
 	b = strconv.AppendInt(b, int64(line), 10)
@@ -125,14 +124,30 @@ func (w *jsonlWriter) contact(line int, raw []byte, matches []bool) {
 			switch w.words {
 			case 0:
 				n += copy(full[n:], w.keys[i])
-			case 1:
+			case 1: // one bounds check a key: d's length is known
 				s := &w.slots[i]
-				binary.LittleEndian.PutUint64(full[n:], s.w[0])
+				binary.LittleEndian.PutUint64(full[n:n+8:n+8], s.w[0])
 				n += s.n
 			case 2:
 				s := &w.slots[i]
-				binary.LittleEndian.PutUint64(full[n:], s.w[0])
-				binary.LittleEndian.PutUint64(full[n+8:], s.w[1])
+				d := full[n : n+16 : n+16]
+				binary.LittleEndian.PutUint64(d, s.w[0])
+				binary.LittleEndian.PutUint64(d[8:], s.w[1])
+				n += s.n
+			case 3:
+				s := &w.slots[i]
+				d := full[n : n+24 : n+24]
+				binary.LittleEndian.PutUint64(d, s.w[0])
+				binary.LittleEndian.PutUint64(d[8:], s.w[1])
+				binary.LittleEndian.PutUint64(d[16:], s.w[2])
+				n += s.n
+			case 4: // a 24-hex ObjectId's `,"…"`: the common key
+				s := &w.slots[i]
+				d := full[n : n+32 : n+32]
+				binary.LittleEndian.PutUint64(d, s.w[0])
+				binary.LittleEndian.PutUint64(d[8:], s.w[1])
+				binary.LittleEndian.PutUint64(d[16:], s.w[2])
+				binary.LittleEndian.PutUint64(d[24:], s.w[3])
 				n += s.n
 			default:
 				s := &w.slots[i]
@@ -225,8 +240,8 @@ func columnNames(segs []segmentInfo) []string {
 	return names
 }
 
-func (w *csvWriter) contact(line int, raw []byte, matches []bool) {
-	id := idText(contactID(raw))
+func (w *csvWriter) contact(line int, rawID []byte, matches []bool) {
+	id := idText(rawID)
 	b := slices.Grow(w.buf, 20+2*len(id)+2+2*len(matches)+16+1)
 	b = strconv.AppendInt(b, int64(line), 10)
 	b = append(b, ',')

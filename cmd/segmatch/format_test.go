@@ -12,7 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/benchmarks"
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/testkit/sample"
 )
 
@@ -98,7 +101,25 @@ func checkContactID(t *testing.T, line []byte) {
 	if id, ok := scanContactID(line); ok && !same(id) {
 		t.Errorf("scanContactID(%s) = %q; gjson reads %q", line, id, want)
 	}
+	// what classify writes: the members the engine captured in its pass
+	res := idEngine.NewResult()
+	if idEngine.ClassifyJSONInto(line, res) == nil {
+		if id := capturedID(res); !same(id) {
+			t.Errorf("capturedID(%s) = %q; gjson reads %q", line, id, want)
+		}
+	}
 }
+
+// idEngine captures the id members as classify's does (its one segment
+// reads one of them, so that a captured member is also a condition's).
+var idEngine = func() *engine.Engine {
+	seg := filter.Segment{ID: "s", Filters: []filter.Filter{filter.CondNoValue("_id", "is_set")}}
+	e, err := engine.New([]filter.Segment{seg}, segmatch.WithCapture(idKeys[:]...))
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
 
 func FuzzContactID(f *testing.F) {
 	for _, line := range contactLines(f) {
@@ -234,7 +255,7 @@ func TestWriters(t *testing.T) {
 					for i := range m {
 						m[i] = r.IntN(4) == 0
 					}
-					w.contact(line, raw, m)
+					w.contact(line, contactID(raw), m)
 					id := gjsonContactID(raw)
 					if format == formatJSONL {
 						want.WriteString(`{"line":` + itoa(line))
@@ -340,7 +361,7 @@ func BenchmarkWriters(b *testing.B) {
 		b.Run(format, func(b *testing.B) {
 			w, _ := newResultWriter(format, bufio.NewWriterSize(io.Discard, 64<<10), segs)
 			for i := 0; b.Loop(); i++ {
-				w.contact(i, raw, m)
+				w.contact(i, contactID(raw), m)
 			}
 		})
 	}

@@ -7,6 +7,9 @@ type Config struct {
 	// Now is the clock relative-date operators read: once per evaluation
 	// of a Program, once per batch of a Set.
 	Now func() time.Time
+	// Capture is the top-level members a Set keeps the raw JSON of, per
+	// contact, from its one pass (the first of a repeated key).
+	Capture []string
 }
 
 // Configure applies options, each a func(*Config), over the defaults.

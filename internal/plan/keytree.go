@@ -28,9 +28,19 @@ type keyTree struct {
 	// repaired: some key holds U+FFFD, which a raw key with invalid UTF-8
 	// decodes to.
 	repaired bool
+	// capOf: per node, the capture it is (-1: none); see newKeyTree
+	capOf []int8
+	caps  int
 }
 
-func newKeyTree(paths []filter.Path) *keyTree {
+// newKeyTree builds the tree of paths and of the top-level members to
+// capture (Config.Capture): their nodes are read as any other, and the
+// first value of each is kept apart (collected.captured).
+func newKeyTree(paths []filter.Path, capture ...string) *keyTree {
+	slots := len(paths)
+	for _, k := range capture {
+		paths = append(paths[:len(paths):len(paths)], filter.Path{{Key: k, Index: -1}})
+	}
 	type tmp struct {
 		kids map[string]*tmp
 		keys []string // in first-seen order
@@ -82,7 +92,15 @@ func newKeyTree(paths []filter.Path) *keyTree {
 	for slot := range paths {
 		t.slotNode = append(t.slotNode, nodeOf[slot].id)
 	}
-	t.slotRest = rests
+	t.capOf = make([]int8, len(t.parent))
+	for i := range t.capOf {
+		t.capOf[i] = -1
+	}
+	for k := range capture {
+		t.capOf[t.slotNode[slots+k]] = int8(k)
+	}
+	t.caps = len(capture)
+	t.paths, t.slotNode, t.slotRest = paths[:slots], t.slotNode[:slots], rests[:slots]
 	return t
 }
 
@@ -93,16 +111,20 @@ type collected struct {
 	tree  *keyTree
 	raw   []string
 	found []bool
+	// captured: the first value of each capture (Config.Capture) in the
+	// last document, "" for none; kept past reset, until the next start
+	captured []string
 }
 
 func newCollected(t *keyTree) *collected {
 	n := len(t.parent)
-	return &collected{tree: t, raw: make([]string, n), found: make([]bool, n)}
+	return &collected{tree: t, raw: make([]string, n), found: make([]bool, n), captured: make([]string, t.caps)}
 }
 
 // start prepares for a document.
 func (c *collected) start(doc string) {
 	clear(c.found)
+	clear(c.captured)
 	c.raw[0], c.found[0] = doc, true
 }
 
@@ -126,6 +148,9 @@ func (c *collected) Member(parent int32, rawKey string) int32 {
 
 func (c *collected) Value(node int32, raw string) {
 	c.raw[node], c.found[node] = raw, true
+	if k := c.tree.capOf[node]; k >= 0 && c.captured[k] == "" { // a raw value is never empty
+		c.captured[k] = raw
+	}
 }
 
 // resolve finds where a slot's value is read: missing when a key on its

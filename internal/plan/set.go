@@ -64,7 +64,10 @@ const packAny uint8 = 1
 // segment's index ("/3/filters/0/operator"). Results tell segments apart
 // by key, so a segment with neither an ID nor a name is an error
 // (ErrNoIdentity, at "/3").
-func CompileSet(segs []filter.Segment, now func() time.Time) (*Set, error) {
+//
+// capture names top-level members whose raw JSON each contact's pass keeps
+// (Scratch.Captured; Config.Capture).
+func CompileSet(segs []filter.Segment, now func() time.Time, capture ...string) (*Set, error) {
 	c := &compiler{target: forSet}
 	s := &Set{now: now}
 	var errs []error
@@ -95,7 +98,7 @@ func CompileSet(segs []filter.Segment, now func() time.Time) (*Set, error) {
 	}
 	s.fields, s.leaves, s.readsNow = c.fields, len(c.leaves), c.readsNow
 	s.indexes = buildIndexes(c.indexable)
-	s.tree = newKeyTree(s.fields.paths)
+	s.tree = newKeyTree(s.fields.paths, capture...)
 	s.pack()
 	return s, nil
 }
@@ -272,6 +275,9 @@ func (s *Set) decideBySlot(r *reader, c *operators.Context) {
 // Len is the number of segments.
 func (s *Set) Len() int { return len(s.keys) }
 
+// Captures is the number of members captured per contact (CompileSet).
+func (s *Set) Captures() int { return s.tree.caps }
+
 // Keys are the segments' keys (ID, or name without one), in order.
 func (s *Set) Keys() []string { return s.keys }
 
@@ -312,6 +318,12 @@ func (s *Set) getScratch() *Scratch {
 	}
 	return s.NewScratch()
 }
+
+// Captured is the raw JSON of each capture (CompileSet) in the last raw
+// contact sc read, "" for a member it does not have (the first of a
+// repeated key). It refers into that contact: valid until sc reads the
+// next.
+func (sc *Scratch) Captured() []string { return sc.col.captured }
 
 // own panics on a Scratch of another Set (its memo, collector and slot
 // cache are sized and numbered for that Set's conditions and key tree:
@@ -356,6 +368,7 @@ func (s *Set) Match(contact map[string]any, now time.Time, dst []bool, sc *Scrat
 	s.own(sc)
 	s.startMemo(sc.memo)
 	clear(sc.slots.read)
+	clear(sc.col.captured)     // a decoded contact captures nothing
 	defer clear(sc.slots.vals) // drop references into the contact
 	r := reader{goRoot: contact, goMap: contact, mode: readGo, fields: &s.fields, memo: sc.memo, slots: &sc.slots,
 		indexes: s.indexes}
