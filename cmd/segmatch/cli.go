@@ -104,14 +104,58 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // parseFlags parses a subcommand's flags; when it returns false, the
 // command ends with code (-h: success, a bad flag: usage, which the flag
 // package has already explained).
+//
+// Flags may come after the positional arguments (`classify leads.jsonl
+// --segments s.json`): interspersed moves them in front first.
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
 		return exitUsage, false
 	}
 	return exitOK, true
+}
+
+// interspersed reorders args so that the flag package, which stops at the
+// first positional argument, sees every flag: the flags (with the value of
+// each that takes one, -f V as well as -f=V) in their order, then "--" and
+// the positionals in theirs. Everything after a "--" stays positional, and
+// so does "-" (stdin). An unknown flag is kept among the flags for Parse to
+// report; a boolean flag takes no separate value (-x=false does).
+func interspersed(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimPrefix(a[1:], "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
 }
 
 // parseNowFlag reads --now: the one clock reading of a run (docs/semantics.md

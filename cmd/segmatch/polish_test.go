@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// runBinary runs the built segmatch with args (stdin: in) and returns its
+// stdout, stderr and exit code.
+func runBinary(t *testing.T, in string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(builtBinary(t), args...)
+	cmd.Stdin = strings.NewReader(in)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("running segmatch %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestInterspersed(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.String("segments", "", "")
+	fs.Bool("skip-bad", false, "")
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"a.jsonl", "-- a.jsonl"},
+		{"a.jsonl --segments s.json", "--segments s.json -- a.jsonl"},
+		{"a.jsonl --skip-bad b", "--skip-bad -- a.jsonl b"},
+		{"--segments=s.json a -skip-bad=false", "--segments=s.json -skip-bad=false -- a"},
+		{"- --segments s", "--segments s -- -"},
+		{"a -- --segments s", "-- a --segments s"},
+		{"--unknown a --segments s", "--unknown --segments s -- a"},
+		{"a --segments", "--segments -- a"}, // Parse says it needs a value
+		{"--segments -x a", "--segments -x -- a"},
+	} {
+		got := strings.Join(interspersed(fs, strings.Fields(tc.in)), " ")
+		assert.Equal(t, tc.want, got, "interspersed(%q)", tc.in)
+	}
+}
+
+// TestFlagsAfterFile: every subcommand that takes a file reads flags that
+// come after it as it reads them before, on the built binary.
+func TestFlagsAfterFile(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		before, after []string
+		stdin         string
+	}{
+		{"classify",
+			[]string{"classify", "--segments", "testdata/segments.json", "--now", sampleNow, "--format", "csv", "testdata/contacts.jsonl"},
+			[]string{"classify", "testdata/contacts.jsonl", "--segments", "testdata/segments.json", "--now", sampleNow, "--format", "csv"}, ""},
+		{"classify_skip_bad",
+			[]string{"classify", "--skip-bad", "--segments", "testdata/segments.json", "--now", sampleNow, "testdata/bad_contacts.jsonl"},
+			[]string{"classify", "testdata/bad_contacts.jsonl", "--segments=testdata/segments.json", "--skip-bad", "--now", sampleNow}, ""},
+		{"classify_stdin",
+			[]string{"classify", "--segments", "testdata/segments.json", "--now", sampleNow, "-"},
+			[]string{"classify", "-", "--segments", "testdata/segments.json", "--now", sampleNow}, `{"lead_id": "x", "country": "IT"}` + "\n"},
+		{"validate",
+			[]string{"validate", "--project", "p1", "testdata/segments.json"},
+			[]string{"validate", "testdata/segments.json", "--project", "p1"}, ""},
+		{"explain",
+			[]string{"explain", "--segments", "testdata/explain_segments.json", "--segment", "65f1c0ffee0000000000f001", "--format", "json", "testdata/explain_contact.json"},
+			[]string{"explain", "testdata/explain_contact.json", "--segments", "testdata/explain_segments.json", "--segment", "65f1c0ffee0000000000f001", "--format", "json"}, ""},
+		{"audience",
+			[]string{"audience", "--segments", "testdata/segments.json", "--now", sampleNow, "testdata/audience_contacts.jsonl"},
+			[]string{"audience", "testdata/audience_contacts.jsonl", "--segments", "testdata/segments.json", "--now", sampleNow}, ""},
+		{"sql",
+			[]string{"sql", "--segments", "testdata/segments.json", "--now", sampleNow},
+			[]string{"sql", "--now", sampleNow, "--segments", "testdata/segments.json"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantOut, wantErr, wantCode := runBinary(t, tc.stdin, tc.before...)
+			out, errs, code := runBinary(t, tc.stdin, tc.after...)
+			assert.Equal(t, wantCode, code, "exit code; stderr:\n%s", errs)
+			assert.Equal(t, wantOut, out)
+			assert.NotContains(t, errs, "required")
+			assert.NotContains(t, errs, "usage")
+			if wantCode == exitFailure || wantCode == exitUsage {
+				assert.Equal(t, wantErr, errs)
+			}
+		})
+	}
+	// after "--" a flag-looking argument is a file
+	_, errs, code := runBinary(t, "", "classify", "--segments", "testdata/segments.json", "--", "--no-such-file")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errs, "open --no-such-file")
+}
