@@ -117,6 +117,19 @@ func (w *jsonlWriter) contact(line int, id []byte, matches []bool) {
 	b = append(b, `,"segments":`...)
 	list := len(b) // where the first key's comma goes, to be the '['
 	n, full := len(b), b[:cap(b)]
+	if w.words == 2 && len(w.slots) >= len(matches) { // the common key (`,"` and up to 14 bytes): its own loop
+		for base := 0; base < len(matches); base += 8 {
+			for m := matchWord(matches, base); m != 0; m &= m - 1 {
+				s := &w.slots[base+bits.TrailingZeros64(m)/8]
+				d := full[n : n+16 : n+16]
+				binary.LittleEndian.PutUint64(d, s.w[0])
+				binary.LittleEndian.PutUint64(d[8:], s.w[1])
+				n += s.n
+			}
+		}
+		w.buf = w.endLine(full, list, n)
+		return
+	}
 	for base := 0; base < len(matches); base += 8 {
 		// byte k of m is 1 for a match: m &= m-1 clears it
 		for m := matchWord(matches, base); m != 0; m &= m - 1 {
@@ -158,14 +171,20 @@ func (w *jsonlWriter) contact(line int, id []byte, matches []bool) {
 			}
 		}
 	}
-	b = full[:n]
+	w.buf = w.endLine(full, list, n)
+}
+
+// endLine closes a line's list of keys (the first key's comma at list
+// becomes its '[') and hands the buffer on.
+func (w *jsonlWriter) endLine(full []byte, list, n int) []byte {
+	b := full[:n]
 	if n == list {
 		b = append(b, '[')
 	} else {
 		b[list] = '['
 	}
 	b = append(b, "]}\n"...)
-	w.buf = flushFull(w.out, b)
+	return flushFull(w.out, b)
 }
 
 func (w *jsonlWriter) finish([]int64, bool) error {
