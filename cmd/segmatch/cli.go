@@ -45,6 +45,12 @@ Usage:
       ids, an ad-hoc segment's, or the enter/exit events of a file of
       changes (JSON Lines). Load time and index memory on stderr.
       More: segmatch audience -h.
+  segmatch sql --segments FILE [--project P] [--column doc] [--now RFC3339]
+  segmatch sql --ddl
+      Print each segment as a PostgreSQL WHERE clause over a jsonb column,
+      with its parameters; --ddl prints the segmatch_* helper functions the
+      clauses call (what classify --pg installs), to run with psql.
+      More: segmatch sql -h.
   segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
@@ -62,7 +68,8 @@ line), or a single segment object, or the store's data file (serve --data)
 with --project P choosing whose active segments.
 
 Exit codes: 0 success; 1 a problem in the input; 2 bad usage;
-3 classify --skip-bad skipped bad lines.
+3 classify --skip-bad skipped bad lines. Flags may come before or after
+the files; after "--" every argument is a file.
 `
 
 // run dispatches to a subcommand.

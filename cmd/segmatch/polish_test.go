@@ -5,10 +5,13 @@ import (
 	"errors"
 	"flag"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/segmatch/segmatch/sqlgen"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // runBinary runs the built segmatch with args (stdin: in) and returns its
@@ -97,4 +100,36 @@ func TestFlagsAfterFile(t *testing.T) {
 	_, errs, code := runBinary(t, "", "classify", "--segments", "testdata/segments.json", "--", "--no-such-file")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errs, "open --no-such-file")
+}
+
+// TestSQLDDL: help lists sql; sql --ddl prints exactly the helper
+// functions classify --pg installs, and defines every segmatch_*
+// function the clauses of the sample segments call.
+func TestSQLDDL(t *testing.T) {
+	out, _, code := runBinary(t, "", "help")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "\n  segmatch sql --segments FILE")
+	assert.Contains(t, out, "\n  segmatch sql --ddl\n")
+
+	ddl, errs, code := runBinary(t, "", "sql", "--ddl")
+	require.Equal(t, exitOK, code, errs)
+	assert.Equal(t, ddlHeader+strings.TrimRight(sqlgen.InstallSQL(), "\n")+";\n", ddl)
+
+	// exit 1: an expr segment is not pushed down; the others are
+	clauses, errs, code := runBinary(t, "", "sql", "--segments", "../../testdata/segments.json", "--now", sampleNow)
+	require.Contains(t, []int{exitOK, exitFailure}, code, errs)
+	called := regexp.MustCompile(`\bsegmatch_\w+\(`).FindAllString(clauses, -1)
+	require.NotEmpty(t, called, clauses)
+	for _, fn := range called {
+		assert.Regexp(t, `(?i)CREATE OR REPLACE FUNCTION `+regexp.QuoteMeta(fn), ddl, "the DDL defines %s", fn)
+	}
+
+	for _, args := range [][]string{
+		{"sql", "--ddl", "--segments", "testdata/segments.json"},
+		{"sql", "--ddl", "x.json"},
+	} {
+		_, errs, code := runBinary(t, "", args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+		assert.Contains(t, errs, "--ddl prints the helper functions alone")
+	}
 }

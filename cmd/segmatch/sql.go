@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/segmatch/segmatch/sqlgen"
 )
 
 const sqlUsage = `Usage: segmatch sql --segments FILE [--project P] [--column doc] [--now RFC3339]
+       segmatch sql --ddl
 
 Print, for each segment of FILE (a JSON array, JSON Lines, one object, or
 the store's data file with --project), the PostgreSQL WHERE clause over a
@@ -21,7 +23,17 @@ helper functions that "segmatch classify --pg" installs (sqlgen.Install).
 A segment that cannot be pushed down (expr) is reported as a comment, and
 the exit code is then 1.
 
+With --ddl it prints instead the SQL that creates (CREATE OR REPLACE) those
+helper functions, exactly what classify --pg runs: install them once with
+  segmatch sql --ddl | psql "$DSN"
+
 Flags:
+`
+
+// ddlHeader opens sql --ddl's output.
+const ddlHeader = `-- The segmatch_* helper functions that segmatch's WHERE clauses call:
+-- what segmatch classify --pg installs (sqlgen.InstallSQL). Idempotent
+-- (CREATE OR REPLACE FUNCTION); the database must use the UTF8 encoding.
 `
 
 func sqlCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -31,9 +43,18 @@ func sqlCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
 	column := fs.String("column", "doc", "the jsonb `COLUMN` holding the contact")
 	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
+	ddl := fs.Bool("ddl", false, "print the helper functions the clauses call (sqlgen.InstallSQL), not clauses")
 	fs.Usage = func() { fmt.Fprint(stderr, sqlUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if *ddl {
+		if *segFile != "" || *project != "" || fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "segmatch sql: --ddl prints the helper functions alone: no --segments, --project or files")
+			return exitUsage
+		}
+		fmt.Fprint(stdout, ddlHeader, strings.TrimRight(sqlgen.InstallSQL(), "\n")+";\n")
+		return exitOK
 	}
 	if *segFile == "" || fs.NArg() > 0 {
 		fs.Usage()
