@@ -43,6 +43,7 @@ var cliCases = []cliCase{
 	{"validate_jsonl_problems", []string{"validate", "testdata/segments.jsonl", "testdata/bad_segments.jsonl"}, "", exitFailure},
 	{"validate_broken_array", []string{"validate", "testdata/broken_array.json"}, "", exitFailure},
 	{"validate_missing_file", []string{"validate", "testdata/no_such_file.json"}, "", exitFailure},
+	{"validate_unreadable_and_bad", []string{"validate", "testdata/segments.jsonl", "testdata/broken_array.json", "testdata/bad_segments.jsonl"}, "", exitFailure},
 	{"validate_no_args", []string{"validate"}, "", exitUsage},
 	{"validate_typos_nameless", []string{"validate", "testdata/typo_segments.jsonl"}, "", exitFailure},
 

@@ -133,3 +133,22 @@ func TestSQLDDL(t *testing.T) {
 		assert.Contains(t, errs, "--ddl prints the helper functions alone")
 	}
 }
+
+// TestValidateSummary: a file that cannot be read is counted as such, not
+// as "0 of 0 segments", on the built binary.
+func TestValidateSummary(t *testing.T) {
+	for _, tc := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{"testdata/broken_array.json"}, "1 problem: 1 of 1 file could not be read\n"},
+		{[]string{"testdata/no_such_file.json", "testdata/broken_array.json"}, "2 problems: 2 of 2 files could not be read\n"},
+		{[]string{"testdata/segments.jsonl", "testdata/broken_array.json", "testdata/bad_segments.jsonl"},
+			"5 problems: 1 of 3 files could not be read; 3 of 9 segments do not compile\n"},
+		{[]string{"testdata/segments.jsonl", "testdata/bad_segments.jsonl"}, "4 problems: 3 of 9 segments do not compile\n"},
+	} {
+		_, errs, code := runBinary(t, "", append([]string{"validate"}, tc.files...)...)
+		assert.Equal(t, exitFailure, code, "%v", tc.files)
+		assert.Equal(t, tc.want, errs, "%v", tc.files)
+	}
+}

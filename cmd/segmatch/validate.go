@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,7 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Relative dates are only parsed here, never evaluated: any clock will do.
 	now := func() time.Time { return time.Time{} }
-	total, bad, problems := 0, 0, 0
+	total, bad, problems, unread := 0, 0, 0, 0
 	for _, file := range fs.Args() {
 		p := ""
 		if isDataFile(file) {
@@ -39,6 +40,7 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintln(stdout, err)
 			problems++
+			unread++ // its segments are not counted: they were never read
 			continue
 		}
 		total += len(set.entries)
@@ -53,11 +55,30 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if problems > 0 {
-		fmt.Fprintf(stderr, "%s; %d of %d segments do not compile\n", plural(problems, "problem"), bad, total)
+		fmt.Fprintln(stderr, validateSummary(problems, unread, fs.NArg(), bad, total))
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%d segments OK\n", total)
+	fmt.Fprintf(stdout, "%s OK\n", plural(total, "segment"))
 	return exitOK
+}
+
+// validateSummary is validate's last line when something is wrong:
+//
+//	1 problem: 1 of 1 file could not be read
+//	5 problems: 1 of 3 files could not be read; 3 of 9 segments do not compile
+//
+// A file that could not be read (missing, or not split into segments)
+// counts as one problem and none of its segments; the segments part
+// counts the segments of the files that were read.
+func validateSummary(problems, unread, files, bad, total int) string {
+	var parts []string
+	if unread > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %s could not be read", unread, plural(files, "file")))
+	}
+	if total > 0 || unread == 0 {
+		parts = append(parts, fmt.Sprintf("%d of %s do not compile", bad, plural(total, "segment")))
+	}
+	return plural(problems, "problem") + ": " + strings.Join(parts, "; ")
 }
 
 // plural writes "1 problem", "2 problems".
