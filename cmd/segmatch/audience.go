@@ -316,7 +316,7 @@ func audienceLineProblem(name string, err error, idFields []string) string {
 	if !errors.As(err, &ce) {
 		return fmt.Sprintf("%s: %v", name, err)
 	}
-	reason := ce.Err.Error()
+	reason := lineReason(ce.Err)
 	switch {
 	case errors.Is(ce.Err, audience.ErrNoID):
 		reason = fmt.Sprintf("contact has no id (none of %s is a non-empty string or a number; --id-fields)", strings.Join(idFields, ", "))

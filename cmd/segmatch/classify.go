@@ -8,18 +8,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 	"unsafe"
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
 // since measures the elapsed time of the summary; tests fix it.
 var since = time.Since
 
 const classifyUsage = `usage: segmatch classify --segments FILE [--project P] [--format jsonl|csv|counts]
-                         [--now RFC3339] [--skip-bad] [--workers N] [CONTACTS.jsonl|-]
+                         [--now RFC3339] [--skip-bad] [--workers N] [--max-line SIZE]
+                         [CONTACTS.jsonl|-]
 
 Classifies contacts (JSON Lines, one object a line; stdin when the file is
 "-" or absent) against the segments of FILE: a JSON array of segments,
@@ -42,6 +45,8 @@ lines, elapsed time, contacts/s, and the contacts of each segment.
 
 A bad contact line stops the run with its line number and reason (exit 1);
 with --skip-bad it is reported, counted and skipped, and the exit code is 3.
+A byte offset in the reason counts from the start of the line, from 0. A
+line longer than --max-line (default 16MiB) is a bad line, never truncated.
 
 Flags:
 `
@@ -62,6 +67,8 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: the time the run starts")
 	skipBad := fs.Bool("skip-bad", false, "report bad contact lines on stderr and go on (exit 3 at the end)")
 	workers := fs.Int("workers", 0, "classify on `N` goroutines (default: all cores)")
+	maxLine := defaultMaxLine
+	fs.Var(&maxLine, "max-line", "a contact line longer than `SIZE` bytes (suffix KiB, MiB or GiB; at most 1GiB) is a bad line, reported, never truncated")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, classifyUsage)
 		fs.PrintDefaults()
@@ -71,6 +78,10 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *segFile == "" {
 		fmt.Fprintln(stderr, "segmatch classify: --segments is required (segmatch classify -h for help)")
+		return exitUsage
+	}
+	if maxLine < 1 || maxLine > maxMaxLine {
+		fmt.Fprintf(stderr, "segmatch classify: --max-line %v: want 1 byte to %v\n", &maxLine, ptr(maxMaxLine))
 		return exitUsage
 	}
 	if *workers < 0 || *workers > engine.MaxWorkers {
@@ -169,18 +180,18 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return l.Err
 			}
 			sum.skipped++
-			bar.printf(stderr, "segmatch classify: %s:%d: skipped: %v\n", name, l.Number, errors.Unwrap(l.Err))
+			bar.printf(stderr, "segmatch classify: %s:%d: skipped: %s\n", name, l.Number, badLine(errors.Unwrap(l.Err), maxLine))
 			return nil
 		}
 		sum.contacts++
 		tally.add(l.Result.Matches)
 		results.contact(l.Number, capturedID(l.Result), l.Result.Matches)
 		return nil
-	}, engine.StreamOptions{Workers: *workers, Progress: bar.update})
+	}, engine.StreamOptions{Workers: *workers, MaxLineBytes: int(maxLine), Progress: bar.update})
 	var le *engine.LineError
 	switch {
 	case errors.As(stop, &le):
-		return end(exitFailure, false, "segmatch classify: %s:%d: %v\n", name, le.Line, le.Err)
+		return end(exitFailure, false, "segmatch classify: %s:%d: %s\n", name, le.Line, badLine(le.Err, maxLine))
 	case err != nil:
 		return end(exitFailure, false, "segmatch classify: %s: %v\n", name, err)
 	case sum.skipped > 0:
@@ -188,6 +199,41 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return end(exitOK, true, "")
 }
+
+// badLine words why a contact line is bad: lineReason, and for a line
+// over --max-line the bound it broke.
+func ptr[T any](v T) *T { return &v }
+
+func badLine(err error, maxLine byteSize) string {
+	if errors.Is(err, engine.ErrLineTooLong) {
+		return fmt.Sprintf("%v (over --max-line %v)", err, &maxLine)
+	}
+	return lineReason(err)
+}
+
+// lineReason is err's text, saying of a byte offset into a contact line
+// that it counts from the line's start ("malformed JSON at byte 33 of
+// the line (from 0 at its start)"), not from the file's.
+func lineReason(err error) string {
+	msg := err.Error()
+	var se *rawjson.SyntaxError
+	if errors.As(err, &se) {
+		at := fmt.Sprintf("at byte %d", se.Offset)
+		if i := strings.Index(msg, se.Error()); i >= 0 {
+			if j := strings.Index(msg[i:], at); j >= 0 {
+				k := i + j + len(at)
+				msg = msg[:k] + " of the line (from 0 at its start)" + msg[k:]
+			}
+		}
+	}
+	return msg
+}
+
+// defaultMaxLine is --max-line's default, the engine's.
+const defaultMaxLine byteSize = 16 << 20
+
+// maxMaxLine bounds --max-line: a line is held whole in memory.
+const maxMaxLine byteSize = 1 << 30
 
 // inputSize is the size of a regular file, for the progress bar's ETA;
 // -1 for anything else (a pipe, a terminal, a test's reader).

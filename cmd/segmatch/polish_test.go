@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -151,4 +152,44 @@ func TestValidateSummary(t *testing.T) {
 		assert.Equal(t, exitFailure, code, "%v", tc.files)
 		assert.Equal(t, tc.want, errs, "%v", tc.files)
 	}
+}
+
+// TestClassifyMaxLine: --max-line bounds a contact line (exactly the
+// bound passes, a byte more is a bad line naming it), --help states the
+// default, bad sizes are usage errors; a malformed line's byte offset
+// says it counts from the line's start. On the built binary.
+func TestClassifyMaxLine(t *testing.T) {
+	line := `{"lead_id": "a", "country": "IT", "pad": "` + strings.Repeat("x", 60) + `"}`
+	n := len(line)
+	contacts := `{"lead_id": "short"}` + "\n" + line + "\n"
+	seg := []string{"classify", "--segments", "testdata/segments.json", "--now", sampleNow}
+
+	out, errs, code := runBinary(t, contacts, append(seg, "--max-line", fmt.Sprint(n))...)
+	assert.Equal(t, exitOK, code, errs)
+	assert.Equal(t, 2, strings.Count(out, "\n"))
+
+	_, errs, code = runBinary(t, contacts, append(seg, "--max-line", fmt.Sprint(n-1))...)
+	assert.Equal(t, exitFailure, code, errs)
+	assert.Contains(t, errs, fmt.Sprintf("segmatch classify: stdin:2: line too long (over --max-line %d)\n", n-1))
+
+	out, errs, code = runBinary(t, contacts, append(seg, "--skip-bad", "--max-line=64")...)
+	assert.Equal(t, exitSkipped, code, errs)
+	assert.Contains(t, errs, "stdin:2: skipped: line too long (over --max-line 64)\n")
+	assert.Equal(t, 1, strings.Count(out, "\n"))
+
+	_, errs, code = runBinary(t, contacts, append(seg, "--max-line", "1KiB")...)
+	assert.Equal(t, exitOK, code, errs)
+
+	for _, bad := range []string{"0", "2GiB", "abc", "-5"} {
+		_, errs, code := runBinary(t, "", append(seg, "--max-line", bad)...)
+		assert.Equal(t, exitUsage, code, "--max-line %s: %s", bad, errs)
+	}
+
+	_, help, code := runBinary(t, "", "classify", "--help")
+	assert.Equal(t, exitOK, code)
+	assert.Regexp(t, `-max-line SIZE\n.*\(default 16MiB\)\n`, help)
+
+	_, errs, code = runBinary(t, `{"lead_id": 1}`+"\n"+`{"lead_id": "x",`+"\n", seg...)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errs, "segmatch classify: stdin:2: malformed JSON at byte 16 of the line (from 0 at its start): want an object key\n")
 }
