@@ -141,12 +141,6 @@ func (l *orderList) sort() {
 	l.bounds, l.ids = bounds, ids
 }
 
-// below is the number of bounds less than x (orEqual: at most x). The
-// search has no branch on the data (each halving step is arithmetic on
-// the comparison's bit), as a contact's numbers are what the branch
-// predictor cannot learn.
-func (l *orderList) below(x float64, orEqual bool) int { return countBelow(l.bounds, x, orEqual) }
-
 // countBelow is the number of b (ascending) less than x (orEqual: at
 // most x), without a branch on the data.
 func countBelow(b []float64, x float64, orEqual bool) int {
@@ -183,7 +177,7 @@ func (ix *fieldIndex) placeBounds() {
 		o := &ix.orders[k]
 		cut := make([]int32, len(ix.bounds)+1)
 		for i, b := range ix.bounds {
-			cut[i] = int32(o.below(b, false))
+			cut[i] = int32(countBelow(o.bounds, b, false))
 		}
 		cut[len(ix.bounds)] = int32(len(o.ids))
 		ix.cuts[k] = cut

@@ -74,7 +74,7 @@ func TestOrderListBelow(t *testing.T) {
 						want++
 					}
 				}
-				if got := l.below(x, orEqual); got != want {
+				if got := countBelow(l.bounds, x, orEqual); got != want {
 					t.Errorf("n=%d x=%v orEqual=%v: below %d, want %d", n, x, orEqual, got, want)
 				}
 			}

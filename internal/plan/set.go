@@ -154,7 +154,9 @@ func (s *Set) pack() {
 // packed segment from its conditions' memo without branching on them
 // (data-dependent short-circuits mispredict), the others by their tree.
 func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
-	memo := r.memo
+	if len(dst) < len(s.packed) {
+		panic("plan: a result buffer shorter than the Set") // combine writes without bounds checks (memo: own)
+	}
 	if len(s.packed) < eagerFrom {
 		s.evalLazy(r, c, dst)
 		return
@@ -163,11 +165,8 @@ func (s *Set) evalAll(r *reader, c *operators.Context, dst []bool) {
 	for _, i := range s.nested {
 		dst[i] = s.packed[i].root.evalSet(r, c)
 	}
-	if len(memo) < s.leaves || len(dst) < len(s.packed) {
-		panic("plan: a Scratch or a result buffer of another Set") // combine relies on their lengths
-	}
 	for gi := range s.groups {
-		combine(&s.groups[gi], memo, dst)
+		combine(&s.groups[gi], r.memo, dst)
 	}
 }
 
@@ -231,8 +230,8 @@ func (s *Set) planSlots(bySlot [][]int32) {
 			}
 			if w.index == nil {
 				w.index = ix
-				for _, l := range ix.leaves {
-					if s.memoStart != nil {
+				if s.memoStart != nil {
+					for _, l := range ix.leaves {
 						s.memoStart[l] = decidedFalse
 					}
 				}
