@@ -282,8 +282,11 @@ func (r *registry) pack(which []int) {
 // or left a new or changed segment, in segment order, then contact id
 // order; a segment no longer registered is dropped without events.
 // Segments are told apart by key: each needs an id or a name, once.
+// Every segment reads the index's clock (Options.Now), as upserts,
+// queries and Refresh do: a WithNow among opts is overridden, or members
+// computed at one time would be kept current at another.
 func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]Event, error) {
-	opts = append([]segmatch.Option{segmatch.WithNow(ix.opts.Now)}, opts...)
+	opts = append(slices.Clone(opts), segmatch.WithNow(ix.opts.Now))
 	eng, err := engine.New(segs, opts...)
 	if err != nil {
 		return nil, err
