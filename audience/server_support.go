@@ -44,3 +44,11 @@ func (q *Query) Slice(offset, limit int) (ids []string, raws [][]byte) {
 	}
 	return ids, raws
 }
+
+// RawBytes is the JSON the index holds (Stats().RawBytes, without the
+// rest of Stats' walk): what a server bounds per project.
+func (ix *Index) RawBytes() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.bytes
+}

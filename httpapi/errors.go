@@ -51,6 +51,7 @@ var statusTable = []statusRule{
 	{leads.ErrBadLead, http.StatusBadRequest, "Invalid lead."},
 	{leads.ErrProjectFull, http.StatusConflict, "Project lead limit reached: delete leads to make room."},
 	{leads.ErrNotIndexed, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
+	{leads.ErrTooManyStreams, http.StatusTooManyRequests, "Too many event streams open for this project."},
 	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},

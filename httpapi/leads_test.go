@@ -242,6 +242,29 @@ func TestLeadsLimits(t *testing.T) {
 	assert.Equal(t, http.StatusCreated, f.putLead(agent, p1, "l99", `{}`).status)
 }
 
+// TestLeadsByteAndStreamLimits: a project's leads are bounded in bytes
+// (MaxProjectBytes: 409, in a bulk request a rejected line) and its event
+// streams in number (MaxStreams: 429).
+func TestLeadsByteAndStreamLimits(t *testing.T) {
+	f := newLeadFixture(t, newMemory(), leads.Limits{MaxProjectBytes: 100, MaxStreams: 1})
+	seg := f.create(`{"name":"all","filters":[]}`)
+	pad := strings.Repeat("x", 30)
+	assert.Equal(t, http.StatusCreated, f.putLead(agent, p1, "a", `{"p":"`+pad+`"}`).status)
+	assert.Equal(t, http.StatusCreated, f.putLead(agent, p1, "b", `{"p":"`+pad+`"}`).status)
+	r := f.putLead(agent, p1, "c", `{"p":"`+pad+`"}`)
+	assert.Equal(t, http.StatusConflict, r.status, r.raw)
+	r = f.bulk(agent, p1, `{"_id":"d","p":"`+pad+`"}`+"\n")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.EqualValues(t, 0, r.json["accepted"])
+	assert.EqualValues(t, 1, r.json["rejected"])
+	assert.Equal(t, 2, f.count(agent, p1, seg))
+
+	ev := f.stream(agent, p1, "")
+	defer ev.cancel()
+	r = f.as(agent, "GET", segPath(p1, "events"), "")
+	assert.Equal(t, http.StatusTooManyRequests, r.status, r.raw)
+}
+
 // TestLeadsIsolation: two projects holding the same lead ids: no lead,
 // count, member or event of one is visible to the other.
 func TestLeadsIsolation(t *testing.T) {

@@ -16,11 +16,15 @@ var (
 	// leads (400); the leads before the limit were applied.
 	ErrTooManyLeads = errors.New("too many leads in one request")
 	// ErrProjectFull: the project holds Limits.MaxProjectLeads leads, and
-	// this write adds one (409).
+	// this write adds one, or its leads' JSON would pass
+	// Limits.MaxProjectBytes (409).
 	ErrProjectFull = errors.New("project lead limit reached")
 	// ErrNotIndexed: a stored segment that the index cannot hold (it no
 	// longer compiles: written before a bound it now exceeds) (422).
 	ErrNotIndexed = errors.New("the stored segment is not in the audience index")
+	// ErrTooManyStreams: the project has Limits.MaxStreams event
+	// streams open (429).
+	ErrTooManyStreams = errors.New("too many event streams open")
 	// ErrClosed: the hub is closed (503).
 	ErrClosed = errors.New("leads: closed")
 )

@@ -1,6 +1,7 @@
 package leads
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,12 +29,13 @@ type eventLog struct {
 	start  int    // index of the oldest event in ring
 	next   uint64 // the Seq of the next event; the first is 1
 	queue  int    // a stream's queue
+	max    int    // streams open at once (<= 0: no bound)
 	subs   map[*Stream]struct{}
 	closed bool
 }
 
-func newEventLog(window, queue int) *eventLog {
-	return &eventLog{window: window, queue: queue, next: 1, subs: map[*Stream]struct{}{}}
+func newEventLog(window, queue, max int) *eventLog {
+	return &eventLog{window: window, queue: queue, max: max, next: 1, subs: map[*Stream]struct{}{}}
 }
 
 // publish appends events and hands each to the streams that want it.
@@ -79,10 +81,13 @@ func (l *eventLog) drop(s *Stream) {
 
 // subscribe starts a stream after event after (0: from now on, no
 // backlog). resumable says whether after is within the window.
-func (l *eventLog) subscribe(after uint64, resume bool, segment string) *Stream {
-	s := &Stream{log: l, segment: segment, ch: make(chan Event, l.queue)}
+func (l *eventLog) subscribe(after uint64, resume bool, segment string) (*Stream, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.max > 0 && len(l.subs) >= l.max && !l.closed {
+		return nil, fmt.Errorf("%w: %d; close one first", ErrTooManyStreams, l.max)
+	}
+	s := &Stream{log: l, segment: segment, ch: make(chan Event, l.queue)}
 	if resume {
 		if after+1 < l.oldest() || after >= l.next {
 			s.Reset = true // gone from the window, or never issued
@@ -97,10 +102,10 @@ func (l *eventLog) subscribe(after uint64, resume bool, segment string) *Stream 
 	}
 	if l.closed {
 		close(s.ch)
-		return s
+		return s, nil
 	}
 	l.subs[s] = struct{}{}
-	return s
+	return s, nil
 }
 
 func (l *eventLog) close() {

@@ -39,7 +39,8 @@ import (
 )
 
 // Limits bounds what the hub accepts. Zero fields take the defaults; a
-// negative MaxProjectLeads or MaxBulkLeads means no limit.
+// negative MaxProjectLeads, MaxProjectBytes, MaxBulkLeads or MaxStreams
+// means no limit.
 type Limits struct {
 	// MaxLeadBytes bounds one lead's JSON (a PUT body, a bulk line).
 	MaxLeadBytes int
@@ -47,6 +48,13 @@ type Limits struct {
 	MaxBulkLeads int
 	// MaxProjectLeads bounds the leads a project holds.
 	MaxProjectLeads int
+	// MaxProjectBytes bounds the JSON a project's leads hold in memory
+	// (the index keeps every lead): with MaxProjectLeads alone, leads of
+	// MaxLeadBytes each could take hundreds of GiB.
+	MaxProjectBytes int
+	// MaxStreams bounds a project's open event streams (each holds a
+	// StreamQueue of events and a goroutine, and every write visits it).
+	MaxStreams int
 	// EventWindow is how many of a project's latest events are kept for
 	// clients resuming a stream (Last-Event-ID).
 	EventWindow int
@@ -60,6 +68,8 @@ const (
 	DefaultMaxLeadBytes    = 256 << 10
 	DefaultMaxBulkLeads    = 1_000_000
 	DefaultMaxProjectLeads = 2_000_000
+	DefaultMaxProjectBytes = 4 << 30
+	DefaultMaxStreams      = 64
 	DefaultEventWindow     = 10_000
 	DefaultStreamQueue     = 4096
 )
@@ -74,6 +84,8 @@ func (l Limits) Resolved() Limits {
 	def(&l.MaxLeadBytes, DefaultMaxLeadBytes)
 	def(&l.MaxBulkLeads, DefaultMaxBulkLeads)
 	def(&l.MaxProjectLeads, DefaultMaxProjectLeads)
+	def(&l.MaxProjectBytes, DefaultMaxProjectBytes)
+	def(&l.MaxStreams, DefaultMaxStreams)
 	def(&l.EventWindow, DefaultEventWindow)
 	def(&l.StreamQueue, DefaultStreamQueue)
 	if l.MaxLeadBytes < 0 {
@@ -206,7 +218,7 @@ func (h *Hub) build(p *project) error {
 		return err
 	}
 	p.ix = audience.New(audience.Options{MaxContactBytes: h.lim.MaxLeadBytes + maxIDGrowth})
-	p.ev = newEventLog(h.lim.EventWindow, h.lim.StreamQueue)
+	p.ev = newEventLog(h.lim.EventWindow, h.lim.StreamQueue, h.lim.MaxStreams)
 	// The segments first, on the empty index (nothing to backfill, no
 	// events), then each lead classified as it is loaded: its memberships
 	// come with its upsert. Registering the segments over the loaded leads

@@ -49,7 +49,7 @@ func TestPrepare(t *testing.T) {
 // TestEventLog: the window, resume, and a full queue ending the stream
 // without waiting.
 func TestEventLog(t *testing.T) {
-	l := newEventLog(3, 2)
+	l := newEventLog(3, 2, 0)
 	ev := func(n int) []audience.Event {
 		var out []audience.Event
 		for i := range n {
@@ -57,9 +57,9 @@ func TestEventLog(t *testing.T) {
 		}
 		return out
 	}
-	slow := l.subscribe(0, false, "")
-	other := l.subscribe(0, false, "t") // another segment's: never full
-	l.publish(ev(5))                    // seqs 1..5; the window keeps 3..5
+	slow, _ := l.subscribe(0, false, "")
+	other, _ := l.subscribe(0, false, "t") // another segment's: never full
+	l.publish(ev(5))                       // seqs 1..5; the window keeps 3..5
 	if !slow.Overflowed() {
 		t.Fatal("a stream 5 events behind with a queue of 2 was not ended")
 	}
@@ -73,17 +73,17 @@ func TestEventLog(t *testing.T) {
 	if other.Overflowed() || len(other.C()) != 0 {
 		t.Fatal("the filtered stream got another segment's events")
 	}
-	if s := l.subscribe(1, true, ""); !s.Reset {
+	if s, _ := l.subscribe(1, true, ""); !s.Reset {
 		t.Fatal("resuming after 1 (2 is gone) did not reset")
 	}
-	s := l.subscribe(2, true, "")
+	s, _ := l.subscribe(2, true, "")
 	if s.Reset || len(s.Backlog) != 3 || s.Backlog[0].Seq != 3 {
 		t.Fatalf("resuming after 2: reset %v, backlog %v", s.Reset, s.Backlog)
 	}
-	if s := l.subscribe(5, true, ""); s.Reset || len(s.Backlog) != 0 {
+	if s, _ := l.subscribe(5, true, ""); s.Reset || len(s.Backlog) != 0 {
 		t.Fatal("resuming after the last event")
 	}
-	if s := l.subscribe(9, true, ""); !s.Reset {
+	if s, _ := l.subscribe(9, true, ""); !s.Reset {
 		t.Fatal("an id never issued did not reset")
 	}
 	l.close()
@@ -103,5 +103,25 @@ func TestHubClosed(t *testing.T) {
 	}
 	if _, err := h.Put(t.Context(), "", "a", []byte(`{}`)); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("an empty project: %v", err)
+	}
+}
+
+// TestStreamBound: a project's event streams are bounded (MaxStreams):
+// one more is ErrTooManyStreams, and closing one makes room.
+func TestStreamBound(t *testing.T) {
+	l := newEventLog(3, 2, 2)
+	a, err := l.subscribe(0, false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.subscribe(0, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.subscribe(0, false, ""); !errors.Is(err, ErrTooManyStreams) {
+		t.Fatalf("a third stream: %v, want ErrTooManyStreams", err)
+	}
+	a.Close()
+	if _, err := l.subscribe(0, false, ""); err != nil {
+		t.Fatalf("after one closed: %v", err)
 	}
 }

@@ -101,13 +101,15 @@ func (h *Hub) Subscribe(ctx context.Context, project, lastEventID, segment strin
 		return nil, err
 	}
 	if lastEventID == "" {
-		return p.ev.subscribe(0, false, segment), nil
+		return p.ev.subscribe(0, false, segment)
 	}
 	seq, ok := h.parseEventID(lastEventID)
 	if !ok {
-		s := p.ev.subscribe(0, false, segment)
-		s.Reset = true
-		return s, nil
+		s, err := p.ev.subscribe(0, false, segment)
+		if s != nil {
+			s.Reset = true
+		}
+		return s, err
 	}
-	return p.ev.subscribe(seq, true, segment), nil
+	return p.ev.subscribe(seq, true, segment)
 }

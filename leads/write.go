@@ -129,7 +129,7 @@ func (h *Hub) Put(ctx context.Context, project, pathID string, raw []byte) (PutR
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	old, existed := p.ix.Lookup(id)
-	if !existed && h.full(p, 1) {
+	if !existed && h.full(p, 1) || h.fullBytes(p, len(doc)) {
 		return PutResult{}, h.fullError(p, id, 0)
 	}
 	if err := h.st.PutLeads(ctx, project, []store.Lead{{ID: id, Raw: doc}}); err != nil {
@@ -162,9 +162,17 @@ func (h *Hub) full(p *project, n int) bool {
 	return h.lim.MaxProjectLeads >= 0 && p.ix.Len()+n > h.lim.MaxProjectLeads
 }
 
+// fullBytes reports whether n more bytes of leads take the project over
+// MaxProjectBytes (a replaced lead's old bytes are not taken off: the
+// bound is conservative by at most one batch).
+func (h *Hub) fullBytes(p *project, n int) bool {
+	return h.lim.MaxProjectBytes >= 0 && p.ix.RawBytes()+n > h.lim.MaxProjectBytes
+}
+
 func (h *Hub) fullError(p *project, id string, line int) error {
 	return &LeadError{Line: line, ID: id, Kind: ErrProjectFull,
-		Cause: fmt.Errorf("the project holds %d leads, the most allowed is %d; delete some first", p.ix.Len(), h.lim.MaxProjectLeads)}
+		Cause: fmt.Errorf("the project holds %d leads (%d bytes), the most allowed is %d leads, %d bytes; delete some first",
+			p.ix.Len(), p.ix.RawBytes(), h.lim.MaxProjectLeads, h.lim.MaxProjectBytes)}
 }
 
 // Delete removes a lead: from the store, then from the index (it leaves
@@ -374,7 +382,12 @@ func (h *Hub) apply(ctx context.Context, p *project, batch []pending, rep *Repor
 	added := map[string]bool{}
 	leads := make([]store.Lead, 0, len(batch))
 	keep := batch[:0]
+	size := 0 // the batch's bytes, counted against MaxProjectBytes
 	for _, b := range batch {
+		if h.fullBytes(p, size+len(b.raw)) {
+			rep.reject(h.fullError(p, b.id, b.line))
+			continue
+		}
 		if _, ok := p.ix.Lookup(b.id); !ok && !added[b.id] {
 			if h.full(p, len(added)+1) {
 				rep.reject(h.fullError(p, b.id, b.line))
@@ -382,6 +395,7 @@ func (h *Hub) apply(ctx context.Context, p *project, batch []pending, rep *Repor
 			}
 			added[b.id] = true
 		}
+		size += len(b.raw)
 		leads = append(leads, store.Lead{ID: b.id, Raw: b.raw})
 		keep = append(keep, b)
 	}

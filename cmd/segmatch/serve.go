@@ -216,8 +216,15 @@ func leadLimitFlags(fs *flag.FlagSet) func() leads.Limits {
 	project := fs.Int("max-project-leads", leads.DefaultMaxProjectLeads, "at most `N` leads per project (0: no limit; beyond it: 409)")
 	window := fs.Int("event-window", leads.DefaultEventWindow, "keep each project's last `N` enter/exit events for streams resuming with Last-Event-ID")
 	queue := fs.Int("stream-queue", leads.DefaultStreamQueue, "disconnect an event stream's client `N` events behind")
+	projectBytes := byteSize(leads.DefaultMaxProjectBytes)
+	fs.Var(&projectBytes, "max-project-lead-bytes", "at most `SIZE` of leads' JSON per project, all held in memory (beyond it: 409)")
+	streams := fs.Int("max-streams", leads.DefaultMaxStreams, "at most `N` event streams open per project (0: no limit; beyond it: 429)")
 	return func() leads.Limits {
-		l := leads.Limits{MaxLeadBytes: int(size), MaxBulkLeads: *bulk, MaxProjectLeads: *project, EventWindow: *window, StreamQueue: *queue}
+		l := leads.Limits{MaxLeadBytes: int(size), MaxBulkLeads: *bulk, MaxProjectLeads: *project, EventWindow: *window, StreamQueue: *queue,
+			MaxProjectBytes: int(projectBytes), MaxStreams: *streams}
+		if l.MaxStreams <= 0 {
+			l.MaxStreams = -1
+		}
 		if l.MaxBulkLeads <= 0 {
 			l.MaxBulkLeads = -1
 		}
