@@ -67,8 +67,9 @@ type batch struct {
 	bytes   int64
 }
 
-// Bounds on StreamOptions: memory in flight is about 2 × Workers ×
-// BatchSize lines, so neither may be set beyond what one machine serves.
+// Bounds on StreamOptions: memory in flight is about 2 × Workers batches
+// of at most BatchSize lines and batchBytes (4 MiB) plus one line of up
+// to MaxLineBytes, so neither may be set beyond what one machine serves.
 const (
 	MaxWorkers   = 1024
 	MaxBatchSize = 1 << 16
@@ -235,6 +236,10 @@ func (e *Engine) classifyBatch(b *batch, res *Result, now time.Time) {
 	}
 }
 
+// batchBytes bounds a batch's lines in bytes (past the line that crosses
+// it).
+const batchBytes = 4 << 20
+
 // lineSource splits the input into batches of lines for the workers,
 // one batch at a time.
 type lineSource struct {
@@ -258,7 +263,10 @@ func (s *lineSource) next(b *batch) bool {
 	opts := s.opts
 	b.seq, b.first, b.lines, b.buf, b.blank, b.bytes = s.seq, s.lineNo+1, b.lines[:0], b.buf[:0], b.blank[:0], 0
 	offs := b.offs[:0] // line start offsets in buf; -1 for a too-long line
-	for len(offs) < opts.BatchSize && !s.over {
+	// a batch ends at BatchSize lines or past batchBytes (one long line
+	// still fits): memory in flight is bounded by bytes, not lines of up to
+	// MaxLineBytes each
+	for len(offs) < opts.BatchSize && !s.over && len(b.buf) < batchBytes {
 		start := len(b.buf)
 		tooLong := false
 		for {
