@@ -76,11 +76,14 @@ func (a *API) readLead(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, errMediaType
 	}
 	max := a.hub.Limits().MaxLeadBytes
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+64))
+	const slack = 64 // whitespace around the lead
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+slack+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the body: %v", errBadJSON, err)
 	}
-	if len(bytes.TrimSpace(body)) > max {
+	// a body longer than the limit and its slack is refused, not cut: what
+	// follows the cut was never read
+	if len(body) > max+slack || len(bytes.TrimSpace(body)) > max {
 		return nil, &leads.LeadError{ID: r.PathValue("id"), Kind: leads.ErrLeadTooLarge,
 			Cause: fmt.Errorf("the most allowed is %d bytes", max)}
 	}

@@ -234,6 +234,10 @@ func TestLeadsLimits(t *testing.T) {
 	assert.EqualValues(t, 1, r.json["accepted"])
 	assert.EqualValues(t, 2, r.json["rejected"])
 	assert.EqualValues(t, 2, r.json["errors"].([]any)[0].(map[string]any)["line"])
+	// a small lead followed by spaces and junk past the limit: refused
+	// whole, not read up to the limit and accepted
+	r = f.putLead(agent, p1, "l6", `{}`+strings.Repeat(" ", 300)+"junk")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, r.raw)
 	r = f.putLead(agent, p1, "l99", `{}`)
 	assert.Equal(t, http.StatusConflict, r.status, r.raw)
 	assert.Equal(t, http.StatusOK, f.putLead(agent, p1, "l1", `{"v":2}`).status)
