@@ -326,7 +326,10 @@ func (t *tally) flush() {
 	t.added = 0
 }
 
-// capturedID is the contact's id as contactID reads it (the first member
+// idKeys are the names of a contact's id, by precedence.
+var idKeys = [...]string{"lead_id", "_id", "id"}
+
+// capturedID is the contact's id as contactID (contactid_ref_test.go) reads it (the first member
 // of lead_id, else _id, else id, that is a string or a number), from the
 // members the engine captured in its own pass (segmatch.WithCapture of
 // idKeys) rather than from a second scan of the line. It refers into the

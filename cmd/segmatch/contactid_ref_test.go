@@ -8,6 +8,11 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// This file is the reference classify's id is checked against
+// (FuzzContactID, TestContactIDAsGJSON): the id read from the line alone,
+// as gjson reads it, fast. classify itself takes the id the engine
+// captured in its pass (capturedID).
+
 // contactID is the raw JSON of the contact's id: lead_id, else _id, else
 // id, the first that is a string or a number; nil when there is none.
 // It is a part of line, read as gjson.GetBytes(line, key) for each key in
@@ -161,8 +166,6 @@ func nextOr(b []byte, i, p int, c byte) int {
 	return p
 }
 
-// idKeys are the names of a contact's id, by precedence.
-var idKeys = [...]string{"lead_id", "_id", "id"}
 
 // gjsonContactID is contactID, read with gjson: one pass over line a key.
 func gjsonContactID(line []byte) []byte {
