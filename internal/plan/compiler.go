@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/segmatch/segmatch/operators"
 )
 
@@ -16,12 +17,12 @@ type compiler struct {
 	fields    fieldSet
 	readsNow  bool
 	errs      []error
-	leaves    map[string]*node // identical conditions, by leafKey
-	indexable []indexable      // per leaf id: how a field index can decide it
-	size      int              // see Program.Size
-	budget    *budget          // the whole segment's, shared with elem_match groups
-	target    target           // what the layouts are built for
-	lastSub   *subGroup        // the elem_match group subgroup compiled last
+	leaves    map[leafKey]*node // identical conditions
+	indexable []indexable       // per leaf id: how a field index can decide it
+	size      int               // see Program.Size
+	budget    *budget           // the whole segment's, shared with elem_match groups
+	target    target            // what the layouts are built for
+	lastSub   *subGroup         // the elem_match group subgroup compiled last
 }
 
 // target is what a compilation is for, which decides the layouts built
@@ -44,6 +45,15 @@ type budget struct {
 	exceeded bool
 }
 
+// leafKey is what makes two conditions the same: the field's slot, the
+// positive operator, ignore_case and the value compacted.
+type leafKey struct {
+	slot       int
+	op         string
+	ignoreCase bool
+	value      string
+}
+
 // intern gives n the identity of an identical condition compiled before
 // (same field, operator, value and ignore_case; negation stays per use),
 // sharing its prepared test.
@@ -52,11 +62,15 @@ func (c *compiler) intern(n *node, op *operators.Operator, f *filter.Filter) {
 	if op.Negates != nil {
 		pos = op.Negates
 	}
-	var v bytes.Buffer
-	_ = json.Compact(&v, f.Value)
-	key := strconv.Itoa(n.slot) + "\x00" + pos.Name + "\x00" + strconv.FormatBool(f.IgnoreCase) + "\x00" + v.String()
+	value := string(f.Value)
+	if !rawjson.IsCompact(value) {
+		var v bytes.Buffer
+		_ = json.Compact(&v, f.Value)
+		value = v.String()
+	}
+	key := leafKey{n.slot, pos.Name, f.IgnoreCase, value}
 	if c.leaves == nil {
-		c.leaves = map[string]*node{}
+		c.leaves = map[leafKey]*node{}
 	}
 	if prev, ok := c.leaves[key]; ok {
 		n.leaf, n.test, n.scalar, n.goRest = prev.leaf, prev.test, prev.scalar, prev.goRest
@@ -167,7 +181,7 @@ func (c *compiler) filter(f *filter.Filter, ptr string, depth int) *node {
 		c.errs = append(c.errs, filter.Unknown(ptr+"/operator", filter.ErrUnknownOperator, f.Operator, operators.Spellings()))
 		return n
 	}
-	if len(f.Value) > 0 && !json.Valid(f.Value) {
+	if len(f.Value) > 0 && rawjson.Validate(f.Value) != nil {
 		c.fail(ptr+"/value", filter.ErrBadValue, "not valid JSON")
 		return n
 	}

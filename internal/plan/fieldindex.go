@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/segmatch/segmatch/operators"
 )
 
@@ -39,6 +40,10 @@ func indexableOf(slot int, kind operators.IndexKind, f *filter.Filter) indexable
 	case kind == operators.NotIndexed:
 		return indexable{}
 	case kind.Ordered():
+		if s, ok := rawjson.ReadScalar(string(f.Value)); ok && s.Kind == rawjson.NumberScalar {
+			x.bound = s.Num
+			return x
+		}
 		if json.Unmarshal(f.Value, &x.bound) != nil {
 			return indexable{} // a string bound: byte order, decided alone
 		}
@@ -47,27 +52,23 @@ func indexableOf(slot int, kind operators.IndexKind, f *filter.Filter) indexable
 	if f.IgnoreCase {
 		return indexable{}
 	}
-	var vals []any
-	if v := f.Value; len(v) > 0 && v[0] == '[' { // a list: any of its elements
-		if json.Unmarshal(v, &vals) != nil {
-			return indexable{}
-		}
-	} else {
-		var one any
-		if json.Unmarshal(v, &one) != nil {
-			return indexable{}
-		}
-		vals = []any{one}
+	elems, list := rawjson.Elements(string(f.Value)) // a list: any of its elements
+	if !list {
+		elems = []string{string(f.Value)}
 	}
-	for _, v := range vals {
-		switch t := v.(type) {
-		case string:
-			x.strs = append(x.strs, t)
-		case float64:
-			x.nums = append(x.nums, t)
-		case bool:
-			x.bools = append(x.bools, t)
-		default: // null (is_not_set semantics), arrays: decided alone
+	for _, e := range elems {
+		s, ok := rawjson.ReadScalar(e)
+		if !ok {
+			return indexable{} // arrays, objects: decided alone
+		}
+		switch s.Kind {
+		case rawjson.StringScalar:
+			x.strs = append(x.strs, s.Str)
+		case rawjson.NumberScalar:
+			x.nums = append(x.nums, s.Num)
+		case rawjson.BoolScalar:
+			x.bools = append(x.bools, s.Bool)
+		default: // null (is_not_set semantics): decided alone
 			return indexable{}
 		}
 	}

@@ -52,6 +52,7 @@ func FuzzRawJSONValidate(f *testing.F) {
 		if want && strings.TrimLeft(string(b), " \t\r\n")[0] == '[' {
 			checkFlat(t, b)
 		}
+		checkScalar(t, b)
 	})
 }
 
