@@ -150,6 +150,10 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	bar := newProgress(stderr, size)
 	sum := runSummary{segments: info, counts: make([]int64, len(info))}
 	tally := newTally(sum.counts)
+	counter, counted := results.(countingWriter) // counts as it writes
+	if counted {
+		counter.countWith(tally)
+	}
 	end := func(code int, complete bool, format string, a ...any) int {
 		tally.flush()
 		bar.clear()
@@ -184,7 +188,9 @@ func classify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return nil
 		}
 		sum.contacts++
-		tally.add(l.Result.Matches)
+		if !counted {
+			tally.add(l.Result.Matches)
+		}
 		results.contact(l.Number, capturedID(l.Result), l.Result.Matches)
 		return nil
 	}, engine.StreamOptions{Workers: *workers, MaxLineBytes: int(maxLine), Progress: bar.update})
@@ -297,8 +303,11 @@ func (s *runSummary) write(w io.Writer) {
 type tally struct {
 	acc    []uint64
 	counts []int64
-	added  int // contacts since the last flush
+	since  int // contacts since the last flush
 }
+
+// countingWriter is a resultWriter that counts the contacts it writes.
+type countingWriter interface{ countWith(*tally) }
 
 func newTally(counts []int64) *tally {
 	return &tally{acc: make([]uint64, (len(counts)+7)/8), counts: counts}
@@ -309,7 +318,17 @@ func (t *tally) add(matches []bool) {
 	for j := range t.acc {
 		t.acc[j] += matchWord(matches, 8*j)
 	}
-	if t.added++; t.added == 255 {
+	t.added()
+}
+
+// added records one contact added to acc (no byte of acc may pass 255):
+// a writer that counts as it goes (countWith) adds a contact's
+// matchWord(matches, 8*j) to acc[j], then calls added.
+func (t *tally) added() {
+	if t == nil {
+		return
+	}
+	if t.since++; t.since == 255 {
 		t.flush()
 	}
 }
@@ -323,7 +342,7 @@ func (t *tally) flush() {
 		}
 		t.acc[j] = 0
 	}
-	t.added = 0
+	t.since = 0
 }
 
 // idKeys are the names of a contact's id, by precedence.

@@ -166,7 +166,6 @@ func nextOr(b []byte, i, p int, c byte) int {
 	return p
 }
 
-
 // gjsonContactID is contactID, read with gjson: one pass over line a key.
 func gjsonContactID(line []byte) []byte {
 	for _, k := range idKeys {

@@ -322,3 +322,20 @@ func BenchmarkClassifyCost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClassifyFixedCost is what classify pays before its first
+// contact (reading, checking and compiling the 200 generated segments,
+// opening the input, writing the summary), on an empty file; under
+// callgrind, its instructions a run:
+//
+//	go test -run '^$' -bench ClassifyFixedCost -benchtime 200x ./cmd/segmatch/
+func BenchmarkClassifyFixedCost(b *testing.B) {
+	segFile, _ := costInput(b, "generated", 1)
+	empty := filepath.Join(b.TempDir(), "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		cliRun(b, segFile, empty, formatJSONL, 0)
+	}
+}

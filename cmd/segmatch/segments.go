@@ -12,6 +12,7 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/rawjson"
 	"github.com/tidwall/gjson"
 )
 
@@ -184,14 +185,18 @@ func (s *segmentSet) split(data []byte) error {
 		if err := syntaxCheck(data); err != nil {
 			return fmt.Errorf("%s:%v", s.file, err)
 		}
-		i := 0
+		// each element is valid JSON: the file is; lines are counted on
+		// from the element before
+		i, at, line := 0, 0, 1
 		gjson.ParseBytes(data).ForEach(func(_, v gjson.Result) bool {
-			s.entries = append(s.entries, newEntry(i, lineOf(data, v.Index), []byte(v.Raw)))
+			line += bytes.Count(data[at:v.Index], []byte("\n"))
+			at = v.Index
+			s.entries = append(s.entries, validEntry(i, line, []byte(v.Raw)))
 			i++
 			return true
 		})
 		return nil
-	case json.Valid(data):
+	case rawjson.Validate(data) == nil:
 		s.entries = append(s.entries, newEntry(0, lineOf(data, len(data)-len(trimmed)), data))
 		return nil
 	}
@@ -208,18 +213,24 @@ func (s *segmentSet) split(data []byte) error {
 }
 
 func newEntry(index, line int, raw []byte) *entry {
+	if rawjson.Validate(raw) != nil {
+		return &entry{index: index, line: line, raw: raw}
+	}
+	return validEntry(index, line, raw)
+}
+
+// validEntry is newEntry of a raw known to be valid JSON.
+func validEntry(index, line int, raw []byte) *entry {
 	e := &entry{index: index, line: line, raw: raw}
-	if json.Valid(raw) {
-		r := gjson.ParseBytes(raw)
-		for _, k := range []string{"_id", "id"} {
-			if v := r.Get(k); v.Type == gjson.String && v.Str != "" {
-				e.id = v.Str
-				break
-			}
+	r := gjson.ParseBytes(raw)
+	for _, k := range []string{"_id", "id"} {
+		if v := r.Get(k); v.Type == gjson.String && v.Str != "" {
+			e.id = v.Str
+			break
 		}
-		if v := r.Get("name"); v.Type == gjson.String {
-			e.name = v.Str
-		}
+	}
+	if v := r.Get("name"); v.Type == gjson.String {
+		e.name = v.Str
 	}
 	return e
 }
@@ -267,7 +278,7 @@ func flatten(err error) []error {
 
 // syntaxCheck reports a JSON syntax error as "LINE:COL: message".
 func syntaxCheck(data []byte) error {
-	if json.Valid(data) {
+	if rawjson.Validate(data) == nil { // json.Valid's verdict, sooner
 		return nil
 	}
 	var v any
