@@ -10,10 +10,10 @@ import (
 // object whose value is null: for a PUT, where Tiledesk's route skips a
 // key that is null as one that is absent (`req.body.name != undefined`),
 // so {"name": null} leaves the name unchanged. Every other member is
-// kept as written, in order, duplicates included (the segment decoder
-// still refuses them), so the problems found in what remains carry the
+// kept as written, in order, so the problems found in what remains carry the
 // pointers they would have had. A body that is not one well-formed JSON
-// object is returned as it is, for the decoder to report.
+// object, or that repeats a key (null or not), is returned as it is,
+// for the decoder to report.
 func dropNullMembers(body []byte) []byte {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -22,15 +22,17 @@ func dropNullMembers(body []byte) []byte {
 	out := make([]byte, 0, len(body))
 	out = append(out, '{')
 	dropped := false
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return body
 		}
 		key, ok := tok.(string)
-		if !ok {
-			return body
+		if !ok || seen[key] {
+			return body // a repeated key, null or not, stays for the decoder to refuse
 		}
+		seen[key] = true
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return body
