@@ -52,18 +52,19 @@ func methodOrder(m string) int {
 
 // stripSlash serves a path with one trailing slash as the path without
 // it (/segments/ as /segments), as the original's Express router does
-// (non-strict routing), for every route. "/" stays "/".
+// (non-strict routing), for every route. "/" stays "/"; an escaped
+// slash (%2F) is part of what it ends.
 func stripSlash(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if len(p) <= 1 || p[len(p)-1] != '/' {
+		// The slash as written: an escaped one (%2F) ends an id, not the path.
+		if ep := r.URL.EscapedPath(); len(ep) <= 1 || ep[len(ep)-1] != '/' {
 			h.ServeHTTP(w, r)
 			return
 		}
 		r2 := new(http.Request)
 		*r2 = *r
 		u := *r.URL
-		u.Path = p[:len(p)-1]
+		u.Path = strings.TrimSuffix(u.Path, "/")
 		if u.RawPath != "" {
 			u.RawPath = strings.TrimSuffix(u.RawPath, "/")
 		}

@@ -36,6 +36,8 @@ func TestTrailingSlash(t *testing.T) {
 		{"GET", segPath(p1) + "//", "", 404},
 		{"GET", "/v3/" + p1 + "/", "", 404},
 		{"PATCH", segPath(p1) + "/", "", 405},
+		{"GET", segPath(p1, id) + "%2F", "", 404}, // the id "<id>/", not <id>
+		{"GET", segPath(p1, id) + "%2F/", "", 404},
 	} {
 		r := f.as(agent, c.method, c.path, c.body)
 		assert.Equal(t, c.status, r.status, "%s %s: %s", c.method, c.path, r.raw)
