@@ -15,6 +15,13 @@
 // without authentication, the operator's: GET /healthz, /readyz and
 // /metrics (ops.go, metrics.go).
 //
+// For Tiledesk's clients (docs/tiledesk.md): every path answers OPTIONS
+// (204, Allow) and, for Config.CORSOrigins, the CORS headers (cors.go);
+// a trailing slash is ignored (/segments/ is /segments); a PUT's null
+// keys are left unchanged (nulls.go); the list takes direction asc|desc
+// and sort=_id; ?secret_token= authenticates when auth.Config.QueryToken
+// allows it.
+//
 // Routing uses the standard library's method-and-path patterns. The
 // literal "classify" segment is more specific than {id}, and no POST route
 // exists on {id}, so the two never meet.
@@ -105,6 +112,11 @@ type Config struct {
 	// with the registry's other series at GET /metrics; nil: a registry
 	// of the API's own.
 	Metrics *prometheus.Registry
+	// CORSOrigins are the browser origins allowed to call the API from
+	// another site (cors.go), as ParseOrigins reads them: "*" for any,
+	// else scheme://host[:port]. None (the default): no CORS headers, and
+	// browsers keep other sites' scripts from the answers.
+	CORSOrigins []string
 }
 
 // MaxBodyBytes bounds a request body; larger ones are a 413.
@@ -130,11 +142,17 @@ type API struct {
 	handler     http.Handler
 }
 
-// New builds the API. It panics on a missing Store or Auth (a programming
-// error).
+// New builds the API. It panics on a missing Store or Auth, or a CORS
+// origin ParseOrigins would refuse (programming errors: check origins
+// from users with ParseOrigins).
 func New(cfg Config) *API {
 	if cfg.Store == nil || cfg.Auth == nil {
 		panic("httpapi.New: Store and Auth are required")
+	}
+	for _, o := range cfg.CORSOrigins {
+		if err := checkOrigin(o); err != nil {
+			panic("httpapi.New: " + err.Error())
+		}
 	}
 	a := &API{st: cfg.Store, auth: cfg.Auth, cls: cfg.Classifiers, log: cfg.Logger,
 		minRole: cfg.MinRole, prefix: strings.TrimRight(cfg.Prefix, "/")}
@@ -196,11 +214,12 @@ func New(cfg Config) *API {
 	mux.Handle(base+"/{id}/match", methodNotAllowed("POST"))
 	mux.Handle(base+"/{id}/explain", methodNotAllowed("POST"))
 	a.routeLeads(mux)
+	routeOptions(mux)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errRouteNotFound)
 	}))
 	a.routes = mux.patterns
-	a.handler = a.logRequests(mux)
+	a.handler = stripSlash(a.logRequests(withCORS(mux, cfg.CORSOrigins)))
 	return a
 }
 

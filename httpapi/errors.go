@@ -39,6 +39,7 @@ type statusRule struct {
 // statusTable is THE table from error kind to HTTP status, checked in
 // order with errors.Is. Anything not in it is a 500 "internal error".
 var statusTable = []statusRule{
+	{auth.ErrQueryToken, http.StatusUnauthorized, "secret_token refused: it is taken once per URL, only where the server allows it (--query-token), over TLS or from loopback; send Authorization: JWT <token>."},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "Unauthorized"},
 	{auth.ErrRateLimited, http.StatusTooManyRequests, "Too many requests."}, // + Retry-After
 	{auth.ErrBusy, http.StatusServiceUnavailable, "Service unavailable."},   // + Retry-After

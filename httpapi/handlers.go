@@ -86,7 +86,8 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, c call) error {
 }
 
 // update replaces the name, match and filters that the body carries (as
-// Tiledesk's PUT); the other keys of a segment document (_id,
+// Tiledesk's PUT); a key whose value is null is left unchanged, as one
+// that is absent (Tiledesk's `!= undefined`: dropNullMembers); the other keys of a segment document (_id,
 // createdAt, ...) are ignored, and any key outside them is refused as
 // everywhere (a typo must not pass for a change). If-Match, when given, must be
 // the segment's current updatedAt (or the strong ETag holding it), else
@@ -100,6 +101,7 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, c call) error {
 	if err != nil {
 		return err
 	}
+	body = dropNullMembers(body)
 	def, err := filter.DecodeSegment(body)
 	if err != nil {
 		return err

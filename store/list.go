@@ -21,6 +21,7 @@ const (
 	SortCreatedAt = "createdAt" // the default
 	SortUpdatedAt = "updatedAt"
 	SortName      = "name" // byte-wise, as MongoDB's default collation
+	SortID        = "_id"  // the id, which sorts by creation time (IDGen)
 )
 
 // Directions for ListOptions.Direction.
@@ -37,7 +38,7 @@ const (
 type ListOptions struct {
 	Limit     int    // segments per page, 1..MaxLimit; 0 means DefaultLimit
 	Page      int    // 0-based page number; negative is invalid
-	Sort      string // SortCreatedAt, SortUpdatedAt or SortName; "" means SortCreatedAt
+	Sort      string // SortCreatedAt, SortUpdatedAt, SortName or SortID; "" means SortCreatedAt
 	Direction int    // Ascending or Descending; 0 means Descending
 }
 
@@ -56,9 +57,9 @@ func (o ListOptions) Check() (ListOptions, error) {
 	switch o.Sort {
 	case "":
 		o.Sort = SortCreatedAt
-	case SortCreatedAt, SortUpdatedAt, SortName:
+	case SortCreatedAt, SortUpdatedAt, SortName, SortID:
 	default:
-		return o, &ParamError{"sort", o.Sort, "want createdAt, updatedAt or name"}
+		return o, &ParamError{"sort", o.Sort, sortWant}
 	}
 	switch o.Direction {
 	case 0:
@@ -70,10 +71,15 @@ func (o ListOptions) Check() (ListOptions, error) {
 	return o, nil
 }
 
+// sortWant is what a bad sort key is told.
+const sortWant = "want createdAt, updatedAt, name or _id"
+
 // ParseListOptions reads list options from a query string (limit, page,
 // sort, direction), strictly: a parameter that is present must be valid
 // (limit=0, limit=abc, direction=2, a repeated parameter are all errors);
-// absent ones take the defaults. Other parameters are ignored.
+// absent ones take the defaults. Other parameters are ignored. direction
+// is written as Tiledesk's clients send it to mongoose's sort: 1 or -1,
+// asc or desc, ascending or descending (in any case).
 func ParseListOptions(q url.Values) (ListOptions, error) {
 	var o ListOptions
 	get := func(name string) (string, bool, error) {
@@ -108,20 +114,20 @@ func ParseListOptions(q url.Values) (ListOptions, error) {
 		return o, err
 	} else if ok {
 		if v == "" {
-			return o, &ParamError{"sort", v, "want createdAt, updatedAt or name"}
+			return o, &ParamError{"sort", v, sortWant}
 		}
 		o.Sort = v
 	}
 	if v, ok, err := get("direction"); err != nil {
 		return o, err
 	} else if ok {
-		switch v {
-		case "1":
+		switch strings.ToLower(v) {
+		case "1", "asc", "ascending":
 			o.Direction = Ascending
-		case "-1":
+		case "-1", "desc", "descending":
 			o.Direction = Descending
 		default:
-			return o, &ParamError{"direction", v, "want 1 or -1"}
+			return o, &ParamError{"direction", v, "want 1, -1, asc or desc"}
 		}
 	}
 	return o.Check()
@@ -142,6 +148,8 @@ func CompareSegments(a, b filter.Segment, o ListOptions) int {
 		c = a.UpdatedAt.Compare(b.UpdatedAt)
 	case SortName:
 		c = strings.Compare(a.Name, b.Name)
+	case SortID:
+		c = 0 // the tie-break below
 	default:
 		c = a.CreatedAt.Compare(b.CreatedAt)
 	}

@@ -70,6 +70,8 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish at shutdown")
 	af := authFlags(fs)
 	leadLimits := leadLimitFlags(fs)
+	corsOrigins := fs.String("cors-origins", "", "comma-separated browser `ORIGINS` (scheme://host[:port], https://*.example.com, or * for any) allowed to call the API from another site (default none; credentials only without *)")
+	queryToken := fs.Bool("query-token", false, "accept a JWT as ?secret_token=<jwt> (as Tiledesk does) on requests without an Authorization header, over TLS (via a --trusted-proxy saying X-Forwarded-Proto: https) or from loopback only")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
 		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret (at least %d bytes).\n", jwtSecretEnv, auth.MinSecretBytes)
@@ -84,6 +86,11 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	}
 	if p := *prefix; p != "" && (p[0] != '/' || strings.ContainsAny(p, "{} \t")) {
 		fmt.Fprintf(stderr, "segmatch serve: --prefix %q: want a path such as /v3 (or \"\"), without braces or spaces\n", p)
+		return exitUsage
+	}
+	origins, err := httpapi.ParseOrigins(*corsOrigins)
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch serve: --cors-origins: %v\n", err)
 		return exitUsage
 	}
 	var handler slog.Handler
@@ -118,6 +125,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 		fmt.Fprintf(stderr, "segmatch serve: %v\n", err)
 		return exitUsage
 	}
+	acfg.QueryToken = *queryToken
 	if s := os.Getenv(jwtSecretEnv); s != "" {
 		acfg.JWTSecret = []byte(s)
 	}
@@ -149,7 +157,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewBuildInfoCollector())
-	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits(), Metrics: reg})
+	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits(), Metrics: reg, CORSOrigins: origins})
 	defer api.Close() // stops the keeper it started, before the store closes
 
 	ln, err := net.Listen("tcp", *addr)
@@ -184,7 +192,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	stopReload := reloadUsersOnHUP(hup, *usersPath, authn, log)
 	defer stopReload()
 	log.Info("listening", "addr", ln.Addr().String(), "data", *data, "users", users.Len(), "prefix", *prefix,
-		"jwt_hs256", len(acfg.JWTSecret) > 0, "jwt_rs256", acfg.JWTPublic != nil)
+		"jwt_hs256", len(acfg.JWTSecret) > 0, "jwt_rs256", acfg.JWTPublic != nil, "cors_origins", len(origins), "query_token", acfg.QueryToken)
 
 	select {
 	case err := <-served:

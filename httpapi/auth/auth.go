@@ -36,13 +36,18 @@ var errCrit = errors.New("token: crit header (no extension is understood)")
 //     (Tiledesk's) or else sub. A token of type bot or subscription
 //     (claim type, or Tiledesk's sub "bot" / "subscription") that is not
 //     in the users file stands for itself, a member of the project in its
-//     id_project claim.
+//     id_project claim;
+//   - with no Authorization header, ?secret_token=<jwt> when
+//     Config.QueryToken is on and the request came protected (see
+//     queryToken), checked as the header's JWT.
 type Authenticator struct {
 	secret  []byte
 	pub     *rsa.PublicKey
 	parser  *jwt.Parser
 	now     func() time.Time
 	trusted []netip.Prefix
+	// queryTokens is Config.QueryToken.
+	queryTokens bool
 
 	dummy []byte // a hash checked for unknown emails, so they take as long
 
@@ -81,6 +86,12 @@ type Config struct {
 	// that names no usable client is "an unknown client via" it (see the
 	// package doc).
 	TrustedProxies []netip.Prefix
+	// QueryToken accepts a JWT in the URL, ?secret_token=<jwt>, as
+	// Tiledesk's passport does, when the request has no Authorization
+	// header and came over TLS, via a trusted proxy saying
+	// X-Forwarded-Proto: https, or from loopback (querytoken.go). Off by
+	// default: a URL is logged and kept in places a header is not.
+	QueryToken bool
 }
 
 // MinSecretBytes is the shortest HS256 secret accepted: the 256 bits of
@@ -98,7 +109,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	lim := cfg.Limits.withDefaults()
 	a := &Authenticator{secret: cfg.JWTSecret, pub: cfg.JWTPublic, users: cfg.Users, now: cfg.Now,
-		trusted: cfg.TrustedProxies,
+		trusted: cfg.TrustedProxies, queryTokens: cfg.QueryToken,
 		gate:    newGate(lim),
 		tarpit:  &tarpit{delay: lim.Tarpit, max: int64(lim.Tarpitted)},
 		byAddr:  newFailures[client](lim.FailuresPerAddress, lim.FailureWindow, lim.Tracked),
@@ -185,10 +196,22 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // Authenticate returns the caller of r, or an error wrapping
-// ErrUnauthenticated, or (Basic only) a *LimitError wrapping
-// ErrRateLimited or ErrBusy, or the request context's error.
+// ErrUnauthenticated (ErrQueryToken for a secret_token refused before
+// it is read), or (Basic only) a *LimitError wrapping ErrRateLimited or
+// ErrBusy, or the request context's error. An Authorization header, when
+// present, is the credential, whatever the query string holds.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
+	if h == "" {
+		tok, err := a.queryToken(r)
+		if errors.Is(err, errNoQueryToken) {
+			return nil, ErrUnauthenticated
+		}
+		if err != nil {
+			return nil, err
+		}
+		return a.jwt(tok)
+	}
 	scheme, cred, _ := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
 	switch {
