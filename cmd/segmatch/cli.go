@@ -54,7 +54,11 @@ Usage:
   segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
-      Add or update a user (password on stdin).
+  segmatch users list --users FILE [--project P]
+  segmatch users remove --users FILE --email E [--project P]
+      Add or update a user (the password typed without echo on a terminal,
+      else the first line of stdin), list the users (email, role, project,
+      type; never a hash), remove a user or its role in a project.
   segmatch bench [--segments N] [--contacts N] [--sweep segments=10,100,1000] [--out DIR]
       Time the engine against the other backends on a generated workload.
       More: segmatch bench -h.
