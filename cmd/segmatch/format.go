@@ -66,6 +66,7 @@ type jsonlWriter struct {
 	out   *bufio.Writer
 	keys  [][]byte  // `,"key"`: a comma and a JSON string
 	slots []keySlot // keys[i] in slots[i], when words > 0
+	pairs []keyPair // keys[i] in pairs[i] when words <= 2, padded to whole groups of 8
 	words int       // of a slot, 1 to 4; 0 when a key is longer
 	room  int       // bytes the keys of a line may take, a slot past them included
 	buf   []byte
@@ -81,6 +82,13 @@ func (w *jsonlWriter) countWith(t *tally) { w.tally, w.acc = t, t.acc }
 type keySlot struct {
 	w [4]uint64
 	n int // the key's length
+}
+
+// keyPair is a key of up to 16 bytes as it is written, zero padded: the
+// common key's loop copies it whole (one 16-byte store) and moves on by n.
+type keyPair struct {
+	b [16]byte
+	n int
 }
 
 func newJSONLWriter(out *bufio.Writer, segs []segmentInfo) *jsonlWriter {
@@ -104,6 +112,13 @@ func newJSONLWriter(out *bufio.Writer, segs []segmentInfo) *jsonlWriter {
 			w.slots[i].n = len(k)
 		}
 	}
+	if w.words > 0 && w.words <= 2 {
+		w.pairs = make([]keyPair, (len(segs)+7)/8*8)
+		for i, k := range w.keys {
+			w.pairs[i].n = copy(w.pairs[i].b[:], k)
+		}
+		w.room = (len(segs) + 1) * len(keyPair{}.b)
+	}
 	w.buf = make([]byte, 0, flushAt+w.lineRoom(nil))
 	w.acc = make([]uint64, (len(segs)+7)/8)
 	return w
@@ -126,16 +141,22 @@ func (w *jsonlWriter) contact(line int, id []byte, matches []bool) {
 	list := len(b) // where the first key's comma goes, to be the '['
 	n, full := len(b), b[:cap(b)]
 	acc := w.acc[:(len(matches)+7)/8]
-	if w.words == 2 && len(w.slots) >= len(matches) { // the common key (`,"` and up to 14 bytes): its own loop
-		for base := 0; base < len(matches); base += 8 {
-			m := matchWord(matches, base)
-			acc[base/8] += m
+	if w.pairs != nil && len(w.pairs) >= len(matches) && cap(full)-n >= 16*(len(matches)+1) { // keys of up to 16 bytes: their own loop
+		// One bounds check a group of 8 segments, none a key: each key
+		// is one 16-byte store at n (the room is checked above: the line
+		// has room for every key and one more), then n moves on by its
+		// length, the next key overwriting the padding.
+		// pairs holds whole groups (newJSONLWriter pads it), as many as
+		// acc has words: group j is at j*8 pairs.
+		at, pairs := unsafe.Pointer(unsafe.SliceData(full)), unsafe.Pointer(unsafe.SliceData(w.pairs))
+		for j := range acc {
+			m := matchWord(matches, 8*j)
+			acc[j] += m
+			group := (*[8]keyPair)(unsafe.Add(pairs, uintptr(j)*unsafe.Sizeof([8]keyPair{})))
 			for ; m != 0; m &= m - 1 {
-				s := &w.slots[base+bits.TrailingZeros64(m)/8]
-				d := full[n : n+16 : n+16]
-				binary.LittleEndian.PutUint64(d, s.w[0])
-				binary.LittleEndian.PutUint64(d[8:], s.w[1])
-				n += s.n
+				k := &group[bits.TrailingZeros64(m)/8]
+				*(*[16]byte)(unsafe.Add(at, n)) = k.b
+				n += k.n
 			}
 		}
 		w.buf = w.endLine(full, list, n)

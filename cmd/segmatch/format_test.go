@@ -245,6 +245,12 @@ func TestWriters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				counts, wantCounts := make([]int64, n), make([]int64, n)
+				tl := newTally(counts)
+				cw, counting := w.(countingWriter)
+				if counting {
+					cw.countWith(tl)
+				}
 				ref := csv.NewWriter(&want)
 				if format == formatCSV {
 					ref.Write(append([]string{"line", "id"}, columnNames(segs)...))
@@ -256,6 +262,14 @@ func TestWriters(t *testing.T) {
 						m[i] = r.IntN(4) == 0
 					}
 					w.contact(line, contactID(raw), m)
+					if !counting {
+						tl.add(m)
+					}
+					for i, x := range m {
+						if x {
+							wantCounts[i]++
+						}
+					}
 					id := gjsonContactID(raw)
 					if format == formatJSONL {
 						want.WriteString(`{"line":` + itoa(line))
@@ -286,6 +300,10 @@ func TestWriters(t *testing.T) {
 					ref.Write(row)
 				}
 				ref.Flush()
+				tl.flush()
+				if !slices.Equal(counts, wantCounts) {
+					t.Errorf("%s keys, %d segments, %s: counts %v; want %v", name, n, format, counts, wantCounts)
+				}
 				if err := w.finish(nil, true); err != nil {
 					t.Fatal(err)
 				}
