@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -28,12 +29,22 @@ var ErrDocument = errors.New("mongogen: malformed BSON document")
 // filters admit those types wherever a string test may read them, see
 // stringish.) Keys keep their order; a repeated key is written twice,
 // and the recheck reads the last, as segmatch reads raw JSON.
-func ContactJSON(doc bson.Raw) ([]byte, error) {
+func ContactJSON(doc bson.Raw) (out []byte, err error) {
 	if err := doc.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDocument, err)
 	}
+	// Validate does not look into every value; the readers below are
+	// the checked ones, and a reader of the driver that still panics
+	// on a malformed value is a malformed document.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", ErrDocument, r)
+		}
+	}()
 	return appendDoc(nil, doc, false)
 }
+
+var errValue = fmt.Errorf("%w: malformed value", ErrDocument)
 
 func appendDoc(b []byte, doc bson.Raw, array bool) ([]byte, error) {
 	elems, err := doc.Elements()
@@ -82,50 +93,110 @@ func appendFloat(b []byte, f float64) []byte {
 func appendValue(b []byte, v bson.RawValue) ([]byte, error) {
 	switch v.Type {
 	case bson.TypeDouble:
-		return appendFloat(b, v.Double()), nil
-	case bson.TypeString:
-		return appendString(b, v.StringValue()), nil
+		f, ok := v.DoubleOK()
+		if !ok {
+			return nil, errValue
+		}
+		return appendFloat(b, f), nil
+	case bson.TypeString, bson.TypeSymbol, bson.TypeJavaScript:
+		var s string
+		var ok bool
+		switch v.Type {
+		case bson.TypeString:
+			s, ok = v.StringValueOK()
+		case bson.TypeSymbol:
+			s, ok = v.SymbolOK()
+		default:
+			s, ok = v.JavaScriptOK()
+		}
+		if !ok {
+			return nil, errValue
+		}
+		return appendString(b, s), nil
 	case bson.TypeEmbeddedDocument:
-		return appendDoc(b, v.Document(), false)
+		d, ok := v.DocumentOK()
+		if !ok {
+			return nil, errValue
+		}
+		return appendDoc(b, d, false)
 	case bson.TypeArray:
-		return appendDoc(b, bson.Raw(v.Array()), true)
+		a, ok := v.ArrayOK()
+		if !ok {
+			return nil, errValue
+		}
+		return appendDoc(b, bson.Raw(a), true)
 	case bson.TypeBinary:
-		_, data := v.Binary()
+		_, data, ok := v.BinaryOK()
+		if !ok {
+			return nil, errValue
+		}
 		return appendString(b, base64.StdEncoding.EncodeToString(data)), nil
 	case bson.TypeUndefined, bson.TypeNull:
 		return append(b, "null"...), nil
 	case bson.TypeObjectID:
-		return appendString(b, v.ObjectID().Hex()), nil
+		oid, ok := v.ObjectIDOK()
+		if !ok {
+			return nil, errValue
+		}
+		return appendString(b, oid.Hex()), nil
 	case bson.TypeBoolean:
-		if v.Boolean() {
+		t, ok := v.BooleanOK()
+		if !ok {
+			return nil, errValue
+		}
+		if t {
 			return append(b, "true"...), nil
 		}
 		return append(b, "false"...), nil
 	case bson.TypeDateTime:
-		t := time.UnixMilli(v.DateTime()).UTC()
+		ms, ok := v.DateTimeOK()
+		if !ok {
+			return nil, errValue
+		}
+		t := time.UnixMilli(ms).UTC()
 		return appendString(b, t.Format("2006-01-02T15:04:05.000Z07:00")), nil
 	case bson.TypeRegex:
-		p, o := v.Regex()
+		p, o, ok := v.RegexOK()
+		if !ok {
+			return nil, errValue
+		}
 		return appendString(b, "/"+p+"/"+o), nil
 	case bson.TypeDBPointer:
-		ns, oid := v.DBPointer()
+		ns, oid, ok := v.DBPointerOK()
+		if !ok {
+			return nil, errValue
+		}
 		return appendString(b, ns+"."+oid.Hex()), nil
-	case bson.TypeJavaScript:
-		return appendString(b, v.JavaScript()), nil
-	case bson.TypeSymbol:
-		return appendString(b, v.Symbol()), nil
 	case bson.TypeCodeWithScope:
-		code, _ := v.CodeWithScope()
+		code, _, ok := v.CodeWithScopeOK()
+		if !ok {
+			return nil, errValue
+		}
 		return appendString(b, code), nil
 	case bson.TypeInt32:
-		return strconv.AppendInt(b, int64(v.Int32()), 10), nil
+		n, ok := v.Int32OK()
+		if !ok {
+			return nil, errValue
+		}
+		return strconv.AppendInt(b, int64(n), 10), nil
 	case bson.TypeTimestamp:
-		t, i := v.Timestamp()
+		t, i, ok := v.TimestampOK()
+		if !ok {
+			return nil, errValue
+		}
 		return appendString(b, strconv.FormatUint(uint64(t), 10)+"."+strconv.FormatUint(uint64(i), 10)), nil
 	case bson.TypeInt64:
-		return strconv.AppendInt(b, v.Int64(), 10), nil
+		n, ok := v.Int64OK()
+		if !ok {
+			return nil, errValue
+		}
+		return strconv.AppendInt(b, n, 10), nil
 	case bson.TypeDecimal128:
-		s := v.Decimal128().String()
+		d, ok := v.Decimal128OK()
+		if !ok {
+			return nil, errValue
+		}
+		s := d.String()
 		if f, err := strconv.ParseFloat(s, 64); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return append(b, "null"...), nil
 		}
@@ -152,7 +223,7 @@ func DocumentOf(contact []byte) (bson.D, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrContact, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the object", ErrContact)
 	}
 	d, ok := v.(bson.D)

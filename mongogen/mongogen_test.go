@@ -90,3 +90,33 @@ func TestPushdownTable(t *testing.T) {
 	b, _ := json.Marshal(mongogen.Table())
 	assert.Contains(t, string(b), `"Operator":"elem_match"`)
 }
+
+func TestRegexTranslation(t *testing.T) {
+	for _, tc := range []struct {
+		pat  string
+		fold bool
+		want string
+		ok   bool
+	}{
+		{`^ab$`, false, `(?:\A(?:ab)\z)`, true},
+		{`k`, true, `(?:[Kk\x{212a}])`, true},
+		{`a.`, false, `(?:(?:a)[^\x{a}])`, true},
+		{`\bword`, false, "", false}, // PCRE's \b may be Unicode-aware
+		{`(?m)^a`, false, "", false}, // multi-line anchors
+		{`(a+)+b`, false, "", false}, // nested repetition: PCRE backtracks
+		{`[`, false, "", false},      // not a pattern
+	} {
+		got, ok := mongogen.TranslateRegex(tc.pat, tc.fold)
+		assert.Equal(t, tc.ok, ok, tc.pat)
+		if ok {
+			assert.Equal(t, tc.want, got, tc.pat)
+		}
+	}
+	// An untranslated regex pushes "some string", and its negation
+	// nothing.
+	got, exact := filterJSON(t, filter.Segment{Filters: []filter.Filter{filter.Cond("email", "regex", `\bbob`)}}, mongogen.FerretDB())
+	assert.Equal(t, `{"$or":[{"email":{"$type":"string"}},{"email":{"$type":["objectId","date","binData","regex","timestamp"]}}]}`, got)
+	assert.False(t, exact)
+	got, _ = filterJSON(t, filter.Segment{Filters: []filter.Filter{filter.Cond("email", "not_regex", `\bbob`)}})
+	assert.Equal(t, `{}`, got)
+}
