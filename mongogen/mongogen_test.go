@@ -101,10 +101,13 @@ func TestRegexTranslation(t *testing.T) {
 		{`^ab$`, false, `(?:\A(?:ab)\z)`, true},
 		{`k`, true, `(?:[Kk\x{212a}])`, true},
 		{`a.`, false, `(?:(?:a)[^\x{a}])`, true},
-		{`\bword`, false, "", false}, // PCRE's \b may be Unicode-aware
-		{`(?m)^a`, false, "", false}, // multi-line anchors
-		{`(a+)+b`, false, "", false}, // nested repetition: PCRE backtracks
-		{`[`, false, "", false},      // not a pattern
+		{`\bword`, false, "", false},    // PCRE's \b may be Unicode-aware
+		{`(?m)^a`, false, "", false},    // multi-line anchors
+		{`(a+)+b`, false, "", false},    // nested repetition: PCRE backtracks
+		{`(a|aa)*b`, false, "", false},  // a repeated alternation: exponential in PCRE
+		{`a*a*a*a*b`, false, "", false}, // four repeats: n^4
+		{`[a-c]+@x{2,3}\.?`, false, `(?:(?:[a-c])+(?:\x{40})(?:(?:x)){2,3}(?:(?:\x{2e}))?)`, true},
+		{`[`, false, "", false}, // not a pattern
 	} {
 		got, ok := mongogen.TranslateRegex(tc.pat, tc.fold)
 		assert.Equal(t, tc.ok, ok, tc.pat)

@@ -72,8 +72,9 @@ const maxRegexOut = 16 << 10
 // translateRegex rewrites an RE2 pattern (ignore_case adds (?i)) as a
 // regex with the same matches in MongoDB and FerretDB, or reports that
 // it cannot: multi-line anchors, word boundaries (PCRE's may be
-// Unicode-aware), nested repetition (PCRE backtracks: a pattern from a
-// segment must not cost the server exponential time).
+// Unicode-aware), repetition of anything but one atom, or more than
+// maxRepeats repetitions (PCRE backtracks: a pattern from a segment must
+// not cost the server exponential, or high polynomial, time).
 func translateRegex(pat string, fold bool) (string, bool) {
 	flags := syntax.Perl
 	if fold {
@@ -83,11 +84,33 @@ func translateRegex(pat string, fold bool) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	if repeats(re) > maxRepeats {
+		return "", false
+	}
 	var b strings.Builder
 	if !writeRegex(&b, re, 0) || b.Len() > maxRegexOut {
 		return "", false
 	}
 	return b.String(), true
+}
+
+// maxRepeats bounds the repetitions of a translated pattern: PCRE
+// backtracks, and k adjacent repeats (a*a*a*b) cost n^k on a string of
+// n bytes; each repeats one atom (a literal, a class, any character),
+// never an alternation or a group (so (a|aa)*, exponential there, is not
+// translated).
+const maxRepeats = 3
+
+func repeats(re *syntax.Regexp) int {
+	n := 0
+	switch re.Op {
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		n = 1
+	}
+	for _, s := range re.Sub {
+		n += repeats(s)
+	}
+	return n
 }
 
 func writeRegex(b *strings.Builder, re *syntax.Regexp, reps int) bool {
@@ -135,6 +158,11 @@ func writeRegex(b *strings.Builder, re *syntax.Regexp, reps int) bool {
 		}
 		b.WriteString(")")
 	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		switch re.Sub[0].Op {
+		case syntax.OpLiteral, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		default:
+			return false
+		}
 		if reps > 0 {
 			return false
 		}
