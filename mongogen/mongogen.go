@@ -78,8 +78,11 @@ func WithNow(t time.Time) Option { return func(c *config) { c.now = t } }
 // FerretDB makes the filter one FerretDB v1 evaluates as MongoDB would:
 // it has no $elemMatch on field conditions (FerretDB issue #2964: such
 // a query matches nothing) nor $or / $nor inside $elemMatch, so
-// elem_match pushes only "an array"; and it stores no nested arrays, so
-// the nested-array guards are left out.
+// elem_match pushes only "an array"; its $elemMatch: {$gte: lo, $lte:
+// hi} meets the bounds in two different elements, so between pushes the
+// plain (looser) range; it knows no $type symbol, dbPointer, minKey,
+// maxKey (nor holds them); and it stores no nested arrays, so the
+// nested-array guards are left out.
 func FerretDB() Option { return func(c *config) { c.ferret = true } }
 
 // Query is a compiled segment.
@@ -368,7 +371,7 @@ var kinds = map[string]kindNote{
 	"gte":          {Exact, "as gt"},
 	"lt":           {Exact, "as gt"},
 	"lte":          {Exact, "as gt"},
-	"between":      {Looser, "Mongo may meet lo and hi in different elements of an array"},
+	"between":      {Exact, "strings: $elemMatch of both bounds on an array, both outside one (Mongo's plain range may meet them in two elements); numbers also admit numeric strings; FerretDB(): looser (the plain range)"},
 	"in":           {Exact, "as eq, per element ($or)"},
 	"contains_any": {Exact, "as in"},
 	"contains_all": {Exact, "as eq, every element ($and)"},
@@ -657,17 +660,35 @@ func orderB(sym string) builder {
 	}
 }
 
+// betweenB: lo <= some element <= hi. {f: {$gte: lo, $lte: hi}} may
+// meet the bounds in different elements of an array: on a top-level key
+// the exact form is $elemMatch of both for an array, both outside one.
 func betweenB(l *leaf) bound {
 	var b [2]any
 	_ = json.Unmarshal(l.f.Value, &b)
-	c := one(l.path, bson.D{{Key: "$gte", Value: b[0]}, {Key: "$lte", Value: b[1]}})
+	rng := bson.D{{Key: "$gte", Value: b[0]}, {Key: "$lte", Value: b[1]}}
+	both := one(l.path, rng)
+	var extra cond
 	switch b[0].(type) {
 	case float64:
-		return l.finish(or(c, regexCond(l.path, numericRE)), never, false)
+		extra = regexCond(l.path, numericRE)
 	case string:
-		return l.finish(or(c, l.stringishGuard()), never, false)
+		extra = l.stringishGuard()
+	default:
+		return unknown()
 	}
-	return unknown()
+	if !l.single {
+		return l.finish(or(both, extra), never, false)
+	}
+	notArray := one(l.path, bson.D{{Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}})
+	if l.g.cfg.ferret {
+		// FerretDB's $elemMatch: {$gte: lo, $lte: hi} also meets the
+		// bounds in two elements: the plain range, looser.
+		return bound{up: or(both, extra), lo: and(notArray, both)}
+	}
+	e := or(one(l.path, bson.D{{Key: "$elemMatch", Value: rng}}), and(notArray, both))
+	_, str := b[0].(string)
+	return bound{up: or(e, extra), lo: e, exact: str}
 }
 
 // inB: in and contains_any: some element equals a member; a null in an

@@ -36,8 +36,11 @@ import (
 //     #2964), and $or / $nor inside $elemMatch are not implemented:
 //     elem_match is checked in FerretDB() mode only (it pushes "an
 //     array"); the default mode runs on the segments without elem_match.
-//   - $elemMatch: {$type: "array"} (the nested-array guard) matches every
-//     array: looser, harmless; FerretDB() leaves the guard out.
+//   - $elemMatch with operator conditions applies them to any elements,
+//     not one: {$elemMatch: {$gte: "b", $lte: "d"}} matches ["a", "e"],
+//     and {$elemMatch: {$type: "array"}} (the nested-array guard) every
+//     array. FerretDB() pushes between as the plain range (looser) and
+//     leaves the guard out.
 //   - Nested arrays cannot be stored ("nested arrays are not supported"),
 //     nor keys holding "." or starting with "$": the test stores contacts
 //     without them (sanitize), and counts them.
@@ -45,7 +48,7 @@ import (
 //     in a filter the FerretDB() mode emits.
 //   - $expr is not implemented: mongogen never emits it (expr pushes
 //     nothing).
-var ferretGaps = "elem_match: FerretDB #2964 (checked in FerretDB() mode, recheck decides)"
+var ferretGaps = "FerretDB gaps (elem_match: #2964; between: $elemMatch of two bounds) checked in FerretDB() mode, looser filter, recheck decides"
 
 // testColl connects to SEGMATCH_MONGO_URI (set by `source .ci/mongo`) and
 // returns an empty collection in a fresh database dropped at the end,
