@@ -26,9 +26,10 @@
 //
 //	eq, in, contains_any/all    exact on strings and bools; numbers add any numeric string (rule 1)
 //	gt..lte                     exact on strings (byte order, as Mongo's binary order); numbers add numeric strings
-//	between                     looser: Mongo applies both bounds to any elements of an array
+//	between                     $elemMatch of both bounds on an array (FerretDB(): the plain range, looser)
 //	contains, starts/ends_with  exact: escaped, anchored $regex (\A, \z), or equality for array elements
-//	regex                       the RE2 tree rewritten as a Mongo regex when its meaning is the same; else any string
+//	regex                       the RE2 tree rewritten as a Mongo regex when its meaning is the same
+//	                            and PCRE cannot backtrack badly on it; else any string
 //	ignore_case                 exact: every rune written as the class of its simple-folding orbit
 //	is_set, is_empty, eq null   exact on top-level fields ($exists, $type, never Mongo's {f: null}, which matches [null])
 //	dates                       looser: numbers and BSON dates by range, strings by the shape of a date
@@ -378,7 +379,7 @@ var kinds = map[string]kindNote{
 	"contains":     {Exact, "escaped $regex on a string, equality on array elements"},
 	"starts_with":  {Exact, "escaped $regex anchored with \\A"},
 	"ends_with":    {Exact, "escaped $regex anchored with \\z"},
-	"regex":        {Exact, "the RE2 tree rewritten when Mongo's regex means the same (no \\b, no multi-line anchors, no nested repeats); else any string (looser)"},
+	"regex":        {Exact, "the RE2 tree rewritten when Mongo's regex means the same and cannot backtrack badly (no \\b, no multi-line anchors, each repeat of one atom, at most 3 repeats); else any string (looser)"},
 	"is_set":       {Exact, "$exists and $type, never {f: null} (which matches [null])"},
 	"is_empty":     {Exact, "$exists, $size 0, and null, \"\" or {} outside arrays"},
 	"before":       {Looser, "numbers and BSON dates by range; strings by the shape of a date"},
