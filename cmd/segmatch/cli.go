@@ -87,9 +87,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if usesPG(args[1:]) {
 			return classifyPG(args[1:], stdin, stdout, stderr)
 		}
+		if usesMongo(args[1:]) {
+			return classifyMongo(args[1:], stdin, stdout, stderr)
+		}
 		return classify(args[1:], stdin, stdout, stderr)
 	case "sql":
 		return sqlCmd(args[1:], stdin, stdout, stderr)
+	case "mongo":
+		return mongoCmd(args[1:], stdin, stdout, stderr)
 	case "bench":
 		return bench(args[1:], stdin, stdout, stderr)
 	case "validate":

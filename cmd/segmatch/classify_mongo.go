@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/segmatch/segmatch/mongogen"
+	"github.com/segmatch/segmatch/mongogen/mongorun"
+)
+
+const classifyMongoUsage = `Usage: segmatch classify --mongo URI --db D --collection C --segments FILE [--project P] [--now RFC3339] [--ferretdb]
+
+Classify the leads stored in a MongoDB collection: each segment becomes a
+filter (see "segmatch mongo") that the server answers with the ids of its
+candidates; then one pass over the collection, in its natural order,
+rechecks each document against the segments it is a candidate of (the
+document as mongogen.ContactJSON reads it: ObjectIds as hex strings, BSON
+dates as RFC 3339 strings). One JSON line a document, as classify writes:
+{"line": N, "id": <lead_id, _id or id>, "segments": [segment ids]}.
+The answer is exact for every operator, expr included: what the filter
+cannot decide, the recheck does. FerretDB (its buildInfo says so) is
+detected, as if --ferretdb were given.
+
+Flags:
+`
+
+// usesMongo reports whether classify was asked to read MongoDB.
+func usesMongo(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--mongo" || a == "-mongo" || strings.HasPrefix(a, "--mongo=") || strings.HasPrefix(a, "-mongo=") {
+			return true
+		}
+	}
+	return false
+}
+
+func classifyMongo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	uri := fs.String("mongo", "", "MongoDB connection `URI` (mongodb://...)")
+	dbName := fs.String("db", "", "the `DATABASE`")
+	collName := fs.String("collection", "", "the `COLLECTION` of leads")
+	segFile := fs.String("segments", "", "segments `FILE` (required)")
+	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
+	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
+	ferret := fs.Bool("ferretdb", false, "filters for FerretDB v1 (detected when the server is FerretDB)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after `DURATION`")
+	fs.Usage = func() { fmt.Fprint(stderr, classifyMongoUsage); fs.PrintDefaults() }
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *uri == "" || *dbName == "" || *collName == "" || *segFile == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	now, err := parseNowFlag(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitUsage
+	}
+	set, ok := loadForRun("classify", *segFile, *project, func() time.Time { return now }, stderr)
+	if !ok {
+		return exitFailure
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	client, err := mongo.Connect(options.Client().ApplyURI(*uri))
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitFailure
+	}
+	defer client.Disconnect(context.Background())
+	db := client.Database(*dbName)
+	if !*ferret {
+		var info bson.M
+		if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+			fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+			return exitFailure
+		}
+		_, *ferret = info["ferretdbVersion"]
+	}
+	coll := db.Collection(*collName)
+	opts := []mongogen.Option{mongogen.WithNow(now)}
+	if *ferret {
+		opts = append(opts, mongogen.FerretDB())
+	}
+	segs := set.segments()
+	queries := make([]*mongogen.Query, len(segs))
+	cands := make([]map[string]bool, len(segs)) // nil: every document (the filter is {})
+	for i, seg := range segs {
+		q, err := mongogen.Compile(seg, opts...)
+		if err != nil {
+			fmt.Fprintf(stderr, "segmatch classify: segment %s: %v\n", seg.Key(), err)
+			return exitFailure
+		}
+		queries[i] = q
+		if len(q.Filter) == 0 {
+			continue
+		}
+		if cands[i], err = mongorun.Candidates(ctx, coll, q); err != nil {
+			fmt.Fprintf(stderr, "segmatch classify: segment %s: %v\n", seg.Key(), err)
+			return exitFailure
+		}
+	}
+	cur, err := coll.Find(ctx, bson.D{})
+	if err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitFailure
+	}
+	defer cur.Close(ctx)
+	w := bufio.NewWriter(stdout)
+	line := 0
+	for cur.Next(ctx) {
+		line++
+		contact, err := mongogen.ContactJSON(cur.Current)
+		if err != nil {
+			fmt.Fprintf(stderr, "segmatch classify: document %d: %v\n", line, err)
+			return exitFailure
+		}
+		key := mongorun.IDKey(cur.Current.Lookup("_id"))
+		out := struct {
+			Line     int             `json:"line"`
+			ID       json.RawMessage `json:"id,omitempty"`
+			Segments []string        `json:"segments"`
+		}{Line: line, ID: leadID(contact), Segments: []string{}}
+		for i, q := range queries {
+			if cands[i] != nil && !cands[i][key] {
+				continue
+			}
+			ok, err := q.Recheck(contact)
+			if err != nil {
+				fmt.Fprintf(stderr, "segmatch classify: document %d: %v\n", line, err)
+				return exitFailure
+			}
+			if ok {
+				out.Segments = append(out.Segments, segs[i].Key())
+			}
+		}
+		b, _ := json.Marshal(out)
+		w.Write(b)
+		w.WriteByte('\n') // a write error sticks: Flush reports it
+	}
+	if err := cur.Err(); err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
+		return exitFailure
+	}
+	if err := w.Flush(); err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: writing: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// leadID is the contact's id as classify reads it: the first of lead_id,
+// _id and id that is a string or a number (raw JSON), else nil.
+func leadID(contact []byte) json.RawMessage {
+	for _, k := range idKeys {
+		r := gjson.GetBytes(contact, gjson.Escape(k))
+		if r.Type == gjson.String || r.Type == gjson.Number {
+			return json.RawMessage(r.Raw)
+		}
+	}
+	return nil
+}

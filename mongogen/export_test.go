@@ -1,0 +1,4 @@
+package mongogen
+
+// TranslateRegex is translateRegex, for the fuzz test.
+var TranslateRegex = translateRegex
