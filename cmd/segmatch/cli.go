@@ -51,6 +51,10 @@ Usage:
       with its parameters; --ddl prints the segmatch_* helper functions the
       clauses call (what classify --pg installs), to run with psql.
       More: segmatch sql -h.
+  segmatch mongo --segments FILE [--project P] [--now RFC3339] [--ferretdb]
+      Print each segment as a MongoDB filter (extended JSON, a line a
+      segment); classify --mongo URI --db D --collection C runs them on a
+      collection and rechecks the candidates. More: segmatch mongo -h.
   segmatch serve --addr 127.0.0.1:8080 --data segmatch.db --users users.json
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
