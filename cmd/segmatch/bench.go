@@ -79,10 +79,14 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	var rep bytes.Buffer // the Markdown report
+	host := readMachine(time.Now())
 	fmt.Fprintf(stdout, "workload: %s\n", describe(w, cfg, *segFile, *conFile))
 	fmt.Fprintf(stdout, "%s, GOMAXPROCS %d, %v per backend, one goroutine\n", runtime.Version(), runtime.GOMAXPROCS(0), *duration)
-	fmt.Fprintf(&rep, "# segmatch bench\n\n`segmatch bench %s`\n\nWorkload: %s.  \n%s, %s/%s, GOMAXPROCS %d, %v per backend, one goroutine.\n\n",
-		strings.Join(args, " "), describe(w, cfg, *segFile, *conFile), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), *duration)
+	fmt.Fprintf(stdout, "CPU: %s (%d logical CPUs); load average %s\n", host.cpu, runtime.NumCPU(), host.load)
+	fmt.Fprintf(&rep, "# segmatch bench\n\n`segmatch bench %s`\n\n", strings.Join(args, " "))
+	host.writeMarkdown(&rep)
+	fmt.Fprintf(&rep, "\nWorkload: %s.  \n%s, %s/%s, GOMAXPROCS %d, %v per backend, one goroutine.\n\n",
+		describe(w, cfg, *segFile, *conFile), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), *duration)
 
 	dis, err := benchmarks.Agree(w, names, 5)
 	if err != nil {
@@ -165,11 +169,21 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		var per [3]float64
+		var short []string
 		for _, workers := range []int{1, 2} {
 			r := best[workers]
 			per[workers] = r.PerSec
 			fmt.Fprintf(stdout, "  workers=%d  %10.0f contacts/s  %8.0f ns/contact  %.2f cores busy\n", workers, r.PerSec, r.Ns, r.Cores())
 			fmt.Fprintf(&rep, "| %d | %.0f | %.2f | %.2f |\n", workers, r.PerSec, r.Ns/1000, r.Cores())
+			if coresShort(r.Cores(), workers) {
+				short = append(short, fmt.Sprintf("%d %s kept %.2f cores busy", workers, pluralWord(workers, "worker"), r.Cores()))
+			}
+		}
+		if len(short) > 0 {
+			msg := fmt.Sprintf("%s, below the worker count: the machine is shared or has fewer free cores (load average %s on %d logical CPUs, GOMAXPROCS %d); the throughputs and the 2 workers / 1 worker ratio understate the engine on free cores",
+				strings.Join(short, ", "), readMachine(time.Now()).load1, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+			fmt.Fprintln(stderr, "segmatch bench: warning:", msg)
+			fmt.Fprintf(&rep, "\n**Warning:** %s.\n", msg)
 		}
 		rss := float64(benchmarks.PeakRSS()) / (1 << 20)
 		fmt.Fprintf(stdout, "  2 workers / 1 worker: %.2fx; peak RSS of this process: %.1f MB\n", per[2]/per[1], rss)
@@ -191,6 +205,7 @@ func bench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		fmt.Fprintf(&rep, "\n## Chart\n\n![throughput against segment count](throughput.svg)\n")
+		fmt.Fprintf(&rep, "\nLoad average at the end: %s.\n", readMachine(time.Now()).load)
 		for name, data := range map[string][]byte{"report.md": rep.Bytes(), "throughput.svg": svg.Bytes()} {
 			if err := os.WriteFile(filepath.Join(*out, name), data, 0o644); err != nil {
 				fmt.Fprintln(stderr, "segmatch bench:", err)
@@ -298,4 +313,62 @@ func describe(w *benchmarks.Workload, c benchmarks.Config, segFile, conFile stri
 		return s + fmt.Sprintf(", %d contacts from %s (~%d bytes)", len(w.Raw), conFile, w.AvgBytes())
 	}
 	return s + fmt.Sprintf(", %d generated contacts of ~%d bytes", len(w.Raw), w.AvgBytes())
+}
+
+// coresShort reports whether a stream run kept fewer cores busy than its
+// workers could: under 90% of one core a worker (the reader goroutine
+// and the GC add a little, so a run on free cores gets its count).
+func coresShort(cores float64, workers int) bool {
+	return cores < 0.9*float64(workers)
+}
+
+func pluralWord(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
+// machine is what a report says about where it was measured.
+type machine struct {
+	date  time.Time
+	cpu   string // the CPU model, or why it is unknown
+	load  string // the 1, 5 and 15 minute load averages, or "unknown"
+	load1 string // the 1 minute one, or "unknown"
+}
+
+// readMachine reads the CPU model (/proc/cpuinfo's first "model name")
+// and the load averages (/proc/loadavg), which Linux has; elsewhere they
+// are unknown.
+func readMachine(now time.Time) machine {
+	m := machine{date: now.UTC(), cpu: "unknown", load: "unknown", load1: "unknown"}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		m.cpu = cpuModel(data)
+	}
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(data)); len(f) >= 3 {
+			m.load, m.load1 = strings.Join(f[:3], " ")+" (1, 5, 15 min)", f[0]
+		}
+	}
+	return m
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo's text, or
+// "unknown" (some ARM kernels name no model).
+func cpuModel(cpuinfo []byte) string {
+	for line := range strings.SplitSeq(string(cpuinfo), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			if v = strings.Join(strings.Fields(v), " "); v != "" {
+				return v
+			}
+		}
+	}
+	return "unknown"
+}
+
+// writeMarkdown writes the report's header lines: date, Go, CPU, load.
+func (m machine) writeMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "Date: %s  \nGo: %s (%s/%s)  \nCPU: %s, %d logical CPUs  \nLoad average at the start: %s\n",
+		m.date.Format(time.RFC3339), runtime.Version(), runtime.GOOS, runtime.GOARCH, m.cpu, runtime.NumCPU(), m.load)
 }
