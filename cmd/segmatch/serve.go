@@ -24,7 +24,9 @@ import (
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
 	"github.com/segmatch/segmatch/leads"
+	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/bolt"
+	"github.com/segmatch/segmatch/store/postgres"
 )
 
 // Server timeouts: a slow or idle client cannot hold a connection (and
@@ -62,6 +64,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port; port 0 picks a free one)")
 	data := fs.String("data", "segmatch.db", "the bbolt data `FILE` (created if missing; checked at start: a damaged one is refused)")
+	pgDSN := fs.String("pg", "", "keep segments and leads in PostgreSQL instead of --data: a `DSN` (postgres://user@host/db or key=value; the password can stay in $PGPASSWORD or ~/.pgpass); several servers may share it")
 	limits := storeLimitFlags(fs)
 	usersPath := fs.String("users", "users.json", "the users `FILE` (see `segmatch users add`)")
 	prefix := fs.String("prefix", "/v3", "route `PREFIX` before /{project_id}/segments (\"\" as the original server)")
@@ -73,7 +76,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	corsOrigins := fs.String("cors-origins", "", "comma-separated browser `ORIGINS` (scheme://host[:port], https://*.example.com, or * for any) allowed to call the API from another site (default none; credentials only without *)")
 	queryToken := fs.Bool("query-token", false, "accept a JWT as ?secret_token=<jwt> (as Tiledesk does) on requests without an Authorization header, over TLS (via a --trusted-proxy saying X-Forwarded-Proto: https) or from loopback only")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
+		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE | --pg DSN] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
 		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret (at least %d bytes).\n", jwtSecretEnv, auth.MinSecretBytes)
 		fs.PrintDefaults()
 	}
@@ -82,6 +85,10 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "segmatch serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *pgDSN != "" && flagSet(fs, "data") {
+		fmt.Fprintln(stderr, "segmatch serve: --data and --pg name two stores; give one")
 		return exitUsage
 	}
 	if p := *prefix; p != "" && (p[0] != '/' || strings.ContainsAny(p, "{} \t")) {
@@ -146,7 +153,12 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 		return fail("configuring authentication", err)
 	}
 
-	st, err := bolt.Open(*data, bolt.WithLockTimeout(dataLockTimeout), bolt.WithLimits(limits()))
+	var st store.Store
+	if *pgDSN != "" {
+		st, err = postgres.Open(ctx, *pgDSN, postgres.WithLimits(limits()))
+	} else {
+		st, err = bolt.Open(*data, bolt.WithLockTimeout(dataLockTimeout), bolt.WithLimits(limits()))
+	}
 	if err != nil {
 		return fail("opening the store", err)
 	}
@@ -253,4 +265,11 @@ func loadRSAPublicKey(path string) (*rsa.PublicKey, error) {
 		return nil, err
 	}
 	return jwt.ParseRSAPublicKeyFromPEM(b)
+}
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
