@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/interpreter"
+
+	"github.com/segmatch/segmatch/filter"
+)
+
+// cel-go: the contact is one variable c, a map(string, dyn); every
+// condition guards its path with has() and a type test, so that a
+// missing or null field (or one of another type) is false for a positive
+// operator and true for ne, as SEMANTICS.md says. Either one program per
+// segment, or one program whose result is the list of every segment's
+// boolean.
+
+func celExpress(seg filter.Segment, sc Schema) error {
+	_, err := lower(seg, sc)
+	return err
+}
+
+// CELSource is the CEL translation of a flat segment.
+func celSource(f flat) string {
+	if len(f.conds) == 0 {
+		return "true"
+	}
+	join := " && "
+	if f.any {
+		join = " || "
+	}
+	parts := make([]string, len(f.conds))
+	for i := range f.conds {
+		parts[i] = "(" + celCond(&f.conds[i]) + ")"
+	}
+	return strings.Join(parts, join)
+}
+
+func celLit(c *cond) string {
+	switch c.vk {
+	case kNumber:
+		s := strconv.FormatFloat(c.num, 'f', -1, 64)
+		if !strings.ContainsAny(s, ".e") {
+			s += ".0"
+		}
+		return s
+	case kBool:
+		return strconv.FormatBool(c.bl)
+	}
+	return strconv.Quote(c.str)
+}
+
+func celCond(c *cond) string {
+	// guard: every step present, every parent a map
+	var g []string
+	x := "c"
+	for i, k := range c.path {
+		if i > 0 {
+			g = append(g, "type("+x+") == map")
+		}
+		g = append(g, "has("+x+"."+k+")")
+		x += "." + k
+	}
+	guard := strings.Join(g, " && ")
+	var test string
+	switch c.op {
+	case opIsSet:
+		test = x + " != null"
+	case opEq, opNe:
+		test = fmt.Sprintf("type(%s) == %s && %s == %s", x, celType(c.vk), x, celLit(c))
+	case opIn:
+		q := make([]string, len(c.list))
+		for i, s := range c.list {
+			q[i] = strconv.Quote(s)
+		}
+		test = fmt.Sprintf("type(%s) == string && %s in [%s]", x, x, strings.Join(q, ", "))
+	case opGt, opGte, opLt, opLte:
+		sym := map[op]string{opGt: ">", opGte: ">=", opLt: "<", opLte: "<="}[c.op]
+		test = fmt.Sprintf("type(%s) == double && %s %s %s", x, x, sym, celLit(c))
+	case opContains:
+		test = fmt.Sprintf("type(%s) == string ? %s.contains(%s) : (type(%s) == list && %s in %s)", x, x, celLit(c), x, celLit(c), x)
+	case opStarts:
+		test = fmt.Sprintf("type(%s) == string && %s.startsWith(%s)", x, x, celLit(c))
+	case opEnds:
+		test = fmt.Sprintf("type(%s) == string && %s.endsWith(%s)", x, x, celLit(c))
+	}
+	pos := guard + " && (" + test + ")"
+	if c.op == opNe {
+		return "!(" + pos + ")"
+	}
+	return pos
+}
+
+func celType(k kind) string {
+	switch k {
+	case kNumber:
+		return "double"
+	case kBool:
+		return "bool"
+	}
+	return "string"
+}
+
+// celEnv declares c; the parser's size limit is lifted for the one
+// program over every segment.
+func celEnv() (*cel.Env, error) {
+	return cel.NewEnv(cel.Variable("c", cel.MapType(cel.StringType, cel.DynType)),
+		cel.ParserExpressionSizeLimit(1<<30))
+}
+
+type celPeer struct {
+	progs []cel.Program // one per segment, or one for all
+	all   bool
+	n     int
+}
+
+func celBuild(all bool) func([]filter.Segment, Schema) (Peer, error) {
+	return func(segs []filter.Segment, sc Schema) (Peer, error) {
+		env, err := celEnv()
+		if err != nil {
+			return nil, err
+		}
+		srcs := make([]string, len(segs))
+		for i := range segs {
+			f, err := lower(segs[i], sc)
+			if err != nil {
+				return nil, err
+			}
+			srcs[i] = celSource(f)
+		}
+		if all {
+			srcs = []string{"[" + strings.Join(srcs, ",\n") + "]"}
+		}
+		p := &celPeer{all: all, n: len(segs)}
+		for _, src := range srcs {
+			ast, iss := env.Compile(src)
+			if iss.Err() != nil {
+				return nil, fmt.Errorf("cel: %w", iss.Err())
+			}
+			prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+			if err != nil {
+				return nil, err
+			}
+			p.progs = append(p.progs, prg)
+		}
+		return p, nil
+	}
+}
+
+func (p *celPeer) Raw(raw []byte, dst []bool) error {
+	m, err := jsonDecode(raw)
+	if err != nil {
+		return err
+	}
+	p.eval(map[string]any{"c": m}, dst)
+	return nil
+}
+
+func (p *celPeer) Decode(raw []byte) (any, error) {
+	m, err := jsonDecode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return interpreter.NewActivation(map[string]any{"c": m})
+}
+
+func (p *celPeer) Native(x any, dst []bool) { p.eval(x, dst) }
+
+func (p *celPeer) eval(act any, dst []bool) {
+	if !p.all {
+		for i, prg := range p.progs {
+			out, _, err := prg.Eval(act)
+			dst[i] = err == nil && out == types.True
+		}
+		return
+	}
+	out, _, err := p.progs[0].Eval(act)
+	l, ok := out.(traits.Lister)
+	if err != nil || !ok {
+		clear(dst)
+		return
+	}
+	for i := range p.n {
+		var v ref.Val = l.Get(types.Int(i))
+		dst[i] = v == types.True
+	}
+}
