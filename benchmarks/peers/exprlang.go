@@ -17,7 +17,7 @@ func exprExpress(seg filter.Segment, sc Schema) error {
 	if _, err := lower(seg, sc); err != nil {
 		return err
 	}
-	if _, err := benchmarks.ExprSource(seg); err != nil {
+	if _, err := benchmarks.ExprSource(canonical(seg)); err != nil {
 		return fmt.Errorf("%w: %v", errInexpressible, err)
 	}
 	return nil
@@ -31,7 +31,7 @@ type exprPeer struct {
 func exprBuild(segs []filter.Segment, _ Schema) (Peer, error) {
 	p := &exprPeer{}
 	for i := range segs {
-		src, err := benchmarks.ExprSource(segs[i])
+		src, err := benchmarks.ExprSource(canonical(segs[i]))
 		if err != nil {
 			return nil, err
 		}

@@ -130,6 +130,26 @@ func lookup(m map[string]any, path []string) (any, bool) {
 	return x, true
 }
 
+// canonical is seg with every operator under its canonical name (the
+// harness's closures and expr translation know those only).
+func canonical(seg filter.Segment) filter.Segment {
+	seg.Filters = canonicalFilters(seg.Filters)
+	return seg
+}
+
+func canonicalFilters(fs []filter.Filter) []filter.Filter {
+	out := make([]filter.Filter, len(fs))
+	for i, f := range fs {
+		if f.IsGroup() {
+			f.Filters = canonicalFilters(f.Filters)
+		} else if name, ok := operators.CanonicalName(f.Operator); ok {
+			f.Operator = name
+		}
+		out[i] = f
+	}
+	return out
+}
+
 // cond is one condition of a flat segment, its value decoded.
 type cond struct {
 	field string

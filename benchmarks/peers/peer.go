@@ -113,11 +113,26 @@ func (e *enginePeer) Native(x any, dst []bool) {
 
 // ---- closures over decoded maps (benchmarks.NewClosures) ----
 
+// closuresExpress: what benchmarks.NewClosures takes (it handles
+// groups, negate, fan-out and numeric strings), less ignore_case, which
+// it would ignore.
 func closuresExpress(seg filter.Segment, sc Schema) error {
-	if _, err := benchmarks.NewClosures([]filter.Segment{seg}); err != nil {
+	if ignoresCase(seg.Filters) {
+		return inexpressible("ignore_case")
+	}
+	if _, err := benchmarks.NewClosures([]filter.Segment{canonical(seg)}); err != nil {
 		return fmt.Errorf("%w: %v", errInexpressible, err)
 	}
 	return nil
+}
+
+func ignoresCase(fs []filter.Filter) bool {
+	for i := range fs {
+		if fs[i].IgnoreCase || ignoresCase(fs[i].Filters) {
+			return true
+		}
+	}
+	return false
 }
 
 type closuresPeer struct {
@@ -127,7 +142,11 @@ type closuresPeer struct {
 
 func closuresBuild(decode func([]byte) (map[string]any, error)) func([]filter.Segment, Schema) (Peer, error) {
 	return func(segs []filter.Segment, _ Schema) (Peer, error) {
-		cl, err := benchmarks.NewClosures(segs)
+		cs := make([]filter.Segment, len(segs))
+		for i := range segs {
+			cs[i] = canonical(segs[i])
+		}
+		cl, err := benchmarks.NewClosures(cs)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +164,7 @@ func (c *closuresPeer) Raw(raw []byte, dst []bool) error {
 }
 
 func (c *closuresPeer) Decode(raw []byte) (any, error) { return c.decode(raw) }
-func (c *closuresPeer) Native(x any, dst []bool)      { c.cl.ClassifyMap(x.(map[string]any), dst) }
+func (c *closuresPeer) Native(x any, dst []bool)       { c.cl.ClassifyMap(x.(map[string]any), dst) }
 
 // ---- validate-only floors ----
 

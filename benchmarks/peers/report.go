@@ -21,7 +21,8 @@ func us(ns float64) string {
 	}
 }
 
-func mb(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
+// kb is a heap size in KiB (a build can free more than it keeps: 0).
+func kb(b int64) string { return fmt.Sprintf("%d", max(b, 0)>>10) }
 
 func ms(b *Built) string { return fmt.Sprintf("%.1f", float64(b.Compile.Microseconds())/1000) }
 
@@ -139,8 +140,8 @@ func WriteMarkdown(w io.Writer, r *Report, args []string, charts bool) {
 	}
 	fmt.Fprintf(w, "\nCompile time (translation and compilation of the segments it expresses), ms:\n\n")
 	writeBuiltSweep(w, r, ms)
-	fmt.Fprintf(w, "\nLive heap held after compile (after GC), MB:\n\n")
-	writeBuiltSweep(w, r, func(b *Built) string { return mb(b.Heap) })
+	fmt.Fprintf(w, "\nLive heap held after compile (after GC), KiB:\n\n")
+	writeBuiltSweep(w, r, func(b *Built) string { return kb(b.Heap) })
 	if charts {
 		fmt.Fprintf(w, "\n## Charts\n\n![raw JSON in: throughput against segment count](throughput.svg)\n\n![pre-decoded: throughput against segment count](native.svg)\n")
 	}
@@ -156,7 +157,7 @@ func find(bs []*Built, name string) *Built {
 }
 
 func writeRows(w io.Writer, rows []Row, cn Count, raw bool) {
-	fmt.Fprintln(w, "| backend | segments | CPU µs/contact (median) | CPU min | wall µs/contact (median) | wall min | CPU × engine | CPU × same-segments engine | compile ms | heap MB |")
+	fmt.Fprintln(w, "| backend | segments | CPU µs/contact (median) | CPU min | wall µs/contact (median) | wall min | CPU × engine | CPU × same-segments engine | compile ms | heap KiB |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, x := range rows {
 		name := x.Name
@@ -166,7 +167,7 @@ func writeRows(w io.Writer, rows []Row, cn Count, raw bool) {
 		b := find(cn.Built, name)
 		comp, heap := "", ""
 		if b != nil && raw {
-			comp, heap = ms(b), mb(b.Heap)
+			comp, heap = ms(b), kb(b.Heap)
 		}
 		segs := fmt.Sprint(x.Segments)
 		if x.Floor {

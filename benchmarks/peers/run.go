@@ -197,7 +197,7 @@ func subsetName(n int) string { return fmt.Sprintf("engine (%d segments)", n) }
 func reason(err error) string {
 	s := err.Error()
 	s = strings.TrimPrefix(s, errInexpressible.Error()+": ")
-	if i := strings.Index(s, " field "); i >= 0 && strings.Contains(s, "holds another type") {
+	if strings.Contains(s, "holds another type") {
 		return "field of another type"
 	}
 	if strings.HasPrefix(s, "field ") {
