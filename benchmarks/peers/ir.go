@@ -79,9 +79,35 @@ func kindOf(x any) kind {
 }
 
 // NewSchema records the type of every path that segs read over the
-// decoded contacts maps.
+// decoded contacts maps, missing and null ignored; and of every proper
+// prefix of such a path, where a null counts as another type (so kObject
+// there means: an object or missing in every contact).
 func NewSchema(segs []filter.Segment, maps []map[string]any) Schema {
 	sc := Schema{}
+	record := func(p string, leaf bool) {
+		if _, done := sc[p]; done {
+			return
+		}
+		k := kUnknown
+		path := strings.Split(p, ".")
+		for _, m := range maps {
+			x, ok := lookup(m, path)
+			if !ok || (x == nil && leaf) {
+				continue
+			}
+			xk := kindOf(x)
+			if x == nil {
+				xk = kMixed
+			}
+			switch {
+			case k == kUnknown:
+				k = xk
+			case k != xk:
+				k = kMixed
+			}
+		}
+		sc[p] = k
+	}
 	var visit func(fs []filter.Filter)
 	visit = func(fs []filter.Filter) {
 		for i := range fs {
@@ -90,24 +116,12 @@ func NewSchema(segs []filter.Segment, maps []map[string]any) Schema {
 				continue
 			}
 			f := fs[i].Field
-			if _, done := sc[f]; done {
-				continue
-			}
-			k := kUnknown
-			path := strings.Split(f, ".")
-			for _, m := range maps {
-				x, ok := lookup(m, path)
-				if !ok || x == nil {
-					continue
-				}
-				switch xk := kindOf(x); {
-				case k == kUnknown:
-					k = xk
-				case k != xk:
-					k = kMixed
+			for j := range len(f) {
+				if f[j] == '.' {
+					record(f[:j], false)
 				}
 			}
-			sc[f] = k
+			record(f, true)
 		}
 	}
 	for i := range segs {
@@ -161,6 +175,7 @@ type cond struct {
 	vk    kind     // the value's kind (kString, kNumber, kBool); in: kString
 	list  []string // in
 	fk    kind     // the field's kind in the schema
+	pk    []kind   // the kinds of its proper prefixes
 }
 
 // flat is a segment the peers' translators start from: match all or
@@ -199,9 +214,12 @@ func lower(seg filter.Segment, sc Schema) (flat, error) {
 			return out, inexpressible("operator %s", name)
 		}
 		c := cond{field: f.Field, path: strings.Split(f.Field, "."), op: o, fk: sc[f.Field]}
-		for _, k := range c.path {
+		for i, k := range c.path {
 			if !plainKey.MatchString(k) {
 				return out, inexpressible("field %q", f.Field)
+			}
+			if i > 0 {
+				c.pk = append(c.pk, sc[strings.Join(c.path[:i], ".")])
 			}
 		}
 		if o != opIsSet {
