@@ -109,9 +109,14 @@ func WriteMarkdown(w io.Writer, r *Report, args []string, charts bool) {
 				continue
 			}
 			dis += x.Disagree[0] + x.Disagree[1]
-			if x.Floor {
+			switch {
+			case x.Floor:
 				fmt.Fprint(w, " – |")
-			} else {
+			case x.Err != nil:
+				fmt.Fprintf(w, " not built (%d) |", len(x.Idx))
+			case !x.Baseline && !x.Agrees():
+				fmt.Fprintf(w, " %d, **disagrees** |", len(x.Idx))
+			default:
 				fmt.Fprintf(w, " %d |", len(x.Idx))
 			}
 		}
@@ -271,7 +276,11 @@ func WriteText(w io.Writer, cn Count) {
 		}
 		fmt.Fprintf(w, "  %s:\n", part.name)
 		for _, x := range part.rows {
-			fmt.Fprintf(w, "    %-28s %5d segs %10s µs  %7.2fx", x.Name, x.Segments, us(median(x.CPU)), x.Ratio)
+			segs := fmt.Sprint(x.Segments)
+			if x.Floor {
+				segs = "-"
+			}
+			fmt.Fprintf(w, "    %-28s %5s segs %10s µs  %7.2fx", x.Name, segs, us(median(x.CPU)), x.Ratio)
 			if x.BaseR > 0 {
 				fmt.Fprintf(w, "  (%.2fx the engine on the same segments)", x.BaseR)
 			}
@@ -280,7 +289,7 @@ func WriteText(w io.Writer, cn Count) {
 	}
 	for _, b := range cn.Built {
 		if !b.Floor && !b.Baseline && !b.Agrees() {
-			fmt.Fprintf(w, "  %s: %s\n", b.Name, verdict(b))
+			fmt.Fprintf(w, "  %s: %s\n", b.Name, strings.ReplaceAll(verdict(b), "**", ""))
 		}
 	}
 }
