@@ -315,6 +315,7 @@ func WriteSVG(w io.Writer, r *Report, rows func(Count) []Row, title string) erro
 	sort.Ints(counts)
 	cost := map[string]map[int]float64{}
 	floor := map[string]bool{}
+	partial := map[string]bool{}
 	minY, maxY := math.Inf(1), math.Inf(-1)
 	for _, cn := range r.Counts {
 		for _, x := range rows(cn) {
@@ -327,6 +328,7 @@ func WriteSVG(w io.Writer, r *Report, rows func(Count) []Row, title string) erro
 			}
 			cost[x.Name][cn.N] = c
 			floor[x.Name] = x.Floor
+			partial[x.Name] = partial[x.Name] || (!x.Floor && x.Segments < cn.N)
 			minY, maxY = math.Min(minY, 1e9/c), math.Max(maxY, 1e9/c)
 		}
 	}
@@ -363,9 +365,15 @@ func WriteSVG(w io.Writer, r *Report, rows func(Count) []Row, title string) erro
 	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">contacts per CPU second</text>`+"\n", top+plotH/2)
 	for i, name := range names {
 		color := palette[i%len(palette)]
-		dash := ""
+		dash, width, label := "", 2, name
 		if floor[name] {
 			dash = ` stroke-dasharray="5 4"`
+		}
+		if strings.HasPrefix(name, Engine) {
+			width = 3
+		}
+		if partial[name] {
+			label += " (its segments only)"
 		}
 		var pts [][2]float64
 		for _, c := range counts {
@@ -378,14 +386,14 @@ func WriteSVG(w io.Writer, r *Report, rows func(Count) []Row, title string) erro
 			for _, p := range pts {
 				ps = append(ps, fmt.Sprintf("%.1f,%.1f", p[0], p[1]))
 			}
-			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(ps, " "), color, dash)
+			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="%d"%s/>`+"\n", strings.Join(ps, " "), color, width, dash)
 		}
 		for _, p := range pts {
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", p[0], p[1], color)
 		}
 		ly := top + 10 + float64(i)*20
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"%s/>`+"\n", left+plotW+12, ly, left+plotW+32, ly, color, dash)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", left+plotW+38, ly+4, name)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", left+plotW+38, ly+4, label)
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
