@@ -78,7 +78,7 @@ func WriteMarkdown(w io.Writer, r *Report, args []string, charts bool) {
 		"Before any timing, every peer answers every (contact, segment) pair it expresses, raw and pre-decoded, and is compared with the engine; "+
 		"one that differs anywhere is reported and not timed. "+
 		"Then %d interleaved rounds per entry: in each, every backend classifies a batch of contacts (~%v) in turn, timed in process CPU time (getrusage: "+
-		"the garbage collector's work on other threads included) and wall time; per contact, the median and the minimum over rounds. "+
+		"the garbage collector's work on other threads included; a runtime.GC() before each batch, untimed, so that no batch pays for the previous one's garbage) and wall time; per contact, the median and the minimum over rounds. "+
 		"`× engine` is the median over rounds of the backend's CPU time over the engine's in the same round (all segments); "+
 		"a peer that expresses only some segments is also put against the engine built on those alone (`× same-segments engine`).\n\n", c.Rounds, c.Batch)
 	fmt.Fprintf(w, "Entries: **raw JSON in** (each peer pays its own decode: encoding/json for the map-based peers, sonic for one closure variant, "+

@@ -273,7 +273,9 @@ type timed struct {
 
 // interleave times ts in rounds: in each, every backend classifies one
 // batch of contacts (cycling over nContacts), timed in process CPU time
-// (getrusage) and wall time. Load that comes and goes then falls on
+// (getrusage) and wall time, after a runtime.GC() outside the timing (so
+// that each batch pays for the collections its own garbage causes, not
+// the previous backend's). Load that comes and goes then falls on
 // neighbouring batches alike.
 func interleave(ts []*timed, nContacts, rounds int, batch time.Duration) {
 	runtime.LockOSThread()
@@ -300,6 +302,10 @@ func interleave(ts []*timed, nContacts, rounds int, batch time.Duration) {
 	for range rounds {
 		for k, t := range ts {
 			i := next[k]
+			// finish the collection the previous batch's garbage started,
+			// untimed: process CPU time counts every thread, and the
+			// engine's batch would otherwise pay for a peer's garbage
+			runtime.GC()
 			c0, w0 := processCPU(), time.Now()
 			for range t.n {
 				t.run(i, t.dst)
