@@ -26,6 +26,19 @@
 //
 // and the validate-only floors sonic.Valid, encoding/json.Valid and
 // rawjson.Valid (ours), raw JSON in only.
+//
+// What "expresses exactly" means: the translators (ir.go's lower, then
+// one per peer) take the generated workload's operators, match all or
+// any, plain dotted paths, no nested groups, negate or ignore_case, and
+// rely on a Schema read from the contacts: each field holds one JSON
+// type or is missing or null (no numeric strings, no fan-out where the
+// field is a scalar). On such contacts each translation gives
+// SEMANTICS.md's answer, missing and null included (ne is true on
+// both; a positive operator false); the agreement check (Check, and
+// TestAgreement / TestEdgeAgreement in CI) confirms it on every pair
+// before anything is timed. A segment outside a translator's reach is
+// counted with its reason and never timed for that peer; a peer that
+// answers any pair differently is reported and not timed.
 package main
 
 import (
