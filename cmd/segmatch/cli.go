@@ -32,8 +32,9 @@ Usage:
         under each segment; counts a table segment_id<TAB>name<TAB>contacts.
       Progress bar on stderr when it is a terminal; a summary at the end.
       More: segmatch classify -h.
-  segmatch validate [--project P] FILE...
-      Compile every segment and print every problem with its JSON Pointer.
+  segmatch validate [--project P] [--no-cost-warnings] FILE...
+      Compile every segment and print every problem with its JSON Pointer;
+      warn on stderr about segments costly to evaluate (exit code unchanged).
   segmatch explain --segments FILE --segment ID [--format text|json] [CONTACT.json|-]
       Why a contact is (not) in a segment: every group and condition with
       its result and what the contact holds at its field.
