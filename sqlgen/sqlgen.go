@@ -202,74 +202,181 @@ func (g *gen) group(match filter.Match, fs []filter.Filter, root, ptr string, po
 	return "(" + strings.Join(parts, op) + ")", nil
 }
 
-// intLike: PostgreSQL's #> would read this key as an array index.
-func intLike(k string) bool {
-	k = strings.TrimLeft(k, " \t\n\r\v\f")
-	k = strings.TrimLeft(k, "+-")
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < '0' || k[i] > '9' {
-			return false
-		}
-	}
-	return true
+// field is a field path compiled against a root: its value, and what
+// "some element" (rule 2) iterates.
+type field struct {
+	// v is the value as jsonb (SQL NULL when missing; a fan-out is
+	// materialised as the jsonb array of the values reached, arrays
+	// reached flattened one level).
+	v string
+	// fan is a condition under which the path may fan out (some prefix of
+	// it is an array); "" when it cannot. When it is false, the value is
+	// fast, an expression of a few operators only (so that the inlinable
+	// helper functions applied to it are inlined).
+	fan, fast string
+	// When native, the fan-out is read by SQL/JSON path: elems (a
+	// jsonpath parameter) yields, from root, the candidate elements (the
+	// values reached, arrays flattened one level), exactly when guard is
+	// false (arrays nested at most flatDepth+1 deep where the path fans
+	// out); slow is segmatch_get, exact on anything.
+	native            bool
+	root, elems, slow string
+	elemsPath         string // elems' text
+	guard             string
 }
 
-// path is the SQL jsonb expression of a field path read from root.
-func (g *gen) path(p filter.Path, root string) string {
+// flatDepth is how many lax [*] steps precede each key of a native
+// path: lax mode unwraps one more level at the key itself, so arrays
+// nested up to flatDepth+1 deep are flattened as a fan-out flattens them
+// (rawjson.ForEachFlat); deeper ones are left to segmatch_get.
+const flatDepth = 2
+
+// jsonpathKey writes a key as a jsonpath member accessor.
+func jsonpathKey(k string) string { return "." + jpLiteral(k) }
+
+// jpLiteral writes a string or bool as a jsonpath literal (a string with
+// JSON's escapes, which jsonpath string literals accept).
+func jpLiteral(x any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(x)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// path compiles a field path read from root.
+func (g *gen) path(p filter.Path, root string) *field {
 	if len(p) == 0 {
-		return root
+		return &field{v: root, fast: root}
+	}
+	for _, st := range p {
+		if hasNUL(st.Key) {
+			return &field{v: "NULL::jsonb", fast: "NULL::jsonb"} // no object has such a key: always missing
+		}
 	}
 	keys := make([]string, len(p))
 	kinds := make([]int32, len(p))
-	simple := true
-	for _, st := range p {
-		if hasNUL(st.Key) {
-			return "NULL::jsonb" // no object has such a key: always missing
-		}
-	}
+	native := true
 	for i, st := range p {
 		keys[i] = st.Key
 		switch {
 		case st.Len:
 			kinds[i] = 2
-			simple = false
+			native = false
 		case st.Index >= 0:
 			kinds[i] = 1
-			simple = false
-		case intLike(st.Key):
-			simple = false
+			native = false
 		}
 	}
 	k := g.arg(keys) + "::text[]"
 	slow := fmt.Sprintf("segmatch_get(%s, %s, %s::int[])", root, k, g.arg(kinds))
-	if !simple {
-		return slow
+	if !native {
+		return &field{v: slow}
 	}
-	// Objects all the way: #> is the answer. NULL means missing, or an
-	// array on the way (fan-out), which only segmatch_get sorts out: it is
-	// called only when some prefix of the path reads an array.
+	// Keys all the way: when no prefix of the path is an array, #> is the
+	// answer; when one is, the path fans out, which a lax SQL/JSON path
+	// reads natively ([*] flattens an array and passes anything else
+	// through; a key reads an object's member and nothing else).
 	var arrays []string
 	arrays = append(arrays, fmt.Sprintf("jsonb_typeof(%s) = 'array'", root))
 	for i := 1; i < len(p); i++ {
 		arrays = append(arrays, fmt.Sprintf("jsonb_typeof(%s #> (%s)[1:%d]) = 'array'", root, k, i))
 	}
-	fallback := fmt.Sprintf("CASE WHEN %s THEN %s END", strings.Join(arrays, " OR "), slow)
+	fast := fmt.Sprintf("%s #> %s", root, k)
 	if len(p) == 1 {
-		return fmt.Sprintf("COALESCE(%s -> (%s)[1], %s)", root, k, fallback)
+		fast = fmt.Sprintf("%s -> (%s)[1]", root, k)
 	}
-	return fmt.Sprintf("COALESCE(%s #> %s, %s)", root, k, fallback)
+	flat := strings.Repeat("[*]", flatDepth)
+	jp := "lax $"
+	var deep []string // arrays nested too deep before key i (the root's own nesting is the first test)
+	for i, key := range keys {
+		if i > 0 {
+			deep = append(deep, "exists(@"+jp[len("lax $"):]+flat+` ? (@.type() == "array"))`)
+		}
+		jp += flat + jsonpathKey(key)
+	}
+	guard := fmt.Sprintf("jsonb_typeof(%s) = 'array'", root)
+	if len(deep) > 0 {
+		guard = fmt.Sprintf("(%s OR jsonb_path_exists(%s, %s::text::jsonpath))", guard, root, g.arg("lax $ ? ("+strings.Join(deep, " || ")+")"))
+	}
+	f := &field{
+		fan: "(" + strings.Join(arrays, " OR ") + ")", fast: fast,
+		native: true, root: root, slow: slow,
+		elemsPath: jp + "[*]",
+		elems:     g.arg(jp+"[*]") + "::text::jsonpath",
+		guard:     guard,
+	}
+	reached := fmt.Sprintf("CASE WHEN jsonb_path_exists(%s, %s::text::jsonpath) THEN jsonb_path_query_array(%s, %s) END", root, g.arg(jp), root, f.elems)
+	f.v = fmt.Sprintf("(CASE WHEN %s THEN (CASE WHEN %s THEN %s ELSE %s END) ELSE %s END)", f.fan, f.guard, slow, reached, fast)
+	return f
 }
 
-// anyElem is rule 2 and 4: the test on some element when v is an array,
-// else on v; false on missing. t is called twice and must only use
-// parameters allocated before.
-func (g *gen) anyElem(v string, t func(e string) string) string {
+// anyElem is rule 2 and 4: the test on some element when the field is
+// an array (or fans out), else on the value; false on missing. t is
+// called several times and must only use parameters allocated before;
+// it is only ever given a column of a set-returning function or the
+// field's fast expression, so that the helpers it calls are inlined.
+func (g *gen) anyElem(f *field, t func(e string) string) string {
+	return g.anyElemJP(f, t, "")
+}
+
+// anyElemJP is anyElem where jp, when not "", is the same test as a
+// jsonpath filter on @ (no parameters: its constants are in the path
+// text, itself a parameter), which reads a fan-out in one call.
+func (g *gen) anyElemJP(f *field, t func(e string) string, jp string) string {
+	if !f.native {
+		return g.elemsOf(f.v, "'lax $[*]'::jsonpath", t)
+	}
 	a := g.newAlias()
-	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
-		v, v, a, t(a+".v"), t(v))
+	fast := fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
+		f.fast, f.fast, a, t(a+".v"), t(f.fast))
+	if f.fan == "" {
+		return fast
+	}
+	fan := g.elemsOf(f.root, f.elems, t)
+	if jp != "" {
+		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.elemsPath+" ? ("+jp+")"))
+	}
+	return fmt.Sprintf("(CASE WHEN %s THEN (CASE WHEN %s THEN %s ELSE %s END) ELSE %s END)",
+		f.fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fan, fast)
+}
+
+// jpEquals is the jsonpath filter of equality with strings and bools
+// (exact: jsonpath compares strings byte-wise; the type test keeps lax
+// mode from unwrapping an array element); "" when xs holds anything else,
+// a fold or a NUL.
+func jpEquals(xs []any, fold bool) string {
+	var types, eqs []string
+	seen := map[string]bool{}
+	for _, x := range xs {
+		var typ string
+		switch c := x.(type) {
+		case string:
+			if fold || hasNUL(c) {
+				return ""
+			}
+			typ = "string"
+		case bool:
+			typ = "boolean"
+		default:
+			return ""
+		}
+		if !seen[typ] {
+			seen[typ] = true
+			types = append(types, `@.type() == "`+typ+`"`)
+		}
+		eqs = append(eqs, "@ == "+jpLiteral(x))
+	}
+	if len(eqs) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(types, " || ") + ") && (" + strings.Join(eqs, " || ") + ")"
+}
+
+// elemsOf: t holds for some item the jsonpath yields from v.
+func (g *gen) elemsOf(v, jp string, t func(e string) string) string {
+	a := g.newAlias()
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM jsonb_path_query(%s, %s) AS %s(v) WHERE %s)", v, jp, a, t(a+".v"))
 }
 
 func isNilSQL(v string) string {
@@ -391,7 +498,8 @@ func strOf(e string) string {
 type leaf struct {
 	op       string
 	f        *filter.Filter
-	v        string
+	v        string // the field's value (fld.v)
+	fld      *field
 	ptr      string
 	positive bool
 	fold     bool
@@ -464,7 +572,8 @@ func Pushable(operator string) (ok bool, reason string) {
 }
 
 func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr string, positive bool) (string, error) {
-	l := &leaf{op: op, f: f, v: g.path(p, root), ptr: ptr, positive: positive, fold: f.IgnoreCase}
+	fld := g.path(p, root)
+	l := &leaf{op: op, f: f, v: fld.v, fld: fld, ptr: ptr, positive: positive, fold: f.IgnoreCase}
 	if why, ok := notPushable[op]; ok {
 		return "", fmt.Errorf("%s: %w: %s", ptr, ErrNotPushable, why)
 	}
@@ -487,7 +596,7 @@ func (g *gen) eq(l *leaf) (string, error) {
 		return isNilSQL(l.v), nil
 	}
 	t := g.equalsTest(x, l.fold)
-	return g.anyElem(l.v, t), nil
+	return g.anyElemJP(l.fld, t, jpEquals([]any{x}, l.fold)), nil
 }
 
 // Order: gt, gte, lt, lte: float8 order on segmatch_num, or byte-wise
@@ -497,11 +606,11 @@ func order(sym string) builder {
 		switch x := scalar(l.f.Value).(type) {
 		case float64:
 			c := g.arg(x) + "::float8"
-			return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
+			return g.anyElem(l.fld, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
 		case string:
 			bound, bsym := nulBound(x, sym) // not sym itself: the builder is shared
 			c := g.arg(bound) + "::text"
-			return g.anyElem(l.v, func(e string) string {
+			return g.anyElem(l.fld, func(e string) string {
 				return fmt.Sprintf("%s COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), bsym, c)
 			}), nil
 		}
@@ -516,14 +625,14 @@ func (g *gen) between(l *leaf) (string, error) {
 	switch lo := b[0].(type) {
 	case float64:
 		lp, hp := g.arg(lo)+"::float8", g.arg(b[1].(float64))+"::float8"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			return fmt.Sprintf("segmatch_num(%s) BETWEEN %s AND %s", e, lp, hp)
 		}), nil
 	case string:
 		lo, lsym := nulBound(lo, ">=")
 		hi, hsym := nulBound(b[1].(string), "<=")
 		lp, hp := g.arg(lo)+"::text", g.arg(hi)+"::text"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			return fmt.Sprintf("(%s COLLATE \"C\" %s %s AND %s COLLATE \"C\" %s %s)", strOf(e), lsym, lp, strOf(e), hsym, hp)
 		}), nil
 	}
@@ -536,7 +645,13 @@ func (g *gen) member(l *leaf) (string, error) {
 	var list []json.RawMessage
 	_ = json.Unmarshal(l.f.Value, &list)
 	t, hasNull := g.memberTest(list, l.fold)
-	s := g.anyElem(l.v, t)
+	var xs []any
+	for _, r := range list {
+		if x := scalar(r); x != nil {
+			xs = append(xs, x)
+		}
+	}
+	s := g.anyElemJP(l.fld, t, jpEquals(xs, l.fold))
 	if l.op == "in" && hasNull {
 		s = "(" + isNilSQL(l.v) + " OR " + s + ")"
 	}
@@ -553,7 +668,7 @@ func (g *gen) containsAll(l *leaf) (string, error) {
 		if x == nil {
 			return "FALSE", nil // a null element is never in an array
 		}
-		parts = append(parts, g.anyElem(l.v, g.equalsTest(x, l.fold)))
+		parts = append(parts, g.anyElemJP(l.fld, g.equalsTest(x, l.fold), jpEquals([]any{x}, l.fold)))
 	}
 	return "(" + strings.Join(parts, " AND ") + ")", nil
 }
@@ -589,7 +704,7 @@ func affix(test func(text, ss string, i int) string) builder {
 			return "FALSE", nil
 		}
 		ss := g.arg(subs) + "::text[]"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			text := strOf(e)
 			if l.fold {
 				text = "segmatch_fold(" + text + ")"
@@ -620,7 +735,7 @@ func (g *gen) regex(l *leaf) (string, error) {
 		return "", fmt.Errorf("%s/value: %w", l.ptr, err)
 	}
 	c := g.arg("***:"+are) + "::text"
-	return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
+	return g.anyElem(l.fld, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
 }
 
 // Presence: is_set.
@@ -635,13 +750,13 @@ func (g *gen) isEmpty(l *leaf) (string, error) {
 func dateCompare(sym string) builder {
 	return func(g *gen, l *leaf) (string, error) {
 		d := g.arg(epoch(filterDate(l.f.Value))) + "::text::numeric"
-		return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) %s %s", e, sym, d) }), nil
+		return g.anyElem(l.fld, func(e string) string { return fmt.Sprintf("segmatch_date(%s) %s %s", e, sym, d) }), nil
 	}
 }
 
 // dateRange: lo <= the field's date <= hi (numeric parameters).
 func (g *gen) dateRange(l *leaf, lo, hi string) string {
-	return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) BETWEEN %s AND %s", e, lo, hi) })
+	return g.anyElem(l.fld, func(e string) string { return fmt.Sprintf("segmatch_date(%s) BETWEEN %s AND %s", e, lo, hi) })
 }
 
 // Dates: date_between [from, to], inclusive.
@@ -680,7 +795,7 @@ func semverOrder(sym string) builder {
 			return "", fmt.Errorf("%s/value: %q is not SemVer", l.ptr, s)
 		}
 		c := g.arg(key) + "::text"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			return fmt.Sprintf("segmatch_semver_key(%s) COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), sym, c)
 		}), nil
 	}
@@ -696,7 +811,7 @@ func (g *gen) inCIDR(l *leaf) (string, error) {
 		}
 	}
 	c := g.arg(prefixes) + "::text[]::cidr[]"
-	return g.anyElem(l.v, func(e string) string {
+	return g.anyElem(l.fld, func(e string) string {
 		return fmt.Sprintf("segmatch_inet(%s) <<= ANY(%s)", strOf(e), c)
 	}), nil
 }
