@@ -180,12 +180,11 @@ $fn$;
 -- and zone optional, no zone is UTC; zones Z, ±hh, ±hhmm, ±hh:mm), and
 -- YYYY-MM-DD.
 --
--- One regular expression (without capture groups: PostgreSQL's regexes
--- are slow to capture) accepts the forms, so that the fields are at fixed
--- places (YYYY-MM-DD, HH:MM:SS at 12, an optional fraction and zone from
--- 20); segmatch_date_fields checks their ranges. It is plpgsql for one
--- reason: its argument is bound once (an inlined SQL function would
--- evaluate it at each of its dozens of uses).
+-- No regular expression (PostgreSQL's take microseconds a call): p is s
+-- with every digit written 0, so that each form is a fixed text up to the
+-- fraction (r, from 20), whose zone z is what follows the fraction's
+-- point and digits. The fields are then at fixed places in s (YYYY-MM-DD,
+-- HH:MM:SS at 12) and segmatch_date_fields checks their ranges.
 CREATE OR REPLACE FUNCTION segmatch_zone(z text)
 RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
 SELECT CASE
@@ -214,17 +213,35 @@ $fn$;
 
 CREATE OR REPLACE FUNCTION segmatch_date_text(s text)
 RETURNS numeric LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+	p text := translate(s, '123456789', '000000000');
+	r text;
+	z text;
+	fr text;
 BEGIN
-	RETURN CASE WHEN s ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?| [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$'
-	THEN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int,
-		CASE WHEN length(s) > 10 THEN substr(s, 12, 2)::int ELSE 0 END,
-		CASE WHEN length(s) > 10 THEN substr(s, 15, 2)::int ELSE 0 END,
-		CASE WHEN length(s) > 10 THEN substr(s, 18, 2)::int ELSE 0 END,
-		CASE WHEN length(s) > 19 THEN segmatch_zone(ltrim(substr(s, 20), '.0123456789')) ELSE 0 END,
-		CASE WHEN substr(s, 20, 1) = '.'
-			THEN ('0.' || left(substr(s, 21, length(s) - 20 - length(ltrim(substr(s, 20), '.0123456789'))), 9))::numeric
-			ELSE 0 END)
-	END;
+	IF length(p) = 10 THEN
+		IF p <> '0000-00-00' THEN
+			RETURN NULL;
+		END IF;
+		RETURN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int, 0, 0, 0, 0, 0);
+	END IF;
+	r := substr(p, 20);
+	z := ltrim(r, '.0');
+	fr := left(r, length(r) - length(z));
+	IF fr <> '' AND (left(fr, 1) <> '.' OR length(fr) < 2 OR strpos(substr(fr, 2), '.') > 0) THEN
+		RETURN NULL;
+	END IF;
+	IF left(p, 19) IN ('0000-00-00T00:00:00', '0000-00-00t00:00:00') THEN
+		IF NOT (z IN ('Z', 'z', '+00:00', '-00:00') OR z = '' AND fr = '') THEN
+			RETURN NULL; -- the T form: zones Z or ±hh:mm, and a fraction needs one
+		END IF;
+	ELSIF left(p, 19) <> '0000-00-00 00:00:00' OR z NOT IN ('', 'Z', 'z', '+00', '-00', '+0000', '-0000', '+00:00', '-00:00') THEN
+		RETURN NULL;
+	END IF;
+	RETURN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int,
+		substr(s, 12, 2)::int, substr(s, 15, 2)::int, substr(s, 18, 2)::int,
+		segmatch_zone(substr(s, length(s) - length(z) + 1)),
+		CASE WHEN fr = '' THEN 0 ELSE ('0.' || left(substr(s, 21, length(fr) - 1), 9))::numeric END);
 END
 $fn$;
 
