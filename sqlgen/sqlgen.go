@@ -8,14 +8,22 @@
 //
 // Every value and every field-path key is a bind parameter ($1, $2, ...);
 // the only identifier written into the SQL is the column, quoted with
-// pgx.Identifier. The clause calls a few helper functions (segmatch_*)
+// pgx.Identifier (a jsonpath's keys and constants are in its text, itself
+// a parameter). The clause calls a few helper functions (segmatch_*)
 // that Install creates; they are IMMUTABLE and never raise, whatever a
-// row holds.
+// row holds. The ones called per element are SQL expressions that the
+// planner inlines (the clause only passes them columns and cheap
+// expressions), so that no plpgsql runs per row on common data.
 //
-// Mapping (V is the field's value as jsonb, SQL NULL when missing; a
-// fan-out over arrays is materialised by segmatch_get as a jsonb array of
-// the values reached; "any element" is EXISTS over jsonb_array_elements
-// when V is an array, else the test on V itself):
+// Mapping (V is the field's value as jsonb, SQL NULL when missing: #> when
+// no prefix of the path is an array; a fan-out over arrays is read by a lax
+// SQL/JSON path, [*] before each key flattening nested arrays as the
+// engine does, and materialised as the jsonb array of the values reached;
+// segmatch_get, a plpgsql walk, serves paths with an index or '#' and
+// arrays nested deeper than the path flattens. "Any element" is EXISTS
+// over the elements when V is an array, else the test on V itself; on a
+// fan-out, EXISTS over the path's items, or for string and bool equality
+// one jsonb_path_exists with the test as a filter):
 //
 //	eq/ne/in/not_in        jsonb equality for strings and bools, segmatch_num (rule 1) for numbers
 //	gt..lte, between       float8 order on segmatch_num, or text order COLLATE "C" (byte-wise)
@@ -23,7 +31,8 @@
 //	ignore_case            segmatch_fold on both sides (Unicode simple folding, as Go)
 //	regex                  the RE2 parse tree rewritten as a PostgreSQL ARE (see regex.go)
 //	is_set/is_empty        tests on V and jsonb_typeof(V)
-//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go
+//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go;
+//	                       a string is parsed only when its day is within two days of them
 //	semver_*               segmatch_semver_key: a text key whose byte order is SemVer precedence
 //	contains_any/all/none  any-element membership, as in / all of
 //	elem_match             EXISTS over the elements, the group compiled against each element
@@ -766,35 +775,32 @@ func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 	if lo != nil && hi != nil && lo.After(*hi) {
 		return g.anyElem(l.fld, func(string) string { return "FALSE" })
 	}
-	var cmp, pre, npre []string
+	var ops, bounds, pre, npre []string // segmatch_date(e) ops[i] bounds[i]
 	if lo != nil {
-		op := ">="
-		if sym != "" {
-			op = sym
-		}
-		cmp = append(cmp, op+" "+g.arg(epoch(*lo))+"::text::numeric")
+		ops = append(ops, ">=")
+		bounds = append(bounds, g.arg(epoch(*lo))+"::text::numeric")
 		if day, ok := dayOf(*lo, -2); ok {
 			pre = append(pre, `COLLATE "C" >= `+g.arg(day)+"::text")
 		}
 		npre = append(npre, ">= "+g.arg(msOf(*lo, -1))+"::text::numeric")
 	}
 	if hi != nil {
-		op := "<="
-		if sym != "" {
-			op = sym
-		}
-		cmp = append(cmp, op+" "+g.arg(epoch(*hi))+"::text::numeric")
+		ops = append(ops, "<=")
+		bounds = append(bounds, g.arg(epoch(*hi))+"::text::numeric")
 		if day, ok := dayOf(*hi, 2); ok {
 			pre = append(pre, `COLLATE "C" <= `+g.arg(day)+"::text")
 		}
 		npre = append(npre, "<= "+g.arg(msOf(*hi, 1))+"::text::numeric")
 	}
+	if sym != "" {
+		ops[0] = sym
+	}
 	return g.anyElem(l.fld, func(e string) string {
 		// segmatch_date once: a range holds both bounds (BETWEEN would
 		// evaluate it twice).
-		test := fmt.Sprintf("segmatch_date(%s) %s", e, cmp[0])
-		if len(cmp) == 2 {
-			test = fmt.Sprintf("numrange(%s, %s, '[]') @> segmatch_date(%s)", strings.TrimPrefix(cmp[0], ">= "), strings.TrimPrefix(cmp[1], "<= "), e)
+		test := fmt.Sprintf("segmatch_date(%s) %s %s", e, ops[0], bounds[0])
+		if len(ops) == 2 {
+			test = fmt.Sprintf("numrange(%s, %s, '[]') @> segmatch_date(%s)", bounds[0], bounds[1], e)
 		}
 		ps := []string{"TRUE"} // bounds beyond the years date strings write
 		if len(pre) > 0 {
