@@ -14,3 +14,9 @@ const (
 	UsageSQL = usageSQL
 	ListSQL  = listSQL
 )
+
+// ListenerPID is the process id of the listener's backend.
+func ListenerPID(s *Store) uint32 { return s.listenPID.Load() }
+
+// Reconnects is how many times the listener reconnected.
+func Reconnects(s *Store) int64 { return s.reconnects.Load() }
