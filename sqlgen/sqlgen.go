@@ -230,7 +230,7 @@ type field struct {
 	// out); slow is segmatch_get, exact on anything.
 	native            bool
 	root, elems, slow string
-	elemsPath         string // elems' text
+	reachedPath       string // the path of the values reached (elems without its last [*])
 	guard             string
 }
 
@@ -311,9 +311,9 @@ func (g *gen) path(p filter.Path, root string) *field {
 	f := &field{
 		fan: "(" + strings.Join(arrays, " OR ") + ")", fast: fast,
 		native: true, root: root, slow: slow,
-		elemsPath: jp + "[*]",
-		elems:     g.arg(jp+"[*]") + "::text::jsonpath",
-		guard:     guard,
+		reachedPath: jp,
+		elems:       g.arg(jp+"[*]") + "::text::jsonpath",
+		guard:       guard,
 	}
 	reached := fmt.Sprintf("CASE WHEN jsonb_path_exists(%s, %s::text::jsonpath) THEN jsonb_path_query_array(%s, %s) END", root, g.arg(jp), root, f.elems)
 	f.v = fmt.Sprintf("(CASE WHEN %s THEN (CASE WHEN %s THEN %s ELSE %s END) ELSE %s END)", f.fan, f.guard, slow, reached, fast)
@@ -344,7 +344,11 @@ func (g *gen) anyElemJP(f *field, t func(e string) string, jp string) string {
 	}
 	fan := g.elemsOf(f.root, f.elems, t)
 	if jp != "" {
-		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.elemsPath+" ? ("+jp+")"))
+		// Not elems: lax mode unwraps an array given to a filter, so the
+		// filter goes on the values reached, whose arrays it unwraps one
+		// level, as [*] would, and no further (an element that is an
+		// array is tested as one).
+		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
 	}
 	return fmt.Sprintf("(CASE WHEN %s THEN (CASE WHEN %s THEN %s ELSE %s END) ELSE %s END)",
 		f.fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fan, fast)
