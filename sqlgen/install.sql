@@ -1,7 +1,11 @@
 -- segmatch helper functions for SQL pushdown (sqlgen). Every function is
 -- IMMUTABLE, never raises on any input (each cast is gated), and returns
--- NULL for "not this type". Installed by sqlgen.Install; re-running it
--- replaces them (CREATE OR REPLACE).
+-- NULL for "not this type"; except three internal pieces of the others,
+-- segmatch_decimal_u, segmatch_zone and segmatch_date_fields, which are
+-- only given what their caller has checked (a number's text and its
+-- unsigned part; a zone and the fields of a date of the accepted forms).
+-- Installed by sqlgen.Install; re-running it replaces them (CREATE OR
+-- REPLACE).
 
 -- segmatch_get reads a field path from v (SEMANTICS "Contacts and fields"):
 -- keys[i] is the step's key, kinds[i] is 0 for a key, 1 for a decimal
