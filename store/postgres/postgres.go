@@ -21,17 +21,21 @@
 // EventResync for its project.
 //
 // The listener survives a dropped connection (a restart or failover of the
-// server, pg_terminate_backend, a network cut that the socket reports): it
-// reconnects with a bounded, jittered exponential backoff (a delay drawn
-// from [d/2, d], d doubling from 100ms to 5s; WithReconnectBackoff), LISTENs
-// again, and only then queues one EventResync on every Watch channel, since
-// what was committed while it was not listening went unheard: a subscriber
-// that re-reads with List on the resync sees every write of the outage, and
-// the events that follow are again complete. Watch channels stay open
-// throughout (only Close ends them); a Watch made during the outage is
-// answered once the listener is back (or fails with ErrWatchTimeout, or
-// with the connection error when its marker cannot be sent), and writers
-// waiting for their own event are released by the resync.
+// server, pg_terminate_backend, a network cut; after 30s without a
+// notification it pings, and a connection that does not answer within 10s
+// counts as dropped): it reconnects with a bounded, jittered exponential
+// backoff (a delay drawn from [d/2, d], d doubling from 100ms to 5s;
+// WithReconnectBackoff), LISTENs again, and only then queues one
+// EventResync on every Watch channel, since what was committed while it
+// was not listening went unheard: a subscriber that re-reads with List on
+// the resync sees every write of the outage, and the events that follow
+// are again complete. Watch channels stay open throughout (only Close ends
+// them); a Watch made during the outage is answered once the listener is
+// back (or fails with ErrWatchTimeout, or with the connection error when
+// its marker cannot be sent), and writers waiting for their own event are
+// released by the resync. An idle pooled connection is checked before use
+// (pgconn's CheckConn), so the first calls after a restart do not fail on
+// connections the server closed.
 //
 // The record is kept as JSON text, not jsonb: jsonb cannot hold U+0000,
 // which a segment's values may contain.
@@ -120,6 +124,7 @@ type config struct {
 	limits       store.Limits
 	backoffMin   time.Duration // the listener's first reconnection delay
 	backoffMax   time.Duration // and its bound
+	heartbeat    time.Duration // the listener pings after this long without a notification
 }
 
 // WithReconnectBackoff sets the delays between the listener's attempts to
@@ -189,7 +194,7 @@ const usageSQL = `SELECT count(*), COALESCE(sum(size), 0), count(*) FILTER (WHER
 // and starts listening for changes.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg := config{now: time.Now, maxConns: 8, watchTimeout: 30 * time.Second, limits: store.DefaultLimits,
-		backoffMin: 100 * time.Millisecond, backoffMax: 5 * time.Second}
+		backoffMin: 100 * time.Millisecond, backoffMax: 5 * time.Second, heartbeat: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -257,7 +262,9 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 		}
 	}()
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		wctx, cancel := context.WithTimeout(ctx, s.cfg.heartbeat)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
 		if err == nil {
 			s.handle(ctx, n.Payload)
 			continue
@@ -265,12 +272,24 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 		if ctx.Err() != nil {
 			return // Close
 		}
+		if wctx.Err() != nil && !conn.IsClosed() && s.ping(ctx, conn) == nil {
+			continue // quiet, and still there (a timeout leaves a pgx connection usable)
+		}
 		conn.Close(context.Background())
 		if conn = s.relisten(ctx); conn == nil {
 			return // closed while reconnecting
 		}
 		s.recovered()
 	}
+}
+
+// ping checks the listener's connection after a quiet heartbeat period,
+// so that one gone silently (a network cut that sends no reset) is
+// noticed, within min(heartbeat, 10s), rather than never.
+func (s *Store) ping(ctx context.Context, conn *pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.heartbeat, 10*time.Second))
+	defer cancel()
+	return conn.Ping(ctx)
 }
 
 // relisten connects and LISTENs again, after a jittered, exponentially

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,4 +357,107 @@ func TestCloseWhileReconnecting(t *testing.T) {
 	if _, err := a.Watch(ctx, "p1"); err != store.ErrClosed {
 		t.Fatalf("Watch after Close: %v", err)
 	}
+}
+
+// blackhole is a TCP proxy whose connections can be cut silently: their
+// bytes are dropped from then on, and neither end hears of it (as when a
+// network path dies without a reset).
+type blackhole struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []*atomic.Bool // per connection, in accept order: cut
+}
+
+func newBlackhole(t *testing.T, target string) *blackhole {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &blackhole{l: l, target: target}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			cut := new(atomic.Bool)
+			p.mu.Lock()
+			p.conns = append(p.conns, cut)
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				defer dst.Close()
+				defer src.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if err != nil {
+						return
+					}
+					if cut.Load() {
+						continue
+					}
+					if _, err := dst.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	return p
+}
+
+// cut silences connection i (in accept order).
+func (p *blackhole) cut(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns[i].Store(true)
+}
+
+// TestListenerSurvivesSilentCut: the listener's connection goes silent
+// (no reset, no error): after a quiet heartbeat its ping gets no answer,
+// it reconnects, and its watcher gets the resync that covers the writes
+// it missed, then the events again.
+func TestListenerSurvivesSilentCut(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := t.Context()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newBlackhole(t, u.Host)
+	u.Host = p.l.Addr().String()
+	a := open(t, u.String(), postgres.WithHeartbeat(300*time.Millisecond), postgres.WithReconnectBackoff(50*time.Millisecond, 200*time.Millisecond))
+	b := open(t, dsn)
+	ch, err := a.Watch(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	createRetrying(t, b, "p1", "before")
+	if ev := next(t, ch, 10*time.Second); ev.Type != store.EventCreated || ev.Segment.Name != "before" {
+		t.Fatalf("got %v %q", ev.Type, ev.Segment.Name)
+	}
+	pid := postgres.ListenerPID(a)
+	p.cut(0) // Open connects the listener first
+	createRetrying(t, b, "p1", "outage0")
+	heard := untilResync(t, ch, 20*time.Second)
+	if postgres.Reconnects(a) != 1 || postgres.ListenerPID(a) == pid {
+		t.Fatalf("reconnects %d, pid %d (was %d)", postgres.Reconnects(a), postgres.ListenerPID(a), pid)
+	}
+	if slices.Contains(heard, "outage0") {
+		t.Fatalf("heard %q through a silent connection", heard)
+	}
+	if got, want := listNames(t, a, "p1"), []string{"before", "outage0"}; !slices.Equal(got, want) {
+		t.Fatalf("List after the resync: %q, want %q", got, want)
+	}
+	checkRecovered(t, a, b, ch, "p1")
 }
