@@ -57,6 +57,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/segmatch/segmatch"
@@ -259,8 +260,10 @@ func (g *gen) path(p filter.Path, root string) *field {
 		return &field{v: root, fast: root}
 	}
 	for _, st := range p {
-		if hasNUL(st.Key) {
-			return &field{v: "NULL::jsonb", fast: "NULL::jsonb"} // no object has such a key: always missing
+		if hasNUL(st.Key) || !utf8.ValidString(st.Key) {
+			// PostgreSQL text holds neither: no object has such a key,
+			// which is always missing.
+			return &field{v: "NULL::jsonb", fast: "NULL::jsonb"}
 		}
 	}
 	keys := make([]string, len(p))
@@ -365,7 +368,7 @@ func jpEquals(xs []any, fold bool) string {
 		var typ string
 		switch c := x.(type) {
 		case string:
-			if fold || hasNUL(c) {
+			if fold || hasNUL(c) || !utf8.ValidString(c) {
 				return ""
 			}
 			typ = "string"
