@@ -353,8 +353,11 @@ func (g *gen) anyElemJP(f *field, t func(e string) string, jp string) string {
 		// array is tested as one).
 		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
 	}
-	return fmt.Sprintf("(CASE WHEN %s THEN (CASE WHEN %s THEN %s ELSE %s END) ELSE %s END)",
-		f.fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fan, fast)
+	// The path reads a subset of the elements (all of them unless the
+	// guard holds: arrays nested too deep are skipped), so its answer
+	// stands when true and the guard is only read when it is false.
+	return fmt.Sprintf("(CASE WHEN %s THEN (%s OR (%s AND %s)) ELSE %s END)",
+		f.fan, fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fast)
 }
 
 // jpEquals is the jsonpath filter of equality with strings and bools
