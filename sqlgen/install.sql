@@ -1,7 +1,11 @@
 -- segmatch helper functions for SQL pushdown (sqlgen). Every function is
 -- IMMUTABLE, never raises on any input (each cast is gated), and returns
--- NULL for "not this type". Installed by sqlgen.Install; re-running it
--- replaces them (CREATE OR REPLACE).
+-- NULL for "not this type"; except three internal pieces of the others,
+-- segmatch_decimal_u, segmatch_zone and segmatch_date_fields, which are
+-- only given what their caller has checked (a number's text and its
+-- unsigned part; a zone and the fields of a date of the accepted forms).
+-- Installed by sqlgen.Install; re-running it replaces them (CREATE OR
+-- REPLACE).
 
 -- segmatch_get reads a field path from v (SEMANTICS "Contacts and fields"):
 -- keys[i] is the step's key, kinds[i] is 0 for a key, 1 for a decimal
@@ -60,13 +64,17 @@ BEGIN
 END
 $fn$;
 
--- The helpers are plpgsql: a SQL-language function that the planner does
--- not inline (it will not when an argument is costly) is slow to call.
+-- The helpers the clauses call per row are LANGUAGE sql single
+-- expressions that the planner inlines (no per-call overhead: they run as
+-- the plain expressions they are), as long as every argument used twice
+-- is cheap (a column, or a few operators): sqlgen only ever passes such
+-- arguments. Their rare inputs (numbers near float64's range, exponents)
+-- go to plpgsql functions (*_edge, *_slow), exact on anything.
 
--- segmatch_f8 converts a numeric to float8 as Go's strconv.ParseFloat
+-- segmatch_f8_edge converts a numeric to float8 as Go's strconv.ParseFloat
 -- (and gjson) would: beyond float64's range is +-Infinity, below half the
 -- smallest subnormal is 0. It never raises.
-CREATE OR REPLACE FUNCTION segmatch_f8(n numeric)
+CREATE OR REPLACE FUNCTION segmatch_f8_edge(n numeric)
 RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 BEGIN
 	IF abs(n) >= 179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792 THEN
@@ -78,11 +86,19 @@ BEGIN
 END
 $fn$;
 
+-- segmatch_f8 is segmatch_f8_edge, inlinable: a numeric of float64's
+-- normal range is cast as it is.
+CREATE OR REPLACE FUNCTION segmatch_f8(n numeric)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE WHEN n BETWEEN -1e300 AND 1e300 AND (n = 0 OR n >= 1e-300 OR n <= -1e-300)
+	THEN n::float8 ELSE segmatch_f8_edge(n) END
+$fn$;
+
 -- segmatch_decimal reads a string as SEMANTICS rule 1 does
 -- (operators.ParseDecimal): an optional sign, digits with an optional
 -- fraction (or a fraction alone), an optional exponent, nothing else; a
 -- value beyond float64's range is not a number. NULL when not a number.
-CREATE OR REPLACE FUNCTION segmatch_decimal(t text)
+CREATE OR REPLACE FUNCTION segmatch_decimal_slow(t text)
 RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 DECLARE
 	m text[];
@@ -122,20 +138,33 @@ BEGIN
 END
 $fn$;
 
+-- segmatch_decimal is segmatch_decimal_slow, inlinable: u is t without
+-- its sign. A string of other characters than a number's is not one; a
+-- number without an exponent (digits and at most one point) of at most
+-- 300 characters is within float64's normal range, cast as it is; the
+-- rest (exponents, long strings, near misses) is segmatch_decimal_slow's.
+-- No regular expression: PostgreSQL's take microseconds each.
+CREATE OR REPLACE FUNCTION segmatch_decimal_u(t text, u text)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE
+	WHEN u = '' OR ltrim(u, '0123456789.eE+-') <> '' THEN NULL
+	WHEN ltrim(u, '0123456789.') <> '' OR length(t) > 300 THEN segmatch_decimal_slow(t)
+	WHEN u = '.' OR length(u) - length(replace(u, '.', '')) > 1 THEN NULL
+	ELSE t::numeric::float8 END
+$fn$;
+
+CREATE OR REPLACE FUNCTION segmatch_decimal(t text)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT segmatch_decimal_u(t, CASE WHEN left(t, 1) IN ('+', '-') THEN substr(t, 2) ELSE t END)
+$fn$;
+
 -- segmatch_num reads a contact scalar as a number (rule 1): a JSON number,
 -- or a string that is a decimal number in its entirety.
 CREATE OR REPLACE FUNCTION segmatch_num(e jsonb)
-RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-BEGIN
-	CASE jsonb_typeof(e)
-	WHEN 'number' THEN
-		RETURN segmatch_f8(e::numeric);
-	WHEN 'string' THEN
-		RETURN segmatch_decimal(e #>> '{}');
-	ELSE
-		RETURN NULL;
-	END CASE;
-END
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE jsonb_typeof(e)
+	WHEN 'number' THEN segmatch_f8(e::numeric)
+	WHEN 'string' THEN segmatch_decimal(e #>> '{}') END
 $fn$;
 
 -- segmatch_fold maps every character to the smallest character of its
@@ -143,13 +172,9 @@ $fn$;
 -- it): ASCII letters by upper() under the C collation (ASCII only), the
 -- rest by a translation table generated from Go's Unicode tables.
 CREATE OR REPLACE FUNCTION segmatch_fold(s text)
-RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-BEGIN
-	IF octet_length(s) = char_length(s) THEN
-		RETURN upper(s COLLATE "C");
-	END IF;
-	RETURN translate(upper(s COLLATE "C"), '@@FOLD_FROM@@', '@@FOLD_TO@@');
-END
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE WHEN octet_length(s) = char_length(s) THEN upper(s COLLATE "C")
+	ELSE translate(upper(s COLLATE "C"), '@@FOLD_FROM@@', '@@FOLD_TO@@') END
 $fn$;
 
 -- segmatch_date_text reads a date string as operators.ParseDate does and
@@ -158,98 +183,96 @@ $fn$;
 -- and no fraction is UTC), the SQL form with a space for the T (fraction
 -- and zone optional, no zone is UTC; zones Z, ±hh, ±hhmm, ±hh:mm), and
 -- YYYY-MM-DD.
+--
+-- No regular expression (PostgreSQL's take microseconds a call): p is s
+-- with every digit written 0, so that each form is a fixed text up to the
+-- fraction (r, from 20), whose zone z is what follows the fraction's
+-- point and digits. The fields are then at fixed places in s (YYYY-MM-DD,
+-- HH:MM:SS at 12) and segmatch_date_fields checks their ranges.
+CREATE OR REPLACE FUNCTION segmatch_zone(z text)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE
+	WHEN z IN ('', 'Z', 'z') THEN 0
+	WHEN substr(z, 2, 2)::int <= 23 AND (length(z) = 3 OR right(z, 2)::int <= 59) THEN
+		CASE WHEN left(z, 1) = '-' THEN -1 ELSE 1 END
+		* (substr(z, 2, 2)::int * 3600 + CASE WHEN length(z) = 3 THEN 0 ELSE right(z, 2)::int END * 60)
+	END
+$fn$;
+
+-- segmatch_date_fields: the instant as exact epoch seconds, NULL when a
+-- field is out of range (off, the zone's seconds, NULL when invalid).
+-- Days come from PostgreSQL's proleptic Gregorian date, 400 years (146097
+-- days exactly) later, as it has no year 0.
+CREATE OR REPLACE FUNCTION segmatch_date_fields(y int, mo int, d int, h int, mi int, se int, off int, frac numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE
+	WHEN mo BETWEEN 1 AND 12 AND h <= 23 AND mi <= 59 AND se <= 59 AND d BETWEEN 1 AND CASE
+		WHEN mo = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 ELSE 28 END
+		WHEN mo IN (4, 6, 9, 11) THEN 30
+		ELSE 31 END
+	THEN (make_date(y + 400, mo, d) - DATE '1970-01-01' - 146097)::numeric * 86400
+		+ (h * 3600 + mi * 60 + se - off) + frac
+	END
+$fn$;
+
 CREATE OR REPLACE FUNCTION segmatch_date_text(s text)
 RETURNS numeric LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 DECLARE
-	m text[];
-	y int; mo int; d int; h int := 0; mi int := 0; se int := 0;
-	off int := 0; oh int; om int := 0; dim int;
-	frac numeric := 0;
-	yy int; era int; yoe int; doy int; doe int;
+	p text := translate(s, '123456789', '000000000');
+	r text;
+	z text;
+	fr text;
 BEGIN
-	m := regexp_match(s, '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:([Tt ])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$');
-	IF m IS NULL THEN
-		RETURN NULL;
-	END IF;
-	IF m[4] IN ('T', 't') THEN
-		IF m[8] IS NOT NULL AND m[9] IS NULL THEN
-			RETURN NULL; -- a fraction needs a zone in the T form
-		END IF;
-		IF m[9] IS NOT NULL AND length(m[9]) NOT IN (1, 6) THEN
-			RETURN NULL; -- the T form's zones: Z or ±hh:mm
-		END IF;
-	END IF;
-	y := m[1]::int; mo := m[2]::int; d := m[3]::int;
-	IF mo < 1 OR mo > 12 OR d < 1 THEN
-		RETURN NULL;
-	END IF;
-	dim := CASE
-		WHEN mo = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 ELSE 28 END
-		WHEN mo IN (4, 6, 9, 11) THEN 30
-		ELSE 31 END;
-	IF d > dim THEN
-		RETURN NULL;
-	END IF;
-	IF m[5] IS NOT NULL THEN
-		h := m[5]::int; mi := m[6]::int; se := m[7]::int;
-		IF h > 23 OR mi > 59 OR se > 59 THEN
+	IF length(p) = 10 THEN
+		IF p <> '0000-00-00' THEN
 			RETURN NULL;
 		END IF;
-		IF m[8] IS NOT NULL THEN
-			frac := ('0.' || left(m[8], 9))::numeric;
-		END IF;
-		IF m[9] IS NOT NULL AND length(m[9]) > 1 THEN
-			-- ±hh, ±hhmm or ±hh:mm
-			oh := substr(m[9], 2, 2)::int;
-			IF length(m[9]) > 3 THEN
-				om := right(m[9], 2)::int;
-			END IF;
-			IF oh > 23 OR om > 59 THEN
-				RETURN NULL;
-			END IF;
-			off := oh * 3600 + om * 60;
-			IF substr(m[9], 1, 1) = '-' THEN
-				off := -off;
-			END IF;
-		END IF;
+		RETURN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int, 0, 0, 0, 0, 0);
 	END IF;
-	-- days from civil (proleptic Gregorian; year 0 exists, as in Go)
-	yy := y - CASE WHEN mo <= 2 THEN 1 ELSE 0 END;
-	era := CASE WHEN yy >= 0 THEN yy / 400 ELSE (yy - 399) / 400 END;
-	yoe := yy - era * 400;
-	doy := (153 * (mo + CASE WHEN mo > 2 THEN -3 ELSE 9 END) + 2) / 5 + d - 1;
-	doe := yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	RETURN (era::numeric * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + se - off + frac;
+	r := substr(p, 20);
+	z := ltrim(r, '.0');
+	fr := left(r, length(r) - length(z));
+	IF fr <> '' AND (left(fr, 1) <> '.' OR length(fr) < 2 OR strpos(substr(fr, 2), '.') > 0) THEN
+		RETURN NULL;
+	END IF;
+	IF left(p, 19) IN ('0000-00-00T00:00:00', '0000-00-00t00:00:00') THEN
+		IF NOT (z IN ('Z', 'z', '+00:00', '-00:00') OR z = '' AND fr = '') THEN
+			RETURN NULL; -- the T form: zones Z or ±hh:mm, and a fraction needs one
+		END IF;
+	ELSIF left(p, 19) <> '0000-00-00 00:00:00' OR z NOT IN ('', 'Z', 'z', '+00', '-00', '+0000', '-0000', '+00:00', '-00:00') THEN
+		RETURN NULL;
+	END IF;
+	RETURN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int,
+		substr(s, 12, 2)::int, substr(s, 15, 2)::int, substr(s, 18, 2)::int,
+		segmatch_zone(substr(s, length(s) - length(z) + 1)),
+		CASE WHEN fr = '' THEN 0 ELSE ('0.' || left(substr(s, 21, length(fr) - 1), 9))::numeric END);
 END
 $fn$;
 
--- segmatch_date reads a contact scalar as a date (operators.DateOf): a
--- date string, or a number of epoch milliseconds (Go's float arithmetic
--- reproduced in float8). Exact epoch seconds, NULL when not a date.
+-- segmatch_date_ms: epoch milliseconds beyond 9e15 in magnitude are
+-- beyond 8.64e15 as float8 too; below 1e-200 Go comes to 0 (floor(ms/1000)
+-- and the nanoseconds); the rest is cast, in float64's normal range.
+CREATE OR REPLACE FUNCTION segmatch_ms(ms float8)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE WHEN abs(ms) <= 8.64e15::float8 THEN
+	floor(ms / 1000::float8)::numeric
+	+ trunc((ms - floor(ms / 1000::float8) * 1000::float8) * 1e6::float8)::numeric / 1000000000
+	END
+$fn$;
+
+CREATE OR REPLACE FUNCTION segmatch_date_ms(n numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE
+	WHEN n > 9e15 OR n < -9e15 THEN NULL
+	WHEN abs(n) < 1e-200 THEN 0
+	ELSE segmatch_ms(n::float8) END
+$fn$;
+
 CREATE OR REPLACE FUNCTION segmatch_date(e jsonb)
-RETURNS numeric LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
-DECLARE
-	ms float8;
-	sec float8;
-	ns float8;
-BEGIN
-	CASE jsonb_typeof(e)
-	WHEN 'string' THEN
-		RETURN segmatch_date_text(e #>> '{}');
-	WHEN 'number' THEN
-		ms := segmatch_f8(e::numeric);
-		IF abs(ms) > 8.64e15 THEN
-			RETURN NULL;
-		ELSIF abs(ms) < 1e-200 THEN
-			RETURN 0; -- Go: floor(ms/1000) and the nanoseconds both come to 0
-		END IF;
-		sec := floor(ms / 1000::float8);
-		ns := (ms - sec * 1000::float8) * 1e6::float8;
-		RETURN sec::numeric + trunc(ns)::numeric / 1000000000;
-	ELSE
-		RETURN NULL;
-	END CASE;
-END
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE jsonb_typeof(e)
+	WHEN 'string' THEN segmatch_date_text(e #>> '{}')
+	WHEN 'number' THEN segmatch_date_ms(e::numeric) END
 $fn$;
 
 -- segmatch_semver_key maps a SemVer 2.0.0 string (operators.ParseSemver:

@@ -8,14 +8,22 @@
 //
 // Every value and every field-path key is a bind parameter ($1, $2, ...);
 // the only identifier written into the SQL is the column, quoted with
-// pgx.Identifier. The clause calls a few helper functions (segmatch_*)
+// pgx.Identifier (a jsonpath's keys and constants are in its text, itself
+// a parameter). The clause calls a few helper functions (segmatch_*)
 // that Install creates; they are IMMUTABLE and never raise, whatever a
-// row holds.
+// row holds. The ones called per element are SQL expressions that the
+// planner inlines (the clause only passes them columns and cheap
+// expressions), so that no plpgsql runs per row on common data.
 //
-// Mapping (V is the field's value as jsonb, SQL NULL when missing; a
-// fan-out over arrays is materialised by segmatch_get as a jsonb array of
-// the values reached; "any element" is EXISTS over jsonb_array_elements
-// when V is an array, else the test on V itself):
+// Mapping (V is the field's value as jsonb, SQL NULL when missing: #> when
+// no prefix of the path is an array; a fan-out over arrays is read by a lax
+// SQL/JSON path, [*] before each key flattening nested arrays as the
+// engine does, and materialised as the jsonb array of the values reached;
+// segmatch_get, a plpgsql walk, serves paths with an index or '#' and
+// arrays nested deeper than the path flattens. "Any element" is EXISTS
+// over the elements when V is an array, else the test on V itself; on a
+// fan-out, EXISTS over the path's items, or for string and bool equality
+// one jsonb_path_exists with the test as a filter):
 //
 //	eq/ne/in/not_in        jsonb equality for strings and bools, segmatch_num (rule 1) for numbers
 //	gt..lte, between       float8 order on segmatch_num, or text order COLLATE "C" (byte-wise)
@@ -23,7 +31,8 @@
 //	ignore_case            segmatch_fold on both sides (Unicode simple folding, as Go)
 //	regex                  the RE2 parse tree rewritten as a PostgreSQL ARE (see regex.go)
 //	is_set/is_empty        tests on V and jsonb_typeof(V)
-//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go
+//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go;
+//	                       a string is parsed only when its day is within two days of them
 //	semver_*               segmatch_semver_key: a text key whose byte order is SemVer precedence
 //	contains_any/all/none  any-element membership, as in / all of
 //	elem_match             EXISTS over the elements, the group compiled against each element
@@ -48,6 +57,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/segmatch/segmatch"
@@ -202,74 +212,190 @@ func (g *gen) group(match filter.Match, fs []filter.Filter, root, ptr string, po
 	return "(" + strings.Join(parts, op) + ")", nil
 }
 
-// intLike: PostgreSQL's #> would read this key as an array index.
-func intLike(k string) bool {
-	k = strings.TrimLeft(k, " \t\n\r\v\f")
-	k = strings.TrimLeft(k, "+-")
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < '0' || k[i] > '9' {
-			return false
-		}
-	}
-	return true
+// field is a field path compiled against a root: its value, and what
+// "some element" (rule 2) iterates.
+type field struct {
+	// v is the value as jsonb (SQL NULL when missing; a fan-out is
+	// materialised as the jsonb array of the values reached, arrays
+	// reached flattened one level).
+	v string
+	// fan is a condition under which the path may fan out (some prefix of
+	// it is an array); "" when it cannot. When it is false, the value is
+	// fast, an expression of a few operators only (so that the inlinable
+	// helper functions applied to it are inlined).
+	fan, fast string
+	// When native, the fan-out is read by SQL/JSON path: elems (a
+	// jsonpath parameter) yields, from root, the candidate elements (the
+	// values reached, arrays flattened one level), exactly when guard is
+	// false (arrays nested at most flatDepth+1 deep where the path fans
+	// out); slow is segmatch_get, exact on anything.
+	native            bool
+	root, elems, slow string
+	reachedPath       string // the path of the values reached (elems without its last [*])
+	guard             string
 }
 
-// path is the SQL jsonb expression of a field path read from root.
-func (g *gen) path(p filter.Path, root string) string {
+// flatDepth is how many lax [*] steps precede each key of a native
+// path: lax mode unwraps one more level at the key itself, so arrays
+// nested up to flatDepth+1 deep are flattened as a fan-out flattens them
+// (rawjson.ForEachFlat); deeper ones are left to segmatch_get.
+const flatDepth = 2
+
+// jsonpathKey writes a key as a jsonpath member accessor.
+func jsonpathKey(k string) string { return "." + jpLiteral(k) }
+
+// jpLiteral writes a string or bool as a jsonpath literal (a string with
+// JSON's escapes, which jsonpath string literals accept).
+func jpLiteral(x any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(x)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// path compiles a field path read from root.
+func (g *gen) path(p filter.Path, root string) *field {
 	if len(p) == 0 {
-		return root
+		return &field{v: root, fast: root}
+	}
+	for _, st := range p {
+		if hasNUL(st.Key) || !utf8.ValidString(st.Key) {
+			// PostgreSQL text holds neither: no object has such a key,
+			// which is always missing.
+			return &field{v: "NULL::jsonb", fast: "NULL::jsonb"}
+		}
 	}
 	keys := make([]string, len(p))
 	kinds := make([]int32, len(p))
-	simple := true
-	for _, st := range p {
-		if hasNUL(st.Key) {
-			return "NULL::jsonb" // no object has such a key: always missing
-		}
-	}
+	native := true
 	for i, st := range p {
 		keys[i] = st.Key
 		switch {
 		case st.Len:
 			kinds[i] = 2
-			simple = false
+			native = false
 		case st.Index >= 0:
 			kinds[i] = 1
-			simple = false
-		case intLike(st.Key):
-			simple = false
+			native = false
 		}
 	}
 	k := g.arg(keys) + "::text[]"
 	slow := fmt.Sprintf("segmatch_get(%s, %s, %s::int[])", root, k, g.arg(kinds))
-	if !simple {
-		return slow
+	if !native {
+		return &field{v: slow}
 	}
-	// Objects all the way: #> is the answer. NULL means missing, or an
-	// array on the way (fan-out), which only segmatch_get sorts out: it is
-	// called only when some prefix of the path reads an array.
+	// Keys all the way: when no prefix of the path is an array, #> is the
+	// answer; when one is, the path fans out, which a lax SQL/JSON path
+	// reads natively ([*] flattens an array and passes anything else
+	// through; a key reads an object's member and nothing else).
 	var arrays []string
 	arrays = append(arrays, fmt.Sprintf("jsonb_typeof(%s) = 'array'", root))
 	for i := 1; i < len(p); i++ {
 		arrays = append(arrays, fmt.Sprintf("jsonb_typeof(%s #> (%s)[1:%d]) = 'array'", root, k, i))
 	}
-	fallback := fmt.Sprintf("CASE WHEN %s THEN %s END", strings.Join(arrays, " OR "), slow)
+	fast := fmt.Sprintf("%s #> %s", root, k)
 	if len(p) == 1 {
-		return fmt.Sprintf("COALESCE(%s -> (%s)[1], %s)", root, k, fallback)
+		fast = fmt.Sprintf("%s -> (%s)[1]", root, k)
 	}
-	return fmt.Sprintf("COALESCE(%s #> %s, %s)", root, k, fallback)
+	flat := strings.Repeat("[*]", flatDepth)
+	jp := "lax $"
+	var deep []string // arrays nested too deep before key i (the root's own nesting is the first test)
+	for i, key := range keys {
+		if i > 0 {
+			deep = append(deep, "exists(@"+jp[len("lax $"):]+flat+` ? (@.type() == "array"))`)
+		}
+		jp += flat + jsonpathKey(key)
+	}
+	guard := fmt.Sprintf("jsonb_typeof(%s) = 'array'", root)
+	if len(deep) > 0 {
+		guard = fmt.Sprintf("(%s OR jsonb_path_exists(%s, %s::text::jsonpath))", guard, root, g.arg("lax $ ? ("+strings.Join(deep, " || ")+")"))
+	}
+	f := &field{
+		fan: "(" + strings.Join(arrays, " OR ") + ")", fast: fast,
+		native: true, root: root, slow: slow,
+		reachedPath: jp,
+		elems:       g.arg(jp+"[*]") + "::text::jsonpath",
+		guard:       guard,
+	}
+	reached := fmt.Sprintf("CASE WHEN jsonb_path_exists(%s, %s::text::jsonpath) THEN jsonb_path_query_array(%s, %s) END", root, g.arg(jp), root, f.elems)
+	f.v = fmt.Sprintf("(CASE WHEN %s THEN (CASE WHEN %s THEN %s ELSE %s END) ELSE %s END)", f.fan, f.guard, slow, reached, fast)
+	return f
 }
 
-// anyElem is rule 2 and 4: the test on some element when v is an array,
-// else on v; false on missing. t is called twice and must only use
-// parameters allocated before.
-func (g *gen) anyElem(v string, t func(e string) string) string {
+// anyElem is rule 2 and 4: the test on some element when the field is
+// an array (or fans out), else on the value; false on missing. t is
+// called several times and must only use parameters allocated before;
+// it is only ever given a column of a set-returning function or the
+// field's fast expression, so that the helpers it calls are inlined.
+func (g *gen) anyElem(f *field, t func(e string) string) string {
+	return g.anyElemJP(f, t, "")
+}
+
+// anyElemJP is anyElem where jp, when not "", is the same test as a
+// jsonpath filter on @ (no parameters: its constants are in the path
+// text, itself a parameter), which reads a fan-out in one call.
+func (g *gen) anyElemJP(f *field, t func(e string) string, jp string) string {
+	if !f.native {
+		return g.elemsOf(f.v, "'lax $[*]'::jsonpath", t)
+	}
 	a := g.newAlias()
-	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
-		v, v, a, t(a+".v"), t(v))
+	fast := fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
+		f.fast, f.fast, a, t(a+".v"), t(f.fast))
+	if f.fan == "" {
+		return fast
+	}
+	fan := g.elemsOf(f.root, f.elems, t)
+	if jp != "" {
+		// Not elems: lax mode unwraps an array given to a filter, so the
+		// filter goes on the values reached, whose arrays it unwraps one
+		// level, as [*] would, and no further (an element that is an
+		// array is tested as one).
+		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
+	}
+	// The path reads a subset of the elements (all of them unless the
+	// guard holds: arrays nested too deep are skipped), so its answer
+	// stands when true and the guard is only read when it is false.
+	return fmt.Sprintf("(CASE WHEN %s THEN (%s OR (%s AND %s)) ELSE %s END)",
+		f.fan, fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fast)
+}
+
+// jpEquals is the jsonpath filter of equality with strings and bools
+// (exact: jsonpath compares strings byte-wise; the type test keeps lax
+// mode from unwrapping an array element); "" when xs holds anything else,
+// a fold or a NUL.
+func jpEquals(xs []any, fold bool) string {
+	var types, eqs []string
+	seen := map[string]bool{}
+	for _, x := range xs {
+		var typ string
+		switch c := x.(type) {
+		case string:
+			if fold || hasNUL(c) || !utf8.ValidString(c) {
+				return ""
+			}
+			typ = "string"
+		case bool:
+			typ = "boolean"
+		default:
+			return ""
+		}
+		if !seen[typ] {
+			seen[typ] = true
+			types = append(types, `@.type() == "`+typ+`"`)
+		}
+		eqs = append(eqs, "@ == "+jpLiteral(x))
+	}
+	if len(eqs) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(types, " || ") + ") && (" + strings.Join(eqs, " || ") + ")"
+}
+
+// elemsOf: t holds for some item the jsonpath yields from v.
+func (g *gen) elemsOf(v, jp string, t func(e string) string) string {
+	a := g.newAlias()
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM jsonb_path_query(%s, %s) AS %s(v) WHERE %s)", v, jp, a, t(a+".v"))
 }
 
 func isNilSQL(v string) string {
@@ -391,7 +517,8 @@ func strOf(e string) string {
 type leaf struct {
 	op       string
 	f        *filter.Filter
-	v        string
+	v        string // the field's value (fld.v)
+	fld      *field
 	ptr      string
 	positive bool
 	fold     bool
@@ -464,7 +591,8 @@ func Pushable(operator string) (ok bool, reason string) {
 }
 
 func (g *gen) positive(op string, f *filter.Filter, p filter.Path, root, ptr string, positive bool) (string, error) {
-	l := &leaf{op: op, f: f, v: g.path(p, root), ptr: ptr, positive: positive, fold: f.IgnoreCase}
+	fld := g.path(p, root)
+	l := &leaf{op: op, f: f, v: fld.v, fld: fld, ptr: ptr, positive: positive, fold: f.IgnoreCase}
 	if why, ok := notPushable[op]; ok {
 		return "", fmt.Errorf("%s: %w: %s", ptr, ErrNotPushable, why)
 	}
@@ -487,7 +615,7 @@ func (g *gen) eq(l *leaf) (string, error) {
 		return isNilSQL(l.v), nil
 	}
 	t := g.equalsTest(x, l.fold)
-	return g.anyElem(l.v, t), nil
+	return g.anyElemJP(l.fld, t, jpEquals([]any{x}, l.fold)), nil
 }
 
 // Order: gt, gte, lt, lte: float8 order on segmatch_num, or byte-wise
@@ -497,11 +625,11 @@ func order(sym string) builder {
 		switch x := scalar(l.f.Value).(type) {
 		case float64:
 			c := g.arg(x) + "::float8"
-			return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
+			return g.anyElem(l.fld, func(e string) string { return fmt.Sprintf("segmatch_num(%s) %s %s", e, sym, c) }), nil
 		case string:
 			bound, bsym := nulBound(x, sym) // not sym itself: the builder is shared
 			c := g.arg(bound) + "::text"
-			return g.anyElem(l.v, func(e string) string {
+			return g.anyElem(l.fld, func(e string) string {
 				return fmt.Sprintf("%s COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), bsym, c)
 			}), nil
 		}
@@ -516,14 +644,14 @@ func (g *gen) between(l *leaf) (string, error) {
 	switch lo := b[0].(type) {
 	case float64:
 		lp, hp := g.arg(lo)+"::float8", g.arg(b[1].(float64))+"::float8"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			return fmt.Sprintf("segmatch_num(%s) BETWEEN %s AND %s", e, lp, hp)
 		}), nil
 	case string:
 		lo, lsym := nulBound(lo, ">=")
 		hi, hsym := nulBound(b[1].(string), "<=")
 		lp, hp := g.arg(lo)+"::text", g.arg(hi)+"::text"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			return fmt.Sprintf("(%s COLLATE \"C\" %s %s AND %s COLLATE \"C\" %s %s)", strOf(e), lsym, lp, strOf(e), hsym, hp)
 		}), nil
 	}
@@ -536,7 +664,13 @@ func (g *gen) member(l *leaf) (string, error) {
 	var list []json.RawMessage
 	_ = json.Unmarshal(l.f.Value, &list)
 	t, hasNull := g.memberTest(list, l.fold)
-	s := g.anyElem(l.v, t)
+	var xs []any
+	for _, r := range list {
+		if x := scalar(r); x != nil {
+			xs = append(xs, x)
+		}
+	}
+	s := g.anyElemJP(l.fld, t, jpEquals(xs, l.fold))
 	if l.op == "in" && hasNull {
 		s = "(" + isNilSQL(l.v) + " OR " + s + ")"
 	}
@@ -553,7 +687,7 @@ func (g *gen) containsAll(l *leaf) (string, error) {
 		if x == nil {
 			return "FALSE", nil // a null element is never in an array
 		}
-		parts = append(parts, g.anyElem(l.v, g.equalsTest(x, l.fold)))
+		parts = append(parts, g.anyElemJP(l.fld, g.equalsTest(x, l.fold), jpEquals([]any{x}, l.fold)))
 	}
 	return "(" + strings.Join(parts, " AND ") + ")", nil
 }
@@ -589,7 +723,7 @@ func affix(test func(text, ss string, i int) string) builder {
 			return "FALSE", nil
 		}
 		ss := g.arg(subs) + "::text[]"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			text := strOf(e)
 			if l.fold {
 				text = "segmatch_fold(" + text + ")"
@@ -620,7 +754,7 @@ func (g *gen) regex(l *leaf) (string, error) {
 		return "", fmt.Errorf("%s/value: %w", l.ptr, err)
 	}
 	c := g.arg("***:"+are) + "::text"
-	return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
+	return g.anyElem(l.fld, func(e string) string { return fmt.Sprintf("%s ~ %s", strOf(e), c) }), nil
 }
 
 // Presence: is_set.
@@ -634,23 +768,90 @@ func (g *gen) isEmpty(l *leaf) (string, error) {
 // Dates: before, after (strict), on segmatch_date's exact epoch seconds.
 func dateCompare(sym string) builder {
 	return func(g *gen, l *leaf) (string, error) {
-		d := g.arg(epoch(filterDate(l.f.Value))) + "::text::numeric"
-		return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) %s %s", e, sym, d) }), nil
+		d := filterDate(l.f.Value)
+		if sym == "<" {
+			return g.dateRange(l, nil, &d, "<"), nil
+		}
+		return g.dateRange(l, &d, nil, ">"), nil
 	}
 }
 
-// dateRange: lo <= the field's date <= hi (numeric parameters).
-func (g *gen) dateRange(l *leaf, lo, hi string) string {
-	return g.anyElem(l.v, func(e string) string { return fmt.Sprintf("segmatch_date(%s) BETWEEN %s AND %s", e, lo, hi) })
+// dateRange: lo <= the field's date <= hi (a nil bound is none; sym,
+// when not "", makes the one bound strict). A date string is parsed only
+// when its day (YYYY-MM-DD, which orders as text) is within two days of
+// the bounds: its zone moves its instant by less than a day from its
+// local time, so a string outside cannot be a date inside.
+func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
+	if lo != nil && hi != nil && lo.After(*hi) {
+		return g.anyElem(l.fld, func(string) string { return "FALSE" })
+	}
+	var ops, bounds, pre, npre []string // segmatch_date(e) ops[i] bounds[i]
+	if lo != nil {
+		ops = append(ops, ">=")
+		bounds = append(bounds, g.arg(epoch(*lo))+"::text::numeric")
+		if day, ok := dayOf(*lo, -2); ok {
+			pre = append(pre, `COLLATE "C" >= `+g.arg(day)+"::text")
+		}
+		npre = append(npre, ">= "+g.arg(msOf(*lo, -1))+"::text::numeric")
+	}
+	if hi != nil {
+		ops = append(ops, "<=")
+		bounds = append(bounds, g.arg(epoch(*hi))+"::text::numeric")
+		if day, ok := dayOf(*hi, 2); ok {
+			pre = append(pre, `COLLATE "C" <= `+g.arg(day)+"::text")
+		}
+		npre = append(npre, "<= "+g.arg(msOf(*hi, 1))+"::text::numeric")
+	}
+	if sym != "" {
+		ops[0] = sym
+	}
+	return g.anyElem(l.fld, func(e string) string {
+		// segmatch_date once: a range holds both bounds (BETWEEN would
+		// evaluate it twice).
+		test := fmt.Sprintf("segmatch_date(%s) %s %s", e, ops[0], bounds[0])
+		if len(ops) == 2 {
+			test = fmt.Sprintf("numrange(%s, %s, '[]') @> segmatch_date(%s)", bounds[0], bounds[1], e)
+		}
+		ps := []string{"TRUE"} // bounds beyond the years date strings write
+		if len(pre) > 0 {
+			ps = nil
+			for _, c := range pre {
+				ps = append(ps, fmt.Sprintf("left((%s) #>> '{}', 10) %s", e, c))
+			}
+		}
+		var ns []string
+		for _, c := range npre {
+			ns = append(ns, fmt.Sprintf("(%s)::numeric %s", e, c))
+		}
+		return fmt.Sprintf("((CASE jsonb_typeof(%s) WHEN 'string' THEN %s WHEN 'number' THEN %s ELSE FALSE END) AND %s)",
+			e, strings.Join(ps, " AND "), strings.Join(ns, " AND "), test)
+	})
+}
+
+// msOf is t moved by days as epoch milliseconds (exact decimal): an
+// epoch-milliseconds date is within a millisecond of its number.
+func msOf(t time.Time, days int) string {
+	t = t.Add(time.Duration(days) * 24 * time.Hour)
+	ms := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9)), big.NewInt(int64(t.Nanosecond()))), big.NewInt(1e6))
+	return ms.FloatString(6)
+}
+
+// dayOf is the UTC day of t moved by days, as YYYY-MM-DD; false beyond
+// the years a date string can write.
+func dayOf(t time.Time, days int) (string, bool) {
+	t = t.UTC().AddDate(0, 0, days)
+	if t.Year() < 0 || t.Year() > 9999 {
+		return "", false
+	}
+	return t.Format("2006-01-02"), true
 }
 
 // Dates: date_between [from, to], inclusive.
 func (g *gen) dateBetween(l *leaf) (string, error) {
 	var raws []json.RawMessage
 	_ = json.Unmarshal(l.f.Value, &raws)
-	lo := g.arg(epoch(filterDate(raws[0]))) + "::text::numeric"
-	hi := g.arg(epoch(filterDate(raws[1]))) + "::text::numeric"
-	return g.dateRange(l, lo, hi), nil
+	lo, hi := filterDate(raws[0]), filterDate(raws[1])
+	return g.dateRange(l, &lo, &hi, ""), nil
 }
 
 // Relative dates: within_last [now - d, now], within_next [now, now + d],
@@ -659,14 +860,13 @@ func (g *gen) within(l *leaf) (string, error) {
 	var ds string
 	_ = json.Unmarshal(l.f.Value, &ds)
 	d, _ := operators.ParseDuration(ds)
-	now := g.cfg.now
-	var lo, hi string
+	lo, hi := g.cfg.now, g.cfg.now
 	if l.op == "within_last" {
-		lo, hi = g.arg(epoch(d.Back(now)))+"::text::numeric", g.arg(epoch(now))+"::text::numeric"
+		lo = d.Back(lo)
 	} else {
-		lo, hi = g.arg(epoch(now))+"::text::numeric", g.arg(epoch(d.Forward(now)))+"::text::numeric"
+		hi = d.Forward(hi)
 	}
-	return g.dateRange(l, lo, hi), nil
+	return g.dateRange(l, &lo, &hi, ""), nil
 }
 
 // SemVer: semver_eq .. semver_lte on segmatch_semver_key, whose byte
@@ -680,7 +880,7 @@ func semverOrder(sym string) builder {
 			return "", fmt.Errorf("%s/value: %q is not SemVer", l.ptr, s)
 		}
 		c := g.arg(key) + "::text"
-		return g.anyElem(l.v, func(e string) string {
+		return g.anyElem(l.fld, func(e string) string {
 			return fmt.Sprintf("segmatch_semver_key(%s) COLLATE \"C\" %s %s COLLATE \"C\"", strOf(e), sym, c)
 		}), nil
 	}
@@ -696,7 +896,7 @@ func (g *gen) inCIDR(l *leaf) (string, error) {
 		}
 	}
 	c := g.arg(prefixes) + "::text[]::cidr[]"
-	return g.anyElem(l.v, func(e string) string {
+	return g.anyElem(l.fld, func(e string) string {
 		return fmt.Sprintf("segmatch_inet(%s) <<= ANY(%s)", strOf(e), c)
 	}), nil
 }

@@ -14,3 +14,13 @@ const (
 	UsageSQL = usageSQL
 	ListSQL  = listSQL
 )
+
+// ListenerPID is the process id of the listener's backend.
+func ListenerPID(s *Store) uint32 { return s.listenPID.Load() }
+
+// Reconnects is how many times the listener reconnected.
+func Reconnects(s *Store) int64 { return s.reconnects.Load() }
+
+// WithHeartbeat sets how long the listener waits without a notification
+// before it pings its connection (default 30s).
+func WithHeartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = d } }

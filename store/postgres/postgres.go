@@ -20,6 +20,23 @@
 // are pruned; an event the listener cannot read back is replaced by an
 // EventResync for its project.
 //
+// The listener survives a dropped connection (a restart or failover of the
+// server, pg_terminate_backend, a network cut; after 30s without a
+// notification it pings, and a connection that does not answer within 10s
+// counts as dropped): it reconnects with a bounded, jittered exponential
+// backoff (a delay drawn from [d/2, d], d doubling from 100ms to 5s;
+// WithReconnectBackoff), LISTENs again, and only then queues one
+// EventResync on every Watch channel, since what was committed while it
+// was not listening went unheard: a subscriber that re-reads with List on
+// the resync sees every write of the outage, and the events that follow
+// are again complete. Watch channels stay open throughout (only Close ends
+// them); a Watch made during the outage is answered once the listener is
+// back (or fails with ErrWatchTimeout, or with the connection error when
+// its marker cannot be sent), and writers waiting for their own event are
+// released by the resync. An idle pooled connection is checked before use
+// (pgconn's CheckConn), so the first calls after a restart do not fail on
+// connections the server closed.
+//
 // The record is kept as JSON text, not jsonb: jsonb cannot hold U+0000,
 // which a segment's values may contain.
 //
@@ -35,6 +52,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,13 +74,14 @@ type Store struct {
 	feed    *store.Feed
 	ids     store.IDGen
 
-	pool   chan *pgx.Conn // idle connections
-	slots  chan struct{}  // one per connection allowed
+	pool   chan idleConn // idle connections
+	slots  chan struct{} // one per connection allowed
 	closed atomic.Bool
 
-	listener   *pgx.Conn
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+	listenPID  atomic.Uint32 // the listening backend's process id
+	reconnects atomic.Int64  // how many times the listener reconnected
 
 	mu      sync.Mutex
 	pending map[string]*watcher     // Watch markers awaiting the listener
@@ -71,6 +90,17 @@ type Store struct {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// idleConn is a pooled connection and since when it is idle.
+type idleConn struct {
+	c     *pgx.Conn
+	since time.Time
+}
+
+// checkIdle: a connection idle longer than this is checked before use
+// (pgconn.CheckConn: a read of at most 1ms that reveals a connection the
+// server closed, as a restart does), as pgxpool does.
+const checkIdle = time.Second
 
 type watcher struct {
 	ctx     context.Context
@@ -92,6 +122,16 @@ type config struct {
 	maxConns     int
 	watchTimeout time.Duration // how long Watch waits for the listener
 	limits       store.Limits
+	backoffMin   time.Duration // the listener's first reconnection delay
+	backoffMax   time.Duration // and its bound
+	heartbeat    time.Duration // the listener pings after this long without a notification
+}
+
+// WithReconnectBackoff sets the delays between the listener's attempts to
+// reconnect after its connection drops: each is drawn from [d/2, d], d
+// starting at min and doubling up to max (default 100ms and 5s).
+func WithReconnectBackoff(min, max time.Duration) Option {
+	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
 }
 
 // WithLimits sets the limits of each project (default store.DefaultLimits;
@@ -153,20 +193,25 @@ const usageSQL = `SELECT count(*), COALESCE(sum(size), 0), count(*) FILTER (WHER
 // string; search_path selects the schema), creates the tables if needed
 // and starts listening for changes.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, maxConns: 8, watchTimeout: 30 * time.Second, limits: store.DefaultLimits}
+	cfg := config{now: time.Now, maxConns: 8, watchTimeout: 30 * time.Second, limits: store.DefaultLimits,
+		backoffMin: 100 * time.Millisecond, backoffMax: 5 * time.Second, heartbeat: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.maxConns < 1 {
 		cfg.maxConns = 1
 	}
+	if cfg.backoffMin <= 0 {
+		cfg.backoffMin = 100 * time.Millisecond
+	}
+	cfg.backoffMax = max(cfg.backoffMax, cfg.backoffMin)
 	connCfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("segment store: %w", err)
 	}
 	s := &Store{
 		cfg: cfg, connCfg: connCfg, feed: store.NewFeed(cfg.watchBuffer),
-		pool: make(chan *pgx.Conn, cfg.maxConns), slots: make(chan struct{}, cfg.maxConns),
+		pool: make(chan idleConn, cfg.maxConns), slots: make(chan struct{}, cfg.maxConns),
 		pending: map[string]*watcher{}, waiting: map[int64]chan struct{}{},
 	}
 	conn, err := pgx.ConnectConfig(ctx, connCfg)
@@ -194,30 +239,113 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if len(s.channel) > 63 {
 		s.channel = s.channel[:63]
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, s.listenSQL()); err != nil {
 		return fail(err)
 	}
-	s.listener = conn
+	s.listenPID.Store(conn.PgConn().PID())
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	s.listenDone = make(chan struct{})
-	go s.listen(lctx)
+	go s.listen(lctx, conn)
 	return s, nil
 }
 
-// listen publishes the notifications it hears, in commit order.
-func (s *Store) listen(ctx context.Context) {
+func (s *Store) listenSQL() string { return "LISTEN " + pgx.Identifier{s.channel}.Sanitize() }
+
+// listen publishes the notifications it hears, in commit order. It owns
+// conn; when conn drops, it reconnects (see the package doc).
+func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 	defer close(s.listenDone)
-	for {
-		n, err := s.listener.WaitForNotification(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				// The connection is gone: subscribers must re-read.
-				s.feed.Close()
-			}
-			return
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
 		}
-		s.handle(ctx, n.Payload)
+	}()
+	for {
+		wctx, cancel := context.WithTimeout(ctx, s.cfg.heartbeat)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			s.handle(ctx, n.Payload)
+			continue
+		}
+		if ctx.Err() != nil {
+			return // Close
+		}
+		if wctx.Err() != nil && !conn.IsClosed() && s.ping(ctx, conn) == nil {
+			continue // quiet, and still there (a timeout leaves a pgx connection usable)
+		}
+		conn.Close(context.Background())
+		if conn = s.relisten(ctx); conn == nil {
+			return // closed while reconnecting
+		}
+		s.recovered()
+	}
+}
+
+// ping checks the listener's connection after a quiet heartbeat period,
+// so that one gone silently (a network cut that sends no reset) is
+// noticed, within min(heartbeat, 10s), rather than never.
+func (s *Store) ping(ctx context.Context, conn *pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.heartbeat, 10*time.Second))
+	defer cancel()
+	return conn.Ping(ctx)
+}
+
+// relisten connects and LISTENs again, after a jittered, exponentially
+// growing delay before each attempt; nil when ctx ends first.
+func (s *Store) relisten(ctx context.Context) *pgx.Conn {
+	d := s.cfg.backoffMin
+	for {
+		t := time.NewTimer(d/2 + mrand.N(d/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if conn, err := s.connectListener(ctx); err == nil {
+			return conn
+		}
+		d = min(2*d, s.cfg.backoffMax)
+	}
+}
+
+// connectListener opens a connection that LISTENs on the store's channel.
+func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, s.connCfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, s.listenSQL()); err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	s.listenPID.Store(conn.PgConn().PID())
+	return conn, nil
+}
+
+// recovered runs once the listener listens again after a drop: whatever
+// was committed meanwhile went unheard, so every subscriber gets a resync
+// (after which List shows it); the writers waiting for their event are
+// released (the resync stands for it), and the Watch calls whose marker
+// may have been lost are answered now (every write committed from now on
+// is heard, and they return after this).
+func (s *Store) recovered() {
+	s.reconnects.Add(1)
+	s.feed.ResyncAll()
+	s.mu.Lock()
+	pending, waiting := s.pending, s.waiting
+	s.pending, s.waiting = map[string]*watcher{}, map[int64]chan struct{}{}
+	s.mu.Unlock()
+	for _, ch := range waiting {
+		close(ch)
+	}
+	for _, w := range pending {
+		ch, err := s.feed.Subscribe(w.ctx, w.project)
+		w.reply <- watchReply{ch, err}
 	}
 }
 
@@ -240,6 +368,9 @@ func (s *Store) handle(ctx context.Context, payload string) {
 		return // not ours: no writer waits for it
 	}
 	defer s.published(seq) // whatever happens, the writer stops waiting
+	// A server that hangs stalls the listener no longer than this.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	var typ int
 	var version int64
 	var body string
@@ -272,33 +403,51 @@ func (s *Store) published(seq int64) {
 	}
 }
 
-// withConn runs fn on a pooled connection.
+// withConn runs fn on a pooled connection. An idle one that the server
+// closed meanwhile (a restart) is dropped for another, so that the first
+// call after an outage does not fail for it.
 func (s *Store) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
-	var c *pgx.Conn
-	select {
-	case c = <-s.pool:
-	default:
-		select {
-		case c = <-s.pool:
-		case s.slots <- struct{}{}:
-			var err error
-			c, err = pgx.ConnectConfig(ctx, s.connCfg)
-			if err != nil {
-				<-s.slots
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
 	}
-	err := fn(c)
+	err = fn(c)
 	if c.IsClosed() || s.closed.Load() || (err != nil && !isClean(err)) {
 		c.Close(context.Background())
 		<-s.slots
 		return err
 	}
-	s.pool <- c
+	s.pool <- idleConn{c, time.Now()}
 	return err
+}
+
+// acquire takes an idle connection (checked when idle for a while) or
+// opens one within the bound.
+func (s *Store) acquire(ctx context.Context) (*pgx.Conn, error) {
+	for {
+		var ic idleConn
+		select {
+		case ic = <-s.pool:
+		default:
+			select {
+			case ic = <-s.pool:
+			case s.slots <- struct{}{}:
+				c, err := pgx.ConnectConfig(ctx, s.connCfg)
+				if err != nil {
+					<-s.slots
+					return nil, err
+				}
+				return c, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if time.Since(ic.since) < checkIdle || ic.c.PgConn().CheckConn() == nil {
+			return ic.c, nil
+		}
+		ic.c.Close(context.Background())
+		<-s.slots
+	}
 }
 
 // isClean: the error leaves the connection usable.
@@ -336,7 +485,8 @@ func decode(body string, version int64) (store.Record, error) {
 // It returns once this store's feed has published the event (or, when
 // the event could not be read back, a resync in its place), so that a
 // caller's own write is on its Watch channels when the call returns; it
-// stops waiting early if ctx is done or the listener stops.
+// stops waiting early if ctx is done or the store closes, and after 10s
+// (a listener reconnecting releases it with its resync).
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) (rec *store.Record, prev uint64, typ store.EventType, err error)) error {
 	var published chan struct{}
 	var seq int64
@@ -713,13 +863,12 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.stopListen()
-	<-s.listenDone
-	s.listener.Close(context.Background())
+	<-s.listenDone // the listener closes its connection
 	s.feed.Close()
 	for {
 		select {
-		case c := <-s.pool:
-			c.Close(context.Background())
+		case ic := <-s.pool:
+			ic.c.Close(context.Background())
 			<-s.slots
 		default:
 			return nil
