@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-
-	"github.com/segmatch/segmatch/engine"
-	"github.com/segmatch/segmatch/filter"
 )
 
 // Upsert adds a contact, or replaces the one with its id, and returns the
@@ -206,22 +203,21 @@ func (ix *Index) Refresh(now time.Time) ([]Event, error) {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	reg := ix.reg
-	var segs []filter.Segment
 	var which []int
 	for i, p := range reg.progs {
 		if p.ReadsNow() {
-			segs = append(segs, reg.segment(i))
 			which = append(which, i)
 		}
 	}
-	if len(segs) == 0 {
+	if len(which) == 0 {
 		return nil, nil
 	}
+	ix.scanAt = now // the clock of reg.progs (scanClock)
 	ix.mu.RLock()
 	reg.catchUp() // the members are compared below, then replaced
-	next := make([]*roaring.Bitmap, len(segs))
-	for k := range segs {
-		bm, err := ix.members(segs[k], now)
+	next := make([]*roaring.Bitmap, len(which))
+	for k, i := range which {
+		bm, err := ix.fields.query(ix, reg.segment(i), reg.progs[i])
 		if err != nil {
 			ix.mu.RUnlock()
 			return nil, err
@@ -242,5 +238,3 @@ func (ix *Index) Refresh(now time.Time) ([]Event, error) {
 	ix.deliver(events)
 	return events, nil
 }
-
-var _ = engine.New

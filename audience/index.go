@@ -55,6 +55,10 @@ type Index struct {
 	reg *registry
 
 	fields *fieldIndex
+
+	// scanAt is the clock of the registered segments' programs
+	// (scanClock); written under wmu.
+	scanAt time.Time
 }
 
 // New makes an empty index.

@@ -29,7 +29,6 @@ type registry struct {
 	docs    [][]byte // each segment's compact JSON: what tells an edit
 	progs   []*segmatch.Program
 	members []*roaring.Bitmap
-	opts    []segmatch.Option
 	// The same memberships by contact: words bits a contact (one per
 	// segment), so that an upsert compares its new result with its old one
 	// without asking every segment's bitmap.
@@ -163,8 +162,17 @@ func (r *registry) applyPending() {
 	r.pend, r.pendRows = r.pend[:0], r.pendRows[:0]
 }
 
-// pendingBytes is what pend holds.
-func (r *registry) pendingBytes() int { return 4*len(r.pend) + 8*len(r.pendRows) }
+// sizes is the member bitmaps' serialized size and pending plus what
+// pend holds, measured under catchMu (a reader catching up changes both)
+// without catching up. Callers hold ix.mu for reading.
+func (r *registry) sizes(pending int) (members, pendingOut int) {
+	r.catchMu.Lock()
+	defer r.catchMu.Unlock()
+	for _, bm := range r.members {
+		members += int(bm.GetSerializedSizeInBytes())
+	}
+	return members, pending + 4*len(r.pend) + 8*len(r.pendRows)
+}
 
 // row is contact n's membership bits (zero for a contact never seen).
 func (r *registry) row(n uint32) []uint64 {
@@ -287,6 +295,10 @@ func (r *registry) pack(which []int) {
 // computed at one time would be kept current at another.
 func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]Event, error) {
 	opts = append(slices.Clone(opts), segmatch.WithNow(ix.opts.Now))
+	// Each segment is compiled once by the engine (what upserts classify
+	// with) and, when new or changed, once alone (what decides the
+	// candidates the field index leaves, and whether it reads the clock):
+	// an unchanged segment keeps its program.
 	eng, err := engine.New(segs, opts...)
 	if err != nil {
 		return nil, err
@@ -299,15 +311,12 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 		}
 		index[k] = i
 	}
-	now := eng.Now()
-	if now.IsZero() {
-		now = ix.opts.Now()
-	}
-	next := &registry{eng: eng, res: eng.NewResult(), keys: keys, index: index, opts: opts, segs: slices.Clone(segs),
+	next := &registry{eng: eng, res: eng.NewResult(), keys: keys, index: index, segs: slices.Clone(segs),
 		docs: make([][]byte, len(segs)), progs: make([]*segmatch.Program, len(segs)), members: make([]*roaring.Bitmap, len(segs))}
 
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	ix.scanAt = ix.opts.Now() // one clock reading for every segment computed
 	ix.mu.RLock()
 	ix.reg.catchUp() // the members kept are read (and shared) below
 	ix.mu.RUnlock()
@@ -318,19 +327,19 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 			return nil, err
 		}
 		next.docs[i] = doc
-		if next.progs[i], err = segmatch.Compile(segs[i], opts...); err != nil {
-			return nil, err // engine.New compiled it: not expected
-		}
 		var old *roaring.Bitmap
 		if j, ok := ix.reg.index[keys[i]]; ok {
 			old = ix.reg.members[j]
 			if bytes.Equal(ix.reg.docs[j], doc) {
-				next.members[i] = old
+				next.members[i], next.progs[i] = old, ix.reg.progs[j]
 				continue
 			}
 		}
+		if next.progs[i], err = compileOne(segs[i], ix.scanClock); err != nil {
+			return nil, err // engine.New compiled it: not expected
+		}
 		ix.mu.RLock()
-		bm, err := ix.members(segs[i], now)
+		bm, err := ix.fields.query(ix, segs[i], next.progs[i])
 		ix.mu.RUnlock()
 		if err != nil {
 			return nil, err
@@ -347,14 +356,29 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 	return events, nil
 }
 
-// members is a segment's members at the clock reading now: exact, as
-// MatchJSON over every contact would say. Callers hold mu for reading.
+// scanClock is the clock of the registered segments' own programs: the
+// reading (scanAt) of the write computing their members (SetSegments,
+// Refresh), which sets it under wmu before it scans.
+func (ix *Index) scanClock() time.Time { return ix.scanAt }
+
+// members is an ad-hoc segment's members at the clock reading now: exact,
+// as MatchJSON over every contact would say. Callers hold mu for reading.
 func (ix *Index) members(seg filter.Segment, now time.Time) (*roaring.Bitmap, error) {
-	prog, err := segmatch.Compile(seg, segmatch.WithNow(func() time.Time { return now }))
+	prog, err := compileOne(seg, func() time.Time { return now })
 	if err != nil {
 		return nil, err
 	}
 	return ix.fields.query(ix, seg, prog)
+}
+
+// compiles counts compileOne's calls (tests: SetSegments compiles a
+// segment alone once, and only a new or changed one).
+var compiles atomic.Int64
+
+// compileOne compiles one segment on its own, at the clock now.
+func compileOne(seg filter.Segment, now func() time.Time) (*segmatch.Program, error) {
+	compiles.Add(1)
+	return segmatch.Compile(seg, segmatch.WithNow(now))
 }
 
 // diff appends the events of a segment's members going from old (nil:

@@ -1,0 +1,88 @@
+package audience
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/randgen"
+)
+
+// reviewIndex is an index of n small contacts ("c0", "c1", ...) with the
+// given segments registered.
+func reviewIndex(t *testing.T, n int, segs ...filter.Segment) *Index {
+	t.Helper()
+	ix := New(Options{Now: func() time.Time { return randgen.Now }})
+	if len(segs) > 0 {
+		_, err := ix.SetSegments(segs)
+		require.NoError(t, err)
+	}
+	for i := range n {
+		_, err := ix.Upsert(fmt.Appendf(nil, `{"_id":"c%d","age":%d,"tags":["t%d"]}`, i, i%50, i%7))
+		require.NoError(t, err)
+	}
+	return ix
+}
+
+// TestCompileOnce: SetSegments compiles a segment on its own once when it
+// is new or changed (the engine compiles them all, for classifying), and
+// not at all when it is unchanged.
+func TestCompileOnce(t *testing.T) {
+	segs := []filter.Segment{
+		{ID: "a", Filters: []filter.Filter{filter.Cond("age", "gt", 10)}},
+		{ID: "b", Filters: []filter.Filter{filter.Cond("tags", "contains", "t1")}},
+		{ID: "c", Filters: []filter.Filter{filter.Cond("age", "within_last", "3d")}},
+	}
+	ix := reviewIndex(t, 50)
+	before := compiles.Load()
+	_, err := ix.SetSegments(segs)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), compiles.Load()-before, "three new segments")
+
+	before = compiles.Load()
+	_, err = ix.SetSegments(segs)
+	require.NoError(t, err)
+	require.Zero(t, compiles.Load()-before, "nothing changed")
+
+	edited := append([]filter.Segment(nil), segs...)
+	edited[1] = filter.Segment{ID: "b", Filters: []filter.Filter{filter.Cond("tags", "contains", "t2")}}
+	before = compiles.Load()
+	_, err = ix.SetSegments(edited)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), compiles.Load()-before, "one segment changed")
+	n, err := ix.Count("b")
+	require.NoError(t, err)
+	require.Equal(t, 7, n) // c2, c9, ..., c44
+
+	// Refresh evaluates the kept programs at its clock: no compile.
+	before = compiles.Load()
+	_, err = ix.Refresh(randgen.Now.Add(time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, compiles.Load()-before, "Refresh")
+}
+
+// TestStatsReadOnly: Stats does none of the deferred upkeep: after
+// upserts the members are still behind, and what they lack is counted
+// as pending; the next reader of the members catches them up.
+func TestStatsReadOnly(t *testing.T) {
+	ix := reviewIndex(t, 40, filter.Segment{ID: "old", Filters: []filter.Filter{filter.Cond("age", "gte", 30)}})
+	_, err := ix.Count("old") // caught up
+	require.NoError(t, err)
+	for i := range 10 {
+		_, err := ix.Upsert(fmt.Appendf(nil, `{"_id":"c%d","age":45}`, i))
+		require.NoError(t, err)
+	}
+	require.True(t, ix.reg.behind.Load())
+	s := ix.Stats()
+	require.True(t, ix.reg.behind.Load(), "Stats caught the members up")
+	require.Equal(t, 10*(4+8), s.PendingBytes) // no path indexed: the rows of 10 contacts
+	require.Positive(t, s.MemberBytes)
+	n, err := ix.Count("old")
+	require.NoError(t, err)
+	require.Equal(t, 10+10, n) // c30..c39, then c0..c9
+	require.False(t, ix.reg.behind.Load())
+	require.Zero(t, ix.Stats().PendingBytes)
+}
