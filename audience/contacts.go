@@ -63,12 +63,12 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 		ix.raws = append(ix.raws, nil)
 		ix.byID[id] = n
 		ix.live.Add(n)
-		ix.fields.changed(n, nil, len(ix.byID))
+		ix.fields.changed(n, nil, len(ix.byID), ix.bytes)
 		raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
 	case bytes.Equal(ix.raws[n], raw):
 		raw = ix.raws[n] // the same content: nothing for the field index
 	default:
-		ix.fields.changed(n, ix.raws[n], len(ix.byID))
+		ix.fields.changed(n, ix.raws[n], len(ix.byID), ix.bytes)
 		raw = bytes.Clone(raw)
 	}
 	ix.bytes += len(raw) - len(ix.raws[n])
@@ -130,7 +130,7 @@ func (ix *Index) Remove(id string) ([]Event, error) {
 		return nil, fmt.Errorf("audience: contact %q: %w", id, ErrNotFound)
 	}
 	events := ix.reg.leave(n, id, nil, len(ix.byID)-1)
-	ix.fields.changed(n, ix.raws[n], len(ix.byID)-1)
+	ix.fields.changed(n, ix.raws[n], len(ix.byID)-1, ix.bytes)
 	ix.bytes -= len(ix.raws[n])
 	ix.raws[n] = nil
 	ix.live.Remove(n)

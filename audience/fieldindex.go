@@ -88,9 +88,14 @@ type pendingContact struct {
 }
 
 // dropPending bounds pending: once more than max(minDrop, live/dropShare)
-// contacts changed since the paths were last caught up, the paths are
-// dropped instead (the next query needing one builds it again, in one
-// pass over the contacts). Catching up costs two reads of a contact and
+// contacts changed since the paths were last caught up, or the old
+// versions pending hold more than max(minDropBytes, raw/dropShare) bytes
+// (raw: the contacts' JSON the index keeps), the paths are dropped
+// instead (the next query needing one builds it again, in one pass over
+// the contacts). The bytes matter apart: a few large contacts replaced
+// by small ones would hold, by count alone, up to minDrop old versions of
+// up to Options.MaxContactBytes each (4 GiB at the defaults) while the
+// index kept little. Catching up costs two reads of a contact and
 // the changes of its paths (25-55 us a contact replaced with 16 paths,
 // 8 us edited: BenchmarkQueryUpkeep), a build one read and the values
 // added (14 us a contact for 16 paths: BenchmarkUpsertIndexed's log):
@@ -98,12 +103,16 @@ type pendingContact struct {
 // versions held are bounded by that share of the raw contacts.
 const dropShare = 3
 
-var minDrop = 4096 // (tests lower it)
+var (
+	minDrop      = 4096     // (tests lower it)
+	minDropBytes = 64 << 20 // (tests lower it)
+)
 
 // changed records that contact n is about to change from old (nil: a new
 // contact) to whatever ix.raws[n] will hold (nil: removed), live being
-// the number of live contacts. Callers hold ix.mu for writing.
-func (f *fieldIndex) changed(n uint32, old []byte, live int) {
+// the number of live contacts and raw the bytes of JSON the index keeps.
+// Callers hold ix.mu for writing.
+func (f *fieldIndex) changed(n uint32, old []byte, live, raw int) {
 	if f.kept == 0 {
 		return // no path to keep: a build reads the contacts as they are
 	}
@@ -125,7 +134,7 @@ func (f *fieldIndex) changed(n uint32, old []byte, live int) {
 	f.pendSet[w] |= 1 << (n & 63)
 	f.pending = append(f.pending, pendingContact{n, old})
 	f.pendingBytes += len(old)
-	if len(f.pending) > max(minDrop, live/dropShare) {
+	if len(f.pending) > max(minDrop, live/dropShare) || f.pendingBytes > max(minDropBytes, raw/dropShare) {
 		f.drop()
 	}
 }

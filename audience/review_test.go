@@ -2,6 +2,7 @@ package audience
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,35 @@ func TestStatsReadOnly(t *testing.T) {
 	require.Equal(t, 10+10, n) // c30..c39, then c0..c9
 	require.False(t, ix.reg.behind.Load())
 	require.Zero(t, ix.Stats().PendingBytes)
+}
+
+// TestPendingBytesBound attacks the pending versions' bound in bytes: a
+// few large contacts replaced by small ones, with a path indexed. By
+// count alone (max(minDrop, live/3)) the old versions would all be held;
+// past max(minDropBytes, raw/3) bytes the paths are dropped instead, and
+// answers stay exact.
+func TestPendingBytesBound(t *testing.T) {
+	defer func(old int) { minDropBytes = old }(minDropBytes)
+	minDropBytes = 64 << 10
+	ix := reviewIndex(t, 300)
+	pad := strings.Repeat("x", 16<<10)
+	for i := range 40 {
+		_, err := ix.Upsert(fmt.Appendf(nil, `{"_id":"big%d","age":%d,"pad":%q}`, i, i, pad))
+		require.NoError(t, err)
+	}
+	older := filter.Segment{Filters: []filter.Filter{filter.Cond("age", "gte", 20)}}
+	q, err := ix.Query(older)
+	require.NoError(t, err)
+	require.Equal(t, 300*30/50+20, q.Count())
+	require.Equal(t, 1, ix.Stats().IndexedPaths)
+	for i := range 40 {
+		_, err := ix.Upsert(fmt.Appendf(nil, `{"_id":"big%d","age":1}`, i))
+		require.NoError(t, err)
+		bound := max(minDropBytes, ix.RawBytes()/dropShare) + len(pad) + 64
+		require.LessOrEqual(t, ix.fields.pendingBytes, bound, "after %d replaced", i+1)
+	}
+	require.Positive(t, ix.fields.drops, "the old versions were never dropped")
+	q, err = ix.Query(older)
+	require.NoError(t, err)
+	require.Equal(t, 300*30/50, q.Count())
 }
