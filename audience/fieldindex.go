@@ -2,6 +2,7 @@ package audience
 
 import (
 	"bytes"
+	"cmp"
 	"maps"
 	"slices"
 	"sync"
@@ -74,10 +75,42 @@ type fieldIndex struct {
 	kept int
 	// drops counts the times pending outgrew dropPending (tests).
 	drops int
+
+	// maxPaths bounds the kept paths (Options.MaxIndexedPaths): past it,
+	// a build evicts the least recently used (clock: the uses so far,
+	// each kept path's last in pathIndex.used).
+	maxPaths int
+	clock    atomic.Int64
+	evicted  int // paths evicted so far (tests)
 }
 
-func newFieldIndex() *fieldIndex {
-	return &fieldIndex{paths: map[string]*pathIndex{}}
+func newFieldIndex(maxPaths int) *fieldIndex {
+	return &fieldIndex{paths: map[string]*pathIndex{}, maxPaths: maxPaths}
+}
+
+// evict forgets the least recently used kept paths, none of keep, until
+// at most maxPaths are kept (or only keep's are). Callers hold f.mu and
+// ix.mu for reading: a query still reading an evicted path reads it as
+// it is, current (no write comes between), and the next query wanting it
+// builds it again.
+func (f *fieldIndex) evict(keep []*pathIndex) {
+	if f.kept <= f.maxPaths {
+		return
+	}
+	var lru []*pathIndex
+	for _, p := range f.paths {
+		if p.kept && !slices.Contains(keep, p) {
+			lru = append(lru, p)
+		}
+	}
+	slices.SortFunc(lru, func(a, b *pathIndex) int { return cmp.Compare(a.used.Load(), b.used.Load()) })
+	for _, p := range lru[:min(len(lru), f.kept-f.maxPaths)] {
+		delete(f.paths, p.path.String())
+		p.kept = false
+		f.kept--
+		f.evicted++
+	}
+	f.rd = nil // the paths to read changed
 }
 
 // pendingContact is a contact changed since the paths were last caught
@@ -239,7 +272,7 @@ func (f *fieldIndex) bytes() (kept, paths, pending int) {
 func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathIndex {
 	f.catchUp(ix) // a build reads the contacts as they are: the other paths must be too
 	f.mu.Lock()
-	var mine, theirs []*pathIndex
+	var mine, theirs, asked []*pathIndex
 	var want *pathIndex
 	for i, q := range append([]filter.Path{p}, also...) {
 		key := q.String()
@@ -248,6 +281,8 @@ func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathInd
 			pi = newPathIndex(q)
 			f.paths[key] = pi
 		}
+		pi.used.Store(f.clock.Add(1))
+		asked = append(asked, pi)
 		if i == 0 {
 			want = pi
 		}
@@ -268,6 +303,7 @@ func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathInd
 		}
 		f.kept += len(mine)
 		f.rd = nil // paths more to read
+		f.evict(asked)
 		f.mu.Unlock()
 		for _, pi := range mine {
 			close(pi.built)
@@ -287,6 +323,7 @@ func (f *fieldIndex) built(p filter.Path) *pathIndex {
 	if pi == nil || !pi.ready.Load() {
 		return nil
 	}
+	pi.used.Store(f.clock.Add(1))
 	return pi
 }
 

@@ -21,6 +21,12 @@ type Options struct {
 	MaxContactBytes int
 	// Now is the clock of relative dates. Default: time.Now.
 	Now func() time.Time
+	// MaxIndexedPaths bounds the field paths the field index keeps
+	// (each costs memory and upkeep on every write): past it, indexing
+	// a path evicts the least recently used ones (those of the query
+	// indexing it excepted), and a query needing an evicted path indexes
+	// it again. Default: DefaultMaxIndexedPaths.
+	MaxIndexedPaths int
 	// OnEvents, when set, receives every write's events, in order, before
 	// the write returns (a slow receiver slows the writer: backpressure,
 	// nothing dropped). The write's return value carries them too.
@@ -32,6 +38,11 @@ var DefaultIDFields = []string{"_id", "lead_id", "id"}
 
 // DefaultMaxContactBytes is the default bound on one contact.
 const DefaultMaxContactBytes = 1 << 20
+
+// DefaultMaxIndexedPaths is the default bound on the field paths kept
+// indexed (Options.MaxIndexedPaths): ad-hoc queries on ever new paths
+// would otherwise grow the field index without end.
+const DefaultMaxIndexedPaths = 256
 
 // Index is contacts in memory, the members of every registered segment,
 // and a field index for ad-hoc queries. See the package doc for the
@@ -69,12 +80,15 @@ func New(opts Options) *Index {
 	if opts.MaxContactBytes <= 0 {
 		opts.MaxContactBytes = DefaultMaxContactBytes
 	}
+	if opts.MaxIndexedPaths <= 0 {
+		opts.MaxIndexedPaths = DefaultMaxIndexedPaths
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	ix := &Index{opts: opts, byID: map[string]uint32{}, live: roaring.New()}
 	ix.reg = &registry{}
-	ix.fields = newFieldIndex()
+	ix.fields = newFieldIndex(opts.MaxIndexedPaths)
 	return ix
 }
 

@@ -118,3 +118,49 @@ func TestPendingBytesBound(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 300*30/50, q.Count())
 }
+
+// TestIndexedPathsBound attacks the field index with ad-hoc queries on
+// ever new paths: it keeps at most Options.MaxIndexedPaths of them,
+// evicting the least recently used, and answers stay exact (an evicted
+// path is indexed again when a query needs it).
+func TestIndexedPathsBound(t *testing.T) {
+	ix := New(Options{Now: func() time.Time { return randgen.Now }, MaxIndexedPaths: 4})
+	for i := range 200 {
+		_, err := ix.Upsert(fmt.Appendf(nil, `{"_id":"c%d","hot":%d,"f%d":1,"f%d":2}`, i, i%10, i%30, (i+1)%30))
+		require.NoError(t, err)
+	}
+	hot := filter.Segment{Filters: []filter.Filter{filter.Cond("hot", "lt", 3)}}
+	for k := range 30 {
+		q, err := ix.Query(filter.Segment{Filters: []filter.Filter{filter.Cond(fmt.Sprintf("f%d", k), "gte", 1)}})
+		require.NoError(t, err)
+		want := 0
+		for i := range 200 {
+			if i%30 == k || (i+1)%30 == k {
+				want++
+			}
+		}
+		require.Equal(t, want, q.Count(), "f%d", k)
+		require.LessOrEqual(t, ix.Stats().IndexedPaths, 4, "after %d paths", k+1)
+		q, err = ix.Query(hot) // used every time: never the least recent
+		require.NoError(t, err)
+		require.Equal(t, 60, q.Count())
+	}
+	require.NotNil(t, ix.fields.built(filter.Path{{Key: "hot", Index: -1}}), "the path used all along was evicted")
+	require.GreaterOrEqual(t, ix.fields.evicted, 30-3)
+	// A query reading more paths than the bound keeps them all, for its
+	// own answer.
+	var fs []filter.Filter
+	for k := range 6 {
+		fs = append(fs, filter.Cond(fmt.Sprintf("f%d", k), "gte", 1))
+	}
+	q, err := ix.Query(filter.Segment{Match: filter.Any, Filters: fs})
+	require.NoError(t, err)
+	want := 0
+	for i := range 200 {
+		if i%30 < 6 || (i+1)%30 < 6 {
+			want++
+		}
+	}
+	require.Equal(t, want, q.Count())
+	requireCaughtUp(t, ix)
+}
