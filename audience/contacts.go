@@ -59,6 +59,11 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 			id = strings.Clone(id) // a view of the caller's buffer
 		}
 		n = uint32(len(ix.ids))
+		if was, ok := ix.num.gone[id]; ok { // removed, and back: a new number, the old one remembered
+			id = ix.ids[was]
+			ix.num.prev[n] = was
+			delete(ix.num.gone, id)
+		}
 		ix.ids = append(ix.ids, id)
 		ix.raws = append(ix.raws, nil)
 		ix.byID[id] = n
@@ -135,6 +140,8 @@ func (ix *Index) Remove(id string) ([]Event, error) {
 	ix.raws[n] = nil
 	ix.live.Remove(n)
 	delete(ix.byID, id)
+	ix.num.gone[ix.ids[n]] = n
+	ix.maybeRenumber()
 	ix.mu.Unlock()
 	ix.deliver(events)
 	return events, nil

@@ -53,10 +53,13 @@ type Index struct {
 	wmu sync.Mutex   // one write at a time
 	mu  sync.RWMutex // readers against the part of a write that changes state
 
-	// Contacts, by dense number.
-	byID map[string]uint32
-	// A number is never reused: ids[n] stays the id of contact n after
-	// it is removed, so that a Query taken before still names its members.
+	// Contacts, by dense number (numbering.go).
+	num  *numbering
+	byID map[string]uint32 // the live contacts' numbers: num.byID
+	// A number is not given twice: ids[n] stays the id of contact n after
+	// it is removed, so that a Query taken before still names its
+	// members, until the index renumbers (then a Query's numbering is
+	// frozen with it).
 	ids   []string
 	raws  [][]byte        // number -> the contact's JSON (nil once removed)
 	live  *roaring.Bitmap // numbers of the contacts present
@@ -66,6 +69,8 @@ type Index struct {
 	reg *registry
 
 	fields *fieldIndex
+
+	renumbers int // (tests)
 
 	// scanAt is the clock of the registered segments' programs
 	// (scanClock); written under wmu.
@@ -86,7 +91,8 @@ func New(opts Options) *Index {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	ix := &Index{opts: opts, byID: map[string]uint32{}, live: roaring.New()}
+	ix := &Index{opts: opts, num: newNumbering(), live: roaring.New()}
+	ix.byID = ix.num.byID
 	ix.reg = &registry{}
 	ix.fields = newFieldIndex(opts.MaxIndexedPaths)
 	return ix
@@ -147,13 +153,13 @@ var alwaysProgram = func() *segmatch.Program {
 	return p
 }()
 
-// idsOf lists the ids of a bitmap's contacts in id order (stable across
-// writes, unlike the numbers).
-func (ix *Index) idsOf(bm *roaring.Bitmap) []string {
+// idsOf lists the ids of a bitmap's contacts, ids naming its numbers, in
+// id order (stable across writes, unlike the numbers).
+func idsOf(ids []string, bm *roaring.Bitmap) []string {
 	out := make([]string, 0, bm.GetCardinality())
 	it := bm.Iterator()
 	for it.HasNext() {
-		out = append(out, ix.ids[it.Next()])
+		out = append(out, ids[it.Next()])
 	}
 	sortStrings(out)
 	return out

@@ -387,10 +387,10 @@ func (ix *Index) diff(events []Event, seg string, old, now *roaring.Bitmap) []Ev
 	if old == nil {
 		old = roaring.New()
 	}
-	for _, id := range ix.idsOf(roaring.AndNot(now, old)) {
+	for _, id := range idsOf(ix.ids, roaring.AndNot(now, old)) {
 		events = append(events, Event{Contact: id, Segment: seg, Entered: true})
 	}
-	for _, id := range ix.idsOf(roaring.AndNot(old, now)) {
+	for _, id := range idsOf(ix.ids, roaring.AndNot(old, now)) {
 		events = append(events, Event{Contact: id, Segment: seg, Entered: false})
 	}
 	return events
@@ -451,5 +451,5 @@ func (ix *Index) Segment(segment string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Query{ix: ix, bm: bm.Clone()}, nil
+	return ix.snapshot(bm.Clone()), nil
 }

@@ -1,7 +1,10 @@
 package audience
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +166,147 @@ func TestIndexedPathsBound(t *testing.T) {
 	}
 	require.Equal(t, want, q.Count())
 	requireCaughtUp(t, ix)
+}
+
+// requireAgrees: a set's Contains says of every id what its IDs say.
+func requireAgrees(t *testing.T, q *Query, ids ...string) {
+	t.Helper()
+	listed := q.IDs()
+	require.Len(t, listed, q.Count())
+	for _, id := range ids {
+		require.Equal(t, slices.Contains(listed, id), q.Contains(id), "%s: Contains against IDs %v", id, listed)
+	}
+}
+
+// TestRemoveUpsertAgain: a removed id upserted again gets a new number
+// (it comes last in the index's order) without the numbers growing
+// without end: the removed contacts' numbers are reclaimed by
+// renumbering. Sets taken at any point keep their members, Contains
+// agreeing with IDs, and combine with sets taken after.
+func TestRemoveUpsertAgain(t *testing.T) {
+	defer func(old int) { minDead = old }(minDead)
+	minDead = 8
+	older := filter.Segment{ID: "older", Filters: []filter.Filter{filter.Cond("age", "gte", 10)}}
+	ix := reviewIndex(t, 20, older)
+	names := make([]string, 20)
+	for i := range names {
+		names[i] = fmt.Sprintf("c%d", i)
+	}
+	before, err := ix.Segment("older")
+	require.NoError(t, err)
+	require.Equal(t, 10, before.Count())
+	requireAgrees(t, before, names...)
+
+	c15 := []byte(`{"_id":"c15","age":15,"tags":["t1"]}`)
+	_, err = ix.Remove("c15")
+	require.NoError(t, err)
+	_, err = ix.Upsert(c15)
+	require.NoError(t, err)
+	requireAgrees(t, before, names...) // c15 was in it, and is again
+	require.True(t, before.Contains("c15"))
+	after, err := ix.Segment("older")
+	require.NoError(t, err)
+	requireAgrees(t, after, names...)
+	ids, _ := after.Slice(0, 100)
+	require.Equal(t, "c15", ids[len(ids)-1], "upserted again: last in the index's order")
+
+	young, err := ix.Query(filter.Segment{Filters: []filter.Filter{filter.Cond("age", "lt", 10)}})
+	require.NoError(t, err)
+	require.Equal(t, 10, young.Count())
+
+	// Many times over: the numbers stay bounded, every set agrees.
+	sets := []*Query{before, after, young}
+	for k := range 500 {
+		id := names[10+k%10]
+		_, err := ix.Remove(id)
+		require.NoError(t, err)
+		if k%50 == 0 {
+			q, err := ix.Segment("older")
+			require.NoError(t, err)
+			sets = append(sets, q)
+		}
+		_, err = ix.Upsert(fmt.Appendf(nil, `{"_id":%q,"age":%d}`, id, 10+k%10))
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(ix.ids), 20+max(minDead, 20)+1, "after %d removals", k+1)
+	}
+	require.Positive(t, ix.renumbers)
+	for i, q := range sets {
+		requireAgrees(t, q, names...)
+		require.Equal(t, q.Count(), len(q.IDs()), "set %d", i)
+	}
+	now, err := ix.Segment("older")
+	require.NoError(t, err)
+	require.Equal(t, 10, now.Count())
+	requireAgrees(t, now, names...)
+	// A set taken before renumbering combines with one taken after: the
+	// contacts removed before it are left out of the older one.
+	// (before's members have all been removed since; young's never were.)
+	require.Zero(t, before.And(now).Count())
+	require.Equal(t, now.Count(), now.Or(before).Count())
+	all, err := ix.Query(filter.Segment{Filters: []filter.Filter{}})
+	require.NoError(t, err)
+	requireAgrees(t, young.And(all), names...)
+	require.Equal(t, young.IDs(), young.And(all).IDs())
+	require.Equal(t, young.IDs(), all.And(young).IDs())
+	require.Equal(t, 10, all.AndNot(young).Count())
+	page, raws := young.Slice(0, 100)
+	require.Len(t, raws, 10)
+	require.Equal(t, names[:10], page)
+	page, _ = before.Slice(0, 100)
+	require.Empty(t, page, "removed since: left out")
+	requireMembersCurrent(t, ix)
+	requireCaughtUp(t, ix)
+	q, err := ix.Query(older)
+	require.NoError(t, err)
+	require.Equal(t, now.IDs(), q.IDs())
+}
+
+// TestRenumberDifferential: random and hostile contacts, registered
+// segments and indexed paths, then most contacts removed (some upserted
+// again) so that the index renumbers: every answer still equals the
+// scan's, and the members equal the rows and the programs.
+func TestRenumberDifferential(t *testing.T) {
+	defer func(old int) { minDead = old }(minDead)
+	minDead = 16
+	g := randgen.New(21)
+	ix, raws := diffIndex(t, g, 300)
+	var segs []filter.Segment
+	for i := range 40 {
+		s := g.Segment()
+		s.ID = fmt.Sprintf("s%d", i)
+		segs = append(segs, s)
+	}
+	_, err := ix.SetSegments(segs)
+	require.NoError(t, err)
+	checkSegments(t, ix, segs) // indexes their paths
+	for round := range 3 {
+		ids := slices.Sorted(maps.Keys(raws))
+		for i, id := range ids {
+			if (i+round)%3 == 0 {
+				continue
+			}
+			_, err := ix.Remove(id)
+			require.NoError(t, err)
+			if i%4 == 0 { // back, as it was
+				_, err := ix.Upsert(raws[id])
+				require.NoError(t, err)
+			} else {
+				delete(raws, id)
+			}
+		}
+		for i := range 150 { // new ones
+			c := g.Contact()
+			c["_id"] = fmt.Sprintf("r%d-%d", round, i)
+			raw, err := json.Marshal(c)
+			require.NoError(t, err)
+			_, err = ix.Upsert(raw)
+			require.NoError(t, err)
+			raws[c["_id"].(string)] = raw
+		}
+		require.Len(t, ix.byID, len(raws))
+		requireMembersCurrent(t, ix)
+		checkSegments(t, ix, segs)
+		requireCaughtUp(t, ix)
+	}
+	require.Positive(t, ix.renumbers)
 }

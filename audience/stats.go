@@ -48,7 +48,8 @@ func (ix *Index) Stats() Stats {
 	for _, id := range ix.ids {
 		s.OverheadBytes += len(id) + 16 + 24 + 4 // the string and its header, the raws slot, a byID share
 	}
-	s.OverheadBytes += len(ix.byID) * 48 // map entries
+	s.OverheadBytes += len(ix.byID) * 48                         // map entries
+	s.OverheadBytes += len(ix.num.gone)*48 + len(ix.num.prev)*16 // removed ids, until renumbered
 	s.OverheadBytes += int(ix.live.GetSerializedSizeInBytes())
 	s.OverheadBytes += 8*len(ix.reg.pendSet) + 8*len(ix.fields.pendSet) // a bit a contact each: which are pending
 	return s
