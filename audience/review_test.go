@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +309,67 @@ func TestRenumberDifferential(t *testing.T) {
 		checkSegments(t, ix, segs)
 		requireCaughtUp(t, ix)
 	}
+	require.Positive(t, ix.renumbers)
+}
+
+// TestConcurrentRenumber: readers use sets taken before and after
+// renumberings (Contains, IDs, Slice, combinations), Stats and queries,
+// while the writer removes and upserts again (go test -race).
+func TestConcurrentRenumber(t *testing.T) {
+	defer func(old int) { minDead = old }(minDead)
+	minDead = 8
+	older := filter.Segment{ID: "older", Filters: []filter.Filter{filter.Cond("age", "gte", 25)}}
+	ix := reviewIndex(t, 60, older)
+	_, err := ix.Query(older) // a path indexed
+	require.NoError(t, err)
+	var mu sync.Mutex
+	sets := []*Query{}
+	take := func() {
+		q, err := ix.Segment("older")
+		require.NoError(t, err)
+		mu.Lock()
+		sets = append(sets, q)
+		mu.Unlock()
+	}
+	take()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for r := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				a, b := sets[(r+i)%len(sets)], sets[len(sets)-1]
+				mu.Unlock()
+				id := fmt.Sprintf("c%d", (r+i)%60)
+				if a.Contains(id) != slices.Contains(a.IDs(), id) {
+					t.Errorf("%s: Contains disagrees with IDs", id)
+					return
+				}
+				_, _ = a.Slice(0, 10)
+				_ = a.And(b).Count() + a.Or(b).Count() + b.AndNot(a).Count()
+				_ = ix.Stats()
+				if q, err := ix.Query(older); err == nil {
+					_ = q.Count()
+				}
+			}
+		})
+	}
+	for k := range 400 {
+		id := fmt.Sprintf("c%d", 25+k%35)
+		_, err := ix.Remove(id)
+		require.NoError(t, err)
+		_, err = ix.Upsert(fmt.Appendf(nil, `{"_id":%q,"age":%d}`, id, k%50))
+		require.NoError(t, err)
+		if k%40 == 0 {
+			take()
+		}
+	}
+	close(stop)
+	wg.Wait()
 	require.Positive(t, ix.renumbers)
 }
