@@ -35,7 +35,7 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	// One validating pass: the engine's when segments are registered.
 	var err error
 	if reg.eng != nil {
-		err = reg.eng.ClassifyJSONAt(raw, reg.res, ix.opts.Now())
+		err = reg.eng.ClassifyJSONInto(raw, reg.res) // the engine's clock is ix.opts.Now (SetSegments): read only when a segment needs it
 	} else {
 		err = validObject(raw)
 	}
@@ -53,30 +53,36 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	n, existed := ix.byID[id]
+	var old []byte
 	switch {
 	case !existed:
-		if !own {
-			id = strings.Clone(id) // a view of the caller's buffer
-		}
 		n = uint32(len(ix.ids))
 		if was, ok := ix.num.gone[id]; ok { // removed, and back: a new number, the old one remembered
 			id = ix.ids[was]
 			ix.num.prev[n] = was
 			delete(ix.num.gone, id)
+		} else if !own {
+			id = strings.Clone(id) // a view of the caller's buffer
 		}
 		ix.ids = append(ix.ids, id)
 		ix.raws = append(ix.raws, nil)
 		ix.byID[id] = n
 		ix.live.Add(n)
-		ix.fields.changed(n, nil, len(ix.byID), ix.bytes)
+		if ix.fields.kept > 0 {
+			ix.fields.changed(n, nil, len(ix.byID), ix.bytes)
+		}
 		raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
 	case bytes.Equal(ix.raws[n], raw):
 		raw = ix.raws[n] // the same content: nothing for the field index
+		old = raw
 	default:
-		ix.fields.changed(n, ix.raws[n], len(ix.byID), ix.bytes)
+		old = ix.raws[n]
+		if ix.fields.kept > 0 {
+			ix.fields.changed(n, old, len(ix.byID), ix.bytes)
+		}
 		raw = bytes.Clone(raw)
 	}
-	ix.bytes += len(raw) - len(ix.raws[n])
+	ix.bytes += len(raw) - len(old)
 	ix.raws[n] = raw
 	if reg.eng == nil {
 		return events, nil

@@ -219,10 +219,15 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	}
 	r.changing(n, row)
 	events = r.grow(events, changes)
+	at := len(events)
+	events = events[:at+changes]
+	out := events[at:]
+	k := 0
 	for w, word := range next {
 		for d := word ^ row[w]; d != 0; d &= d - 1 {
 			i := w*64 + bits.TrailingZeros64(d)
-			events = append(events, Event{Contact: id, Segment: r.keys[i], Entered: m[i]})
+			out[k] = Event{Contact: id, Segment: r.keys[i], Entered: word&(1<<(i&63)) != 0}
+			k++
 		}
 		row[w] = word
 	}
