@@ -11,7 +11,10 @@ import (
 
 // Query is a set of contacts: an ad-hoc segment's members (Index.Query),
 // a registered segment's (Index.Segment), or a combination. It is a
-// snapshot: later writes to the index do not change it.
+// snapshot: later writes to the index do not change it (but combined
+// with a set taken after the index renumbered, or paged by Slice then,
+// it lacks the contacts removed before the renumbering: see the package
+// doc).
 type Query struct {
 	ix *Index
 	bm *roaring.Bitmap
