@@ -112,14 +112,12 @@ func (ix *Index) idView(raw []byte) (id string, own bool) {
 	if i >= len(raw) || raw[i] != '"' {
 		return "", false
 	}
-	j := i + 1
-	for j < len(raw) && raw[j] != '"' && raw[j] != '\\' {
-		j++
-	}
-	if j >= len(raw) || raw[j] != '"' || j == i+1 {
+	str := raw[i+1:]
+	j := bytes.IndexByte(str, '"')
+	if j <= 0 || bytes.IndexByte(str[:j], '\\') >= 0 {
 		return "", false
 	}
-	return rawString(raw[i+1 : j]), false
+	return rawString(str[:j]), false
 }
 
 func skipSpace(raw []byte, i int) int {

@@ -203,13 +203,18 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	for w := range r.words {
 		var word uint64
 		lo := w * 64
-		hi := min(lo+64, len(bools))
-		i := lo
-		for ; i+8 <= hi; i += 8 {
-			word |= (binary.LittleEndian.Uint64(bools[i:]) * 0x0102040810204080 >> 56) << (i - lo)
-		}
-		for ; i < hi; i++ {
-			word |= uint64(bools[i]&1) << (i - lo)
+		if lo+64 <= len(bools) { // a whole word: eight steps of constant shifts, no bounds checks
+			b := (*[64]byte)(bools[lo : lo+64])
+			word = pack8(b[0:8]) | pack8(b[8:16])<<8 | pack8(b[16:24])<<16 | pack8(b[24:32])<<24 |
+				pack8(b[32:40])<<32 | pack8(b[40:48])<<40 | pack8(b[48:56])<<48 | pack8(b[56:64])<<56
+		} else { // the last word's
+			i := lo
+			for ; i+8 <= len(bools); i += 8 {
+				word |= pack8(bools[i:i+8]) << (i - lo)
+			}
+			for ; i < len(bools); i++ {
+				word |= uint64(bools[i]&1) << (i - lo)
+			}
 		}
 		next = append(next, word)
 		changes += bits.OnesCount64(word ^ row[w])
@@ -221,12 +226,14 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	events = r.grow(events, changes)
 	at := len(events)
 	events = events[:at+changes]
-	out := events[at:]
+	out, keys := events[at:], r.keys
 	k := 0
 	for w, word := range next {
-		for d := word ^ row[w]; d != 0; d &= d - 1 {
-			i := w*64 + bits.TrailingZeros64(d)
-			out[k] = Event{Contact: id, Segment: r.keys[i], Entered: word&(1<<(i&63)) != 0}
+		keys := keys[min(w*64, len(keys)):]
+		for d := word ^ row[w]; d != 0 && k < len(out); d &= d - 1 {
+			i := bits.TrailingZeros64(d)
+			e := &out[k]
+			e.Contact, e.Segment, e.Entered = id, keys[i], word&(1<<i) != 0
 			k++
 		}
 		row[w] = word
@@ -234,6 +241,10 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	r.changed(live)
 	return events
 }
+
+// pack8 gathers eight booleans (bytes 0 or 1) into the low eight bits:
+// the multiplication moves bit 0 of byte j to bit 56+j.
+func pack8(b []byte) uint64 { return binary.LittleEndian.Uint64(b) * 0x0102040810204080 >> 56 }
 
 // grow makes room for k more events. A write's own events (events
 // empty) are carved from a chunk shared by the writes, capped at their

@@ -373,3 +373,21 @@ func TestConcurrentRenumber(t *testing.T) {
 	wg.Wait()
 	require.Positive(t, ix.renumbers)
 }
+
+// TestIDView: the id read from the contact's first member, when it is
+// read so, is the one idOf reads.
+func TestIDView(t *testing.T) {
+	ix := New(Options{})
+	for _, raw := range []string{
+		`{"_id":"a1","x":1}`, ` { "_id" : "a2" }`, `{"_id":"a\"3"}`, `{"_id":"a\\u0034"}`, `{"_id":""}`, `{"_id":"","id":"b"}`,
+		`{"_id":5}`, `{"x":1,"_id":"c"}`, `{"_idx":"d","_id":"e"}`, `{"_id":"é\u00e9"}`, `{"_id":"f","_id":"g"}`,
+	} {
+		got, _ := ix.idView([]byte(raw))
+		want, err := ix.idOf([]byte(raw))
+		if got == "" {
+			continue // idOf decides
+		}
+		require.NoError(t, err, raw)
+		require.Equal(t, want, got, raw)
+	}
+}
