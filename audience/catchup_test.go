@@ -151,6 +151,9 @@ func TestCatchUp(t *testing.T) {
 			checkSegments(t, ix, segs[20:40]) // a query catches up first
 		}
 		require.Positive(t, requireCaughtUp(t, ix))
+		ix.mu.RLock()
+		ix.reg.catchUp() // Stats does not (TestStatsReadOnly): a reader of the members does
+		ix.mu.RUnlock()
 		require.Zero(t, ix.Stats().PendingBytes)
 		checkSegments(t, ix, segs[40:])
 	}

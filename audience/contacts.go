@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-
-	"github.com/segmatch/segmatch/engine"
-	"github.com/segmatch/segmatch/filter"
 )
 
 // Upsert adds a contact, or replaces the one with its id, and returns the
@@ -38,7 +35,7 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	// One validating pass: the engine's when segments are registered.
 	var err error
 	if reg.eng != nil {
-		err = reg.eng.ClassifyJSONAt(raw, reg.res, ix.opts.Now())
+		err = reg.eng.ClassifyJSONInto(raw, reg.res) // the engine's clock is ix.opts.Now (SetSegments): read only when a segment needs it
 	} else {
 		err = validObject(raw)
 	}
@@ -56,25 +53,36 @@ func (ix *Index) upsert(raw []byte, line int, events []Event) ([]Event, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	n, existed := ix.byID[id]
+	var old []byte
 	switch {
 	case !existed:
-		if !own {
+		n = uint32(len(ix.ids))
+		if was, ok := ix.num.gone[id]; ok { // removed, and back: a new number, the old one remembered
+			id = ix.ids[was]
+			ix.num.prev[n] = was
+			delete(ix.num.gone, id)
+		} else if !own {
 			id = strings.Clone(id) // a view of the caller's buffer
 		}
-		n = uint32(len(ix.ids))
 		ix.ids = append(ix.ids, id)
 		ix.raws = append(ix.raws, nil)
 		ix.byID[id] = n
 		ix.live.Add(n)
-		ix.fields.changed(n, nil, len(ix.byID))
+		if ix.fields.kept > 0 {
+			ix.fields.changed(n, nil, len(ix.byID), ix.bytes)
+		}
 		raw = bytes.Clone(raw) // kept: the caller may reuse its buffer
 	case bytes.Equal(ix.raws[n], raw):
 		raw = ix.raws[n] // the same content: nothing for the field index
+		old = raw
 	default:
-		ix.fields.changed(n, ix.raws[n], len(ix.byID))
+		old = ix.raws[n]
+		if ix.fields.kept > 0 {
+			ix.fields.changed(n, old, len(ix.byID), ix.bytes)
+		}
 		raw = bytes.Clone(raw)
 	}
-	ix.bytes += len(raw) - len(ix.raws[n])
+	ix.bytes += len(raw) - len(old)
 	ix.raws[n] = raw
 	if reg.eng == nil {
 		return events, nil
@@ -104,14 +112,12 @@ func (ix *Index) idView(raw []byte) (id string, own bool) {
 	if i >= len(raw) || raw[i] != '"' {
 		return "", false
 	}
-	j := i + 1
-	for j < len(raw) && raw[j] != '"' && raw[j] != '\\' {
-		j++
-	}
-	if j >= len(raw) || raw[j] != '"' || j == i+1 {
+	str := raw[i+1:]
+	j := bytes.IndexByte(str, '"')
+	if j <= 0 || bytes.IndexByte(str[:j], '\\') >= 0 {
 		return "", false
 	}
-	return rawString(raw[i+1 : j]), false
+	return rawString(str[:j]), false
 }
 
 func skipSpace(raw []byte, i int) int {
@@ -133,11 +139,13 @@ func (ix *Index) Remove(id string) ([]Event, error) {
 		return nil, fmt.Errorf("audience: contact %q: %w", id, ErrNotFound)
 	}
 	events := ix.reg.leave(n, id, nil, len(ix.byID)-1)
-	ix.fields.changed(n, ix.raws[n], len(ix.byID)-1)
+	ix.fields.changed(n, ix.raws[n], len(ix.byID)-1, ix.bytes)
 	ix.bytes -= len(ix.raws[n])
 	ix.raws[n] = nil
 	ix.live.Remove(n)
 	delete(ix.byID, id)
+	ix.num.gone[ix.ids[n]] = n
+	ix.maybeRenumber()
 	ix.mu.Unlock()
 	ix.deliver(events)
 	return events, nil
@@ -206,22 +214,21 @@ func (ix *Index) Refresh(now time.Time) ([]Event, error) {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	reg := ix.reg
-	var segs []filter.Segment
 	var which []int
 	for i, p := range reg.progs {
 		if p.ReadsNow() {
-			segs = append(segs, reg.segment(i))
 			which = append(which, i)
 		}
 	}
-	if len(segs) == 0 {
+	if len(which) == 0 {
 		return nil, nil
 	}
+	ix.scanAt = now // the clock of reg.progs (scanClock)
 	ix.mu.RLock()
 	reg.catchUp() // the members are compared below, then replaced
-	next := make([]*roaring.Bitmap, len(segs))
-	for k := range segs {
-		bm, err := ix.members(segs[k], now)
+	next := make([]*roaring.Bitmap, len(which))
+	for k, i := range which {
+		bm, err := ix.fields.query(ix, reg.segment(i), reg.progs[i])
 		if err != nil {
 			ix.mu.RUnlock()
 			return nil, err
@@ -242,5 +249,3 @@ func (ix *Index) Refresh(now time.Time) ([]Event, error) {
 	ix.deliver(events)
 	return events, nil
 }
-
-var _ = engine.New

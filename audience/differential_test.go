@@ -106,7 +106,7 @@ func checkSegments(t *testing.T, ix *Index, segs []filter.Segment) {
 				if !got.Equals(want) {
 					doc, _ := json.Marshal(&s)
 					t.Errorf("policy %s, segment %s:\n  only the index: %v\n  only the scan:  %v", p.name, doc,
-						ix.idsOf(roaring.AndNot(got, want)), ix.idsOf(roaring.AndNot(want, got)))
+						idsOf(ix.ids, roaring.AndNot(got, want)), idsOf(ix.ids, roaring.AndNot(want, got)))
 				}
 			})
 		}

@@ -28,8 +28,27 @@
 // Memory: raw contacts are kept (their JSON, as given), because conditions
 // the field index cannot decide and a newly registered segment are
 // evaluated on them; Stats reports what the index costs beyond them,
-// what is pending included (the versions the field index still holds of
-// contacts changed since the last query: bounded, as past a third of the
-// contacts the paths are dropped and indexed again when a query needs
-// them).
+// what is pending included, without doing any of the deferred upkeep.
+// Every part is bounded:
+//
+//   - The field index keeps at most Options.MaxIndexedPaths paths
+//     (default 256, or the paths of the one query that needs more):
+//     indexing one more evicts the least recently used, indexed again when
+//     a query needs it.
+//   - The versions the paths still hold of contacts changed since the
+//     last query are at most max(4096, a third of the contacts) contacts
+//     and max(64 MiB, a third of the raw contacts' bytes): past either,
+//     the paths are dropped and indexed again when a query needs them.
+//   - The rows the member bitmaps still lack are at most max(16384, half
+//     the contacts): past it the writer applies them itself.
+//   - A removed contact's id and number are kept (a set taken before
+//     still names its members by them, and a Query's Contains agrees with
+//     its IDs: a removed id upserted again gets a new number, last in the
+//     index's order, and the set knows both) until the removed contacts
+//     outnumber max(4096, the live ones): then the index renumbers the
+//     live contacts (the member bitmaps follow; the field index's paths
+//     are dropped and indexed again when a query needs them). A set taken
+//     before keeps its own numbering; combined with a later one, or
+//     paged by Slice, it is read in the later numbering, where the
+//     contacts removed before the renumbering are no longer.
 package audience

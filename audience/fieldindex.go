@@ -2,6 +2,7 @@ package audience
 
 import (
 	"bytes"
+	"cmp"
 	"maps"
 	"slices"
 	"sync"
@@ -74,10 +75,42 @@ type fieldIndex struct {
 	kept int
 	// drops counts the times pending outgrew dropPending (tests).
 	drops int
+
+	// maxPaths bounds the kept paths (Options.MaxIndexedPaths): past it,
+	// a build evicts the least recently used (clock: the uses so far,
+	// each kept path's last in pathIndex.used).
+	maxPaths int
+	clock    atomic.Int64
+	evicted  int // paths evicted so far (tests)
 }
 
-func newFieldIndex() *fieldIndex {
-	return &fieldIndex{paths: map[string]*pathIndex{}}
+func newFieldIndex(maxPaths int) *fieldIndex {
+	return &fieldIndex{paths: map[string]*pathIndex{}, maxPaths: maxPaths}
+}
+
+// evict forgets the least recently used kept paths, none of keep, until
+// at most maxPaths are kept (or only keep's are). Callers hold f.mu and
+// ix.mu for reading: a query still reading an evicted path reads it as
+// it is, current (no write comes between), and the next query wanting it
+// builds it again.
+func (f *fieldIndex) evict(keep []*pathIndex) {
+	if f.kept <= f.maxPaths {
+		return
+	}
+	var lru []*pathIndex
+	for _, p := range f.paths {
+		if p.kept && !slices.Contains(keep, p) {
+			lru = append(lru, p)
+		}
+	}
+	slices.SortFunc(lru, func(a, b *pathIndex) int { return cmp.Compare(a.used.Load(), b.used.Load()) })
+	for _, p := range lru[:min(len(lru), f.kept-f.maxPaths)] {
+		delete(f.paths, p.path.String())
+		p.kept = false
+		f.kept--
+		f.evicted++
+	}
+	f.rd = nil // the paths to read changed
 }
 
 // pendingContact is a contact changed since the paths were last caught
@@ -88,9 +121,14 @@ type pendingContact struct {
 }
 
 // dropPending bounds pending: once more than max(minDrop, live/dropShare)
-// contacts changed since the paths were last caught up, the paths are
-// dropped instead (the next query needing one builds it again, in one
-// pass over the contacts). Catching up costs two reads of a contact and
+// contacts changed since the paths were last caught up, or the old
+// versions pending hold more than max(minDropBytes, raw/dropShare) bytes
+// (raw: the contacts' JSON the index keeps), the paths are dropped
+// instead (the next query needing one builds it again, in one pass over
+// the contacts). The bytes matter apart: a few large contacts replaced
+// by small ones would hold, by count alone, up to minDrop old versions of
+// up to Options.MaxContactBytes each (4 GiB at the defaults) while the
+// index kept little. Catching up costs two reads of a contact and
 // the changes of its paths (25-55 us a contact replaced with 16 paths,
 // 8 us edited: BenchmarkQueryUpkeep), a build one read and the values
 // added (14 us a contact for 16 paths: BenchmarkUpsertIndexed's log):
@@ -98,12 +136,16 @@ type pendingContact struct {
 // versions held are bounded by that share of the raw contacts.
 const dropShare = 3
 
-var minDrop = 4096 // (tests lower it)
+var (
+	minDrop      = 4096     // (tests lower it)
+	minDropBytes = 64 << 20 // (tests lower it)
+)
 
 // changed records that contact n is about to change from old (nil: a new
 // contact) to whatever ix.raws[n] will hold (nil: removed), live being
-// the number of live contacts. Callers hold ix.mu for writing.
-func (f *fieldIndex) changed(n uint32, old []byte, live int) {
+// the number of live contacts and raw the bytes of JSON the index keeps.
+// Callers hold ix.mu for writing.
+func (f *fieldIndex) changed(n uint32, old []byte, live, raw int) {
 	if f.kept == 0 {
 		return // no path to keep: a build reads the contacts as they are
 	}
@@ -125,7 +167,7 @@ func (f *fieldIndex) changed(n uint32, old []byte, live int) {
 	f.pendSet[w] |= 1 << (n & 63)
 	f.pending = append(f.pending, pendingContact{n, old})
 	f.pendingBytes += len(old)
-	if len(f.pending) > max(minDrop, live/dropShare) {
+	if len(f.pending) > max(minDrop, live/dropShare) || f.pendingBytes > max(minDropBytes, raw/dropShare) {
 		f.drop()
 	}
 }
@@ -230,7 +272,7 @@ func (f *fieldIndex) bytes() (kept, paths, pending int) {
 func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathIndex {
 	f.catchUp(ix) // a build reads the contacts as they are: the other paths must be too
 	f.mu.Lock()
-	var mine, theirs []*pathIndex
+	var mine, theirs, asked []*pathIndex
 	var want *pathIndex
 	for i, q := range append([]filter.Path{p}, also...) {
 		key := q.String()
@@ -239,6 +281,8 @@ func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathInd
 			pi = newPathIndex(q)
 			f.paths[key] = pi
 		}
+		pi.used.Store(f.clock.Add(1))
+		asked = append(asked, pi)
 		if i == 0 {
 			want = pi
 		}
@@ -259,6 +303,7 @@ func (f *fieldIndex) path(ix *Index, p filter.Path, also []filter.Path) *pathInd
 		}
 		f.kept += len(mine)
 		f.rd = nil // paths more to read
+		f.evict(asked)
 		f.mu.Unlock()
 		for _, pi := range mine {
 			close(pi.built)
@@ -278,6 +323,7 @@ func (f *fieldIndex) built(p filter.Path) *pathIndex {
 	if pi == nil || !pi.ready.Load() {
 		return nil
 	}
+	pi.used.Store(f.clock.Add(1))
 	return pi
 }
 

@@ -26,6 +26,7 @@ type pathIndex struct {
 	built chan struct{} // closed once built (nil: no query has claimed the building yet)
 	kept  bool          // built: writes are recorded for it (fieldIndex.changed); under fieldIndex.mu
 	ready atomic.Bool   // built and current: queries may read it (false while behind the contacts)
+	used  atomic.Int64  // the fieldIndex's clock at its last use (eviction)
 
 	// By the type of the value (at most one each).
 	null, str, num, boolean, arr, obj *roaring.Bitmap

@@ -21,6 +21,12 @@ type Options struct {
 	MaxContactBytes int
 	// Now is the clock of relative dates. Default: time.Now.
 	Now func() time.Time
+	// MaxIndexedPaths bounds the field paths the field index keeps
+	// (each costs memory and upkeep on every write): past it, indexing
+	// a path evicts the least recently used ones (those of the query
+	// indexing it excepted), and a query needing an evicted path indexes
+	// it again. Default: DefaultMaxIndexedPaths.
+	MaxIndexedPaths int
 	// OnEvents, when set, receives every write's events, in order, before
 	// the write returns (a slow receiver slows the writer: backpressure,
 	// nothing dropped). The write's return value carries them too.
@@ -33,6 +39,11 @@ var DefaultIDFields = []string{"_id", "lead_id", "id"}
 // DefaultMaxContactBytes is the default bound on one contact.
 const DefaultMaxContactBytes = 1 << 20
 
+// DefaultMaxIndexedPaths is the default bound on the field paths kept
+// indexed (Options.MaxIndexedPaths): ad-hoc queries on ever new paths
+// would otherwise grow the field index without end.
+const DefaultMaxIndexedPaths = 256
+
 // Index is contacts in memory, the members of every registered segment,
 // and a field index for ad-hoc queries. See the package doc for the
 // concurrency contract.
@@ -42,10 +53,13 @@ type Index struct {
 	wmu sync.Mutex   // one write at a time
 	mu  sync.RWMutex // readers against the part of a write that changes state
 
-	// Contacts, by dense number.
-	byID map[string]uint32
-	// A number is never reused: ids[n] stays the id of contact n after
-	// it is removed, so that a Query taken before still names its members.
+	// Contacts, by dense number (numbering.go).
+	num  *numbering
+	byID map[string]uint32 // the live contacts' numbers: num.byID
+	// A number is not given twice: ids[n] stays the id of contact n after
+	// it is removed, so that a Query taken before still names its
+	// members, until the index renumbers (then a Query's numbering is
+	// frozen with it).
 	ids   []string
 	raws  [][]byte        // number -> the contact's JSON (nil once removed)
 	live  *roaring.Bitmap // numbers of the contacts present
@@ -55,6 +69,12 @@ type Index struct {
 	reg *registry
 
 	fields *fieldIndex
+
+	renumbers int // (tests)
+
+	// scanAt is the clock of the registered segments' programs
+	// (scanClock); written under wmu.
+	scanAt time.Time
 }
 
 // New makes an empty index.
@@ -65,12 +85,16 @@ func New(opts Options) *Index {
 	if opts.MaxContactBytes <= 0 {
 		opts.MaxContactBytes = DefaultMaxContactBytes
 	}
+	if opts.MaxIndexedPaths <= 0 {
+		opts.MaxIndexedPaths = DefaultMaxIndexedPaths
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	ix := &Index{opts: opts, byID: map[string]uint32{}, live: roaring.New()}
+	ix := &Index{opts: opts, num: newNumbering(), live: roaring.New()}
+	ix.byID = ix.num.byID
 	ix.reg = &registry{}
-	ix.fields = newFieldIndex()
+	ix.fields = newFieldIndex(opts.MaxIndexedPaths)
 	return ix
 }
 
@@ -129,13 +153,13 @@ var alwaysProgram = func() *segmatch.Program {
 	return p
 }()
 
-// idsOf lists the ids of a bitmap's contacts in id order (stable across
-// writes, unlike the numbers).
-func (ix *Index) idsOf(bm *roaring.Bitmap) []string {
+// idsOf lists the ids of a bitmap's contacts, ids naming its numbers, in
+// id order (stable across writes, unlike the numbers).
+func idsOf(ids []string, bm *roaring.Bitmap) []string {
 	out := make([]string, 0, bm.GetCardinality())
 	it := bm.Iterator()
 	for it.HasNext() {
-		out = append(out, ix.ids[it.Next()])
+		out = append(out, ids[it.Next()])
 	}
 	sortStrings(out)
 	return out

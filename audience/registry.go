@@ -29,7 +29,6 @@ type registry struct {
 	docs    [][]byte // each segment's compact JSON: what tells an edit
 	progs   []*segmatch.Program
 	members []*roaring.Bitmap
-	opts    []segmatch.Option
 	// The same memberships by contact: words bits a contact (one per
 	// segment), so that an upsert compares its new result with its old one
 	// without asking every segment's bitmap.
@@ -163,8 +162,17 @@ func (r *registry) applyPending() {
 	r.pend, r.pendRows = r.pend[:0], r.pendRows[:0]
 }
 
-// pendingBytes is what pend holds.
-func (r *registry) pendingBytes() int { return 4*len(r.pend) + 8*len(r.pendRows) }
+// sizes is the member bitmaps' serialized size and pending plus what
+// pend holds, measured under catchMu (a reader catching up changes both)
+// without catching up. Callers hold ix.mu for reading.
+func (r *registry) sizes(pending int) (members, pendingOut int) {
+	r.catchMu.Lock()
+	defer r.catchMu.Unlock()
+	for _, bm := range r.members {
+		members += int(bm.GetSerializedSizeInBytes())
+	}
+	return members, pending + 4*len(r.pend) + 8*len(r.pendRows)
+}
 
 // row is contact n's membership bits (zero for a contact never seen).
 func (r *registry) row(n uint32) []uint64 {
@@ -195,13 +203,18 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	for w := range r.words {
 		var word uint64
 		lo := w * 64
-		hi := min(lo+64, len(bools))
-		i := lo
-		for ; i+8 <= hi; i += 8 {
-			word |= (binary.LittleEndian.Uint64(bools[i:]) * 0x0102040810204080 >> 56) << (i - lo)
-		}
-		for ; i < hi; i++ {
-			word |= uint64(bools[i]&1) << (i - lo)
+		if lo+64 <= len(bools) { // a whole word: eight steps of constant shifts, no bounds checks
+			b := (*[64]byte)(bools[lo : lo+64])
+			word = pack8(b[0:8]) | pack8(b[8:16])<<8 | pack8(b[16:24])<<16 | pack8(b[24:32])<<24 |
+				pack8(b[32:40])<<32 | pack8(b[40:48])<<40 | pack8(b[48:56])<<48 | pack8(b[56:64])<<56
+		} else { // the last word's
+			i := lo
+			for ; i+8 <= len(bools); i += 8 {
+				word |= pack8(bools[i:i+8]) << (i - lo)
+			}
+			for ; i < len(bools); i++ {
+				word |= uint64(bools[i]&1) << (i - lo)
+			}
 		}
 		next = append(next, word)
 		changes += bits.OnesCount64(word ^ row[w])
@@ -211,16 +224,27 @@ func (r *registry) apply(n uint32, id string, events []Event, live int) []Event 
 	}
 	r.changing(n, row)
 	events = r.grow(events, changes)
+	at := len(events)
+	events = events[:at+changes]
+	out, keys := events[at:], r.keys
+	k := 0
 	for w, word := range next {
-		for d := word ^ row[w]; d != 0; d &= d - 1 {
-			i := w*64 + bits.TrailingZeros64(d)
-			events = append(events, Event{Contact: id, Segment: r.keys[i], Entered: m[i]})
+		keys := keys[min(w*64, len(keys)):]
+		for d := word ^ row[w]; d != 0 && k < len(out); d &= d - 1 {
+			i := bits.TrailingZeros64(d)
+			e := &out[k]
+			e.Contact, e.Segment, e.Entered = id, keys[i], word&(1<<i) != 0
+			k++
 		}
 		row[w] = word
 	}
 	r.changed(live)
 	return events
 }
+
+// pack8 gathers eight booleans (bytes 0 or 1) into the low eight bits:
+// the multiplication moves bit 0 of byte j to bit 56+j.
+func pack8(b []byte) uint64 { return binary.LittleEndian.Uint64(b) * 0x0102040810204080 >> 56 }
 
 // grow makes room for k more events. A write's own events (events
 // empty) are carved from a chunk shared by the writes, capped at their
@@ -287,6 +311,10 @@ func (r *registry) pack(which []int) {
 // computed at one time would be kept current at another.
 func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]Event, error) {
 	opts = append(slices.Clone(opts), segmatch.WithNow(ix.opts.Now))
+	// Each segment is compiled once by the engine (what upserts classify
+	// with) and, when new or changed, once alone (what decides the
+	// candidates the field index leaves, and whether it reads the clock):
+	// an unchanged segment keeps its program.
 	eng, err := engine.New(segs, opts...)
 	if err != nil {
 		return nil, err
@@ -299,15 +327,12 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 		}
 		index[k] = i
 	}
-	now := eng.Now()
-	if now.IsZero() {
-		now = ix.opts.Now()
-	}
-	next := &registry{eng: eng, res: eng.NewResult(), keys: keys, index: index, opts: opts, segs: slices.Clone(segs),
+	next := &registry{eng: eng, res: eng.NewResult(), keys: keys, index: index, segs: slices.Clone(segs),
 		docs: make([][]byte, len(segs)), progs: make([]*segmatch.Program, len(segs)), members: make([]*roaring.Bitmap, len(segs))}
 
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	ix.scanAt = ix.opts.Now() // one clock reading for every segment computed
 	ix.mu.RLock()
 	ix.reg.catchUp() // the members kept are read (and shared) below
 	ix.mu.RUnlock()
@@ -318,19 +343,19 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 			return nil, err
 		}
 		next.docs[i] = doc
-		if next.progs[i], err = segmatch.Compile(segs[i], opts...); err != nil {
-			return nil, err // engine.New compiled it: not expected
-		}
 		var old *roaring.Bitmap
 		if j, ok := ix.reg.index[keys[i]]; ok {
 			old = ix.reg.members[j]
 			if bytes.Equal(ix.reg.docs[j], doc) {
-				next.members[i] = old
+				next.members[i], next.progs[i] = old, ix.reg.progs[j]
 				continue
 			}
 		}
+		if next.progs[i], err = compileOne(segs[i], ix.scanClock); err != nil {
+			return nil, err // engine.New compiled it: not expected
+		}
 		ix.mu.RLock()
-		bm, err := ix.members(segs[i], now)
+		bm, err := ix.fields.query(ix, segs[i], next.progs[i])
 		ix.mu.RUnlock()
 		if err != nil {
 			return nil, err
@@ -347,14 +372,29 @@ func (ix *Index) SetSegments(segs []filter.Segment, opts ...segmatch.Option) ([]
 	return events, nil
 }
 
-// members is a segment's members at the clock reading now: exact, as
-// MatchJSON over every contact would say. Callers hold mu for reading.
+// scanClock is the clock of the registered segments' own programs: the
+// reading (scanAt) of the write computing their members (SetSegments,
+// Refresh), which sets it under wmu before it scans.
+func (ix *Index) scanClock() time.Time { return ix.scanAt }
+
+// members is an ad-hoc segment's members at the clock reading now: exact,
+// as MatchJSON over every contact would say. Callers hold mu for reading.
 func (ix *Index) members(seg filter.Segment, now time.Time) (*roaring.Bitmap, error) {
-	prog, err := segmatch.Compile(seg, segmatch.WithNow(func() time.Time { return now }))
+	prog, err := compileOne(seg, func() time.Time { return now })
 	if err != nil {
 		return nil, err
 	}
 	return ix.fields.query(ix, seg, prog)
+}
+
+// compiles counts compileOne's calls (tests: SetSegments compiles a
+// segment alone once, and only a new or changed one).
+var compiles atomic.Int64
+
+// compileOne compiles one segment on its own, at the clock now.
+func compileOne(seg filter.Segment, now func() time.Time) (*segmatch.Program, error) {
+	compiles.Add(1)
+	return segmatch.Compile(seg, segmatch.WithNow(now))
 }
 
 // diff appends the events of a segment's members going from old (nil:
@@ -363,10 +403,10 @@ func (ix *Index) diff(events []Event, seg string, old, now *roaring.Bitmap) []Ev
 	if old == nil {
 		old = roaring.New()
 	}
-	for _, id := range ix.idsOf(roaring.AndNot(now, old)) {
+	for _, id := range idsOf(ix.ids, roaring.AndNot(now, old)) {
 		events = append(events, Event{Contact: id, Segment: seg, Entered: true})
 	}
-	for _, id := range ix.idsOf(roaring.AndNot(old, now)) {
+	for _, id := range idsOf(ix.ids, roaring.AndNot(old, now)) {
 		events = append(events, Event{Contact: id, Segment: seg, Entered: false})
 	}
 	return events
@@ -427,5 +467,5 @@ func (ix *Index) Segment(segment string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Query{ix: ix, bm: bm.Clone()}, nil
+	return ix.snapshot(bm.Clone()), nil
 }

@@ -18,22 +18,27 @@ func (ix *Index) Lookup(id string) ([]byte, bool) {
 
 // Slice is up to limit of the set's contacts after skipping offset, in
 // the index's order: the order contacts were first upserted (a contact
-// removed and upserted again counts as new). The order is stable while
-// the index changes: a page never repeats or skips a contact of a set
-// that does not change. It costs what the page holds, not the set. A
-// contact removed since the set was taken is left out; raws are the
-// index's own slices (read only).
+// removed and upserted again counts as new: it comes last). The order is
+// stable while the index changes: a page never repeats or skips a
+// contact of a set that does not change. It costs what the page holds,
+// not the set (and, for a set taken before the index renumbered, the
+// set once: see the package doc). A contact removed since the set was
+// taken is left out; raws are the index's own slices (read only).
 func (q *Query) Slice(offset, limit int) (ids []string, raws [][]byte) {
-	if offset < 0 || limit <= 0 || uint64(offset) >= q.bm.GetCardinality() {
+	q.ix.mu.RLock()
+	defer q.ix.mu.RUnlock()
+	bm := q.bm
+	if q.num != q.ix.num { // taken before the index renumbered
+		bm = translate(bm, q.num, q.ix.num)
+	}
+	if offset < 0 || limit <= 0 || uint64(offset) >= bm.GetCardinality() {
 		return nil, nil
 	}
-	first, err := q.bm.Select(uint32(offset))
+	first, err := bm.Select(uint32(offset))
 	if err != nil {
 		return nil, nil
 	}
-	q.ix.mu.RLock()
-	defer q.ix.mu.RUnlock()
-	it := q.bm.Iterator()
+	it := bm.Iterator()
 	it.AdvanceIfNeeded(first)
 	for it.HasNext() && len(ids) < limit {
 		n := it.Next()
