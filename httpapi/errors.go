@@ -53,6 +53,7 @@ var statusTable = []statusRule{
 	{leads.ErrProjectFull, http.StatusConflict, "Project lead limit reached: delete leads to make room."},
 	{leads.ErrNotIndexed, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
 	{leads.ErrTooManyStreams, http.StatusTooManyRequests, "Too many event streams open for this project."},
+	{leads.ErrUnavailable, http.StatusServiceUnavailable, "Service unavailable: the project's leads could not be loaded; retry after Retry-After seconds."}, // + Retry-After
 	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},

@@ -3,6 +3,7 @@ package leads
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error kinds, for errors.Is; the HTTP API maps each to one status.
@@ -25,6 +26,9 @@ var (
 	// ErrTooManyStreams: the project has Limits.MaxStreams event
 	// streams open (429).
 	ErrTooManyStreams = errors.New("too many event streams open")
+	// ErrUnavailable: the project's leads could not be loaded (a store
+	// failure); the load is retried after a back-off (503, Retry-After).
+	ErrUnavailable = errors.New("the project's leads are not available")
 	// ErrClosed: the hub is closed (503).
 	ErrClosed = errors.New("leads: closed")
 )
@@ -77,3 +81,21 @@ func (e *BulkError) Error() string {
 }
 
 func (e *BulkError) Unwrap() error { return e.Err }
+
+// LoadError is a project whose leads could not be loaded: Err is the
+// cause (logged, not for clients); no load is tried again before Retry
+// has passed. It wraps ErrUnavailable and Err.
+type LoadError struct {
+	Project string
+	Retry   time.Duration
+	Err     error
+}
+
+func (e *LoadError) Error() string {
+	return fmt.Sprintf("loading the leads of project %s: %v (retried in %v at the earliest)", e.Project, e.Err, e.Retry)
+}
+
+func (e *LoadError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// RetryAfter is how long before the project's load is tried again.
+func (e *LoadError) RetryAfter() time.Duration { return e.Retry }

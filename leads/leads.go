@@ -26,7 +26,6 @@ package leads
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -110,10 +109,39 @@ type Hub struct {
 	ctx    context.Context // of loads and change feeds: ends with Close
 	cancel context.CancelFunc
 
+	now func() time.Time // the clock of load retries
+
 	mu       sync.Mutex
 	projects map[string]*project
+	failed   map[string]loadFailure // projects whose last load failed
 	closed   bool
 	wg       sync.WaitGroup
+}
+
+// Retries of a failed project load: a project whose load failed is not
+// loaded again before LoadRetryMin has passed, then twice as long after
+// each failure in a row, up to LoadRetryMax; meanwhile its requests fail
+// at once with a *LoadError (ErrUnavailable, 503 with Retry-After).
+const (
+	LoadRetryMin = time.Second
+	LoadRetryMax = 30 * time.Second
+)
+
+// loadFailure is a project's failed loads in a row.
+type loadFailure struct {
+	n     int       // failures in a row
+	until time.Time // no load before then
+	err   error     // the last one's
+}
+
+// loadBackoff is how long after the n-th failure in a row a project is
+// not loaded again.
+func loadBackoff(n int) time.Duration {
+	d := LoadRetryMin
+	for i := 1; i < n && d < LoadRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, LoadRetryMax)
 }
 
 // project is one project's state.
@@ -135,8 +163,8 @@ func New(st store.Store, lim Limits, log *slog.Logger) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{st: st, lim: lim.Resolved(), log: log, ctx: ctx, cancel: cancel,
-		epoch:    strconv.FormatInt(time.Now().UnixNano(), 36),
-		projects: map[string]*project{}}
+		epoch: strconv.FormatInt(time.Now().UnixNano(), 36),
+		now:   time.Now, projects: map[string]*project{}, failed: map[string]loadFailure{}}
 }
 
 // Limits are the hub's limits, defaults filled in.
@@ -144,7 +172,8 @@ func (h *Hub) Limits() Limits { return h.lim }
 
 // project returns the project's loaded state, loading it on first use
 // (other callers wait for the same load). A failed load is forgotten,
-// so the next call tries again.
+// and the next call after its back-off (loadBackoff) tries again; the
+// calls before fail with a *LoadError at once.
 func (h *Hub) project(ctx context.Context, id string) (*project, error) {
 	if err := store.CheckProject(id); err != nil {
 		return nil, err
@@ -156,6 +185,12 @@ func (h *Hub) project(ctx context.Context, id string) (*project, error) {
 	}
 	p := h.projects[id]
 	if p == nil {
+		if f, ok := h.failed[id]; ok {
+			if wait := f.until.Sub(h.now()); wait > 0 {
+				h.mu.Unlock()
+				return nil, &LoadError{Project: id, Retry: wait, Err: f.err}
+			}
+		}
 		p = &project{id: id, ready: make(chan struct{})}
 		h.projects[id] = p
 		h.wg.Add(1)
@@ -199,21 +234,42 @@ func (h *Hub) load(p *project) {
 	start := time.Now()
 	err := h.build(p)
 	if err != nil {
-		p.err = fmt.Errorf("loading the leads of project %s: %w", p.id, err)
-		h.log.Error("loading a project's leads", "project", p.id, "err", err)
 		h.mu.Lock()
+		f := h.failed[p.id]
+		f.n++
+		retry := loadBackoff(f.n)
+		f.until, f.err = h.now().Add(retry), err
 		if h.projects[p.id] == p {
 			delete(h.projects, p.id)
+			h.failed[p.id] = f
 		}
 		h.mu.Unlock()
+		if cerr := h.isClosed(err); errors.Is(cerr, ErrClosed) {
+			p.err = cerr
+		} else {
+			p.err = &LoadError{Project: p.id, Retry: retry, Err: err}
+		}
+		h.log.Error("loading a project's leads", "project", p.id, "err", err, "failures", f.n, "retry_in", retry)
 	} else if n := p.ix.Len(); n > 0 {
 		h.log.Info("leads loaded", "project", p.id, "leads", n, "segments", len(p.ix.Segments()), "duration", time.Since(start))
+	}
+	if err == nil {
+		h.mu.Lock()
+		delete(h.failed, p.id)
+		h.mu.Unlock()
 	}
 	close(p.ready)
 }
 
-func (h *Hub) build(p *project) error {
-	feed, err := h.st.Watch(h.ctx, p.id)
+// build loads p; a failure releases the change feed it subscribed to.
+func (h *Hub) build(p *project) (err error) {
+	fctx, stop := context.WithCancel(h.ctx)
+	defer func() {
+		if err != nil {
+			stop() // the subscription ends with it
+		}
+	}()
+	feed, err := h.st.Watch(fctx, p.id)
 	if err != nil {
 		return err
 	}
