@@ -16,6 +16,9 @@ var (
 	// ErrTooManyLeads: a bulk request of more than Limits.MaxBulkLeads
 	// leads (400); the leads before the limit were applied.
 	ErrTooManyLeads = errors.New("too many leads in one request")
+	// ErrBulkTooLarge: a bulk request's body is over Limits.MaxBulkBytes
+	// (413); the lines before the one passing it were applied.
+	ErrBulkTooLarge = errors.New("bulk request too large")
 	// ErrProjectFull: the project holds Limits.MaxProjectLeads leads, and
 	// this write adds one, or its leads' JSON would pass
 	// Limits.MaxProjectBytes (409).
@@ -67,17 +70,20 @@ func (e *LeadError) Unwrap() []error {
 }
 
 // BulkError ends a bulk request early: too many leads (ErrTooManyLeads),
-// a body that could not be read, or a store that failed. Report says
-// what was applied before: those leads are stored and indexed.
+// too many bytes (ErrBulkTooLarge), a body that could not be read, or a
+// store that failed. Line is the first line not applied: every line
+// before it is in Report, accepted (stored and indexed) or rejected
+// (listed in Report.Errors, unless truncated); no line from Line on was
+// stored, so resending the body from Line on loses and repeats nothing.
 type BulkError struct {
 	Report Report
-	// Line is the line the request stopped at.
+	// Line is the first line not applied (the request stopped there).
 	Line int
 	Err  error
 }
 
 func (e *BulkError) Error() string {
-	return fmt.Sprintf("line %d: %v (%d leads accepted and stored before it, %d rejected)", e.Line, e.Err, e.Report.Accepted, e.Report.Rejected)
+	return fmt.Sprintf("line %d: %v (lines before it: %d accepted and stored, %d rejected; none from it on stored)", e.Line, e.Err, e.Report.Accepted, e.Report.Rejected)
 }
 
 func (e *BulkError) Unwrap() error { return e.Err }

@@ -38,13 +38,17 @@ import (
 )
 
 // Limits bounds what the hub accepts. Zero fields take the defaults; a
-// negative MaxProjectLeads, MaxProjectBytes, MaxBulkLeads or MaxStreams
-// means no limit.
+// negative MaxProjectLeads, MaxProjectBytes, MaxBulkLeads, MaxBulkBytes
+// or MaxStreams means no limit.
 type Limits struct {
 	// MaxLeadBytes bounds one lead's JSON (a PUT body, a bulk line).
 	MaxLeadBytes int
 	// MaxBulkLeads bounds the leads of one bulk request.
 	MaxBulkLeads int
+	// MaxBulkBytes bounds the bytes of one bulk request's body (newlines
+	// and blank lines included): the line that passes it stops the
+	// request (ErrBulkTooLarge), the lines before it applied.
+	MaxBulkBytes int64
 	// MaxProjectLeads bounds the leads a project holds.
 	MaxProjectLeads int
 	// MaxProjectBytes bounds the JSON a project's leads hold in memory
@@ -66,6 +70,7 @@ type Limits struct {
 const (
 	DefaultMaxLeadBytes    = 256 << 10
 	DefaultMaxBulkLeads    = 1_000_000
+	DefaultMaxBulkBytes    = 4 << 30 // as much as a project holds (DefaultMaxProjectBytes)
 	DefaultMaxProjectLeads = 2_000_000
 	DefaultMaxProjectBytes = 4 << 30
 	DefaultMaxStreams      = 64
@@ -82,6 +87,9 @@ func (l Limits) Resolved() Limits {
 	}
 	def(&l.MaxLeadBytes, DefaultMaxLeadBytes)
 	def(&l.MaxBulkLeads, DefaultMaxBulkLeads)
+	if l.MaxBulkBytes == 0 {
+		l.MaxBulkBytes = DefaultMaxBulkBytes
+	}
 	def(&l.MaxProjectLeads, DefaultMaxProjectLeads)
 	def(&l.MaxProjectBytes, DefaultMaxProjectBytes)
 	def(&l.MaxStreams, DefaultMaxStreams)
