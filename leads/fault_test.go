@@ -2,6 +2,7 @@ package leads
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -336,5 +337,85 @@ func TestWriteCancelledAfterCommit(t *testing.T) {
 	}
 	if !slices.Contains(storedIDs(t, st, "p"), "b") {
 		t.Fatal("a delete cancelled before its write deleted")
+	}
+}
+
+// TestSegmentWriteRegistersOnce: a segment written through the server
+// (SegmentWritten) registers the project's segments once, whether the
+// change feed's event for it comes after (found reflected) or before
+// (SegmentWritten finds it reflected); a write made elsewhere is
+// registered from the feed, once.
+func TestSegmentWriteRegistersOnce(t *testing.T) {
+	st := memory.New()
+	h := New(st, Limits{}, nil)
+	defer h.Close()
+	ctx := t.Context()
+	if _, err := h.Put(ctx, "p", "a", []byte(`{"x":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	p := h.loaded("p")
+	seen := int64(0)
+	// waitFeed waits for the feed to have handled n more events.
+	waitFeed := func(n int64) {
+		t.Helper()
+		seen += n
+		deadline := time.Now().Add(10 * time.Second)
+		for p.feedEvents.Load() < seen {
+			if time.Now().After(deadline) {
+				t.Fatalf("the feed handled %d events, want %d", p.feedEvents.Load(), seen)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	regs := p.registrations.Load()
+	want := func(more int64, what string) {
+		t.Helper()
+		regs += more
+		if got := p.registrations.Load(); got != regs {
+			t.Fatalf("%s: %d registrations, want %d", what, got, regs)
+		}
+	}
+	def := filter.Segment{Name: "x1", Filters: []filter.Filter{{Field: "x", Operator: "=", Value: json.RawMessage(`1`)}}}
+	seg, err := st.Create(ctx, "p", "t", def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SegmentWritten(ctx, "p", seg); err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(1)
+	want(1, "a create, then its event")
+	if n, _ := h.Count(ctx, "p", seg.ID); n != 1 {
+		t.Fatalf("count %d, want 1", n)
+	}
+	name := "renamed"
+	seg, err = st.Update(ctx, "p", seg.ID, store.SegmentUpdate{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(1) // the event first
+	want(1, "an update's event")
+	if err := h.SegmentWritten(ctx, "p", seg); err != nil {
+		t.Fatal(err)
+	}
+	want(0, "an update, after its event")
+	seg, err = st.Delete(ctx, "p", seg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SegmentWritten(ctx, "p", seg); err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(1)
+	want(1, "a delete, then its event")
+	// Elsewhere: the feed alone.
+	other, err := st.Create(ctx, "p", "t", def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(1)
+	want(1, "a write made elsewhere")
+	if n, err := p.ix.Count(other.ID); err != nil || n != 1 {
+		t.Fatalf("the segment written elsewhere: %d, %v", n, err)
 	}
 }

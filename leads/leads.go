@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmatch/segmatch"
@@ -162,6 +163,13 @@ type project struct {
 	ix   *audience.Index
 	ev   *eventLog
 	segs []filter.Segment // the registered segments (under wmu)
+	// known is, for each segment id, the UpdatedAt of the latest state
+	// of it that the registered segments reflect (under wmu): a change
+	// no later than it needs no registration (see SegmentWritten).
+	known map[string]time.Time
+
+	registrations atomic.Int64 // registerSegments calls that succeeded (tests)
+	feedEvents    atomic.Int64 // change feed events handled (tests)
 }
 
 // New makes a hub over st (which it does not close).
@@ -199,7 +207,7 @@ func (h *Hub) project(ctx context.Context, id string) (*project, error) {
 				return nil, &LoadError{Project: id, Retry: wait, Err: f.err}
 			}
 		}
-		p = &project{id: id, ready: make(chan struct{})}
+		p = &project{id: id, ready: make(chan struct{}), known: map[string]time.Time{}}
 		h.projects[id] = p
 		h.wg.Add(1)
 		go h.load(p)
@@ -318,26 +326,94 @@ func (h *Hub) build(p *project) (err error) {
 }
 
 // follow re-registers a project's segments when the store says they
-// changed (writes made elsewhere than this API; the API's own are
-// registered before they are answered, and registering them again finds
-// nothing new). Events that arrive together are taken as one change.
+// changed: writes made elsewhere than this API (the API's own are
+// registered before they are answered, SegmentWritten, and their events
+// found reflected already). Events that arrive together are taken as
+// one change.
 func (h *Hub) follow(p *project, feed <-chan store.Event) {
 	defer h.wg.Done()
-	for range feed {
+	for ev := range feed {
+		evs := []store.Event{ev}
 		for drained := false; !drained; {
 			select {
-			case _, ok := <-feed:
+			case e, ok := <-feed:
 				if !ok {
 					return
 				}
+				evs = append(evs, e)
 			default:
 				drained = true
 			}
 		}
-		if err := h.SegmentsChanged(h.ctx, p.id); err != nil && h.ctx.Err() == nil {
+		if err := h.feedChanged(p, evs); err != nil && h.ctx.Err() == nil {
 			h.log.Error("registering a project's changed segments", "project", p.id, "err", err)
 		}
+		p.feedEvents.Add(int64(len(evs)))
 	}
+}
+
+// feedChanged registers the project's segments again unless every one
+// of evs is reflected already.
+func (h *Hub) feedChanged(p *project, evs []store.Event) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	stale := false
+	for _, e := range evs {
+		if e.Type == store.EventResync || !p.reflects(e.Segment) {
+			stale = true
+			break
+		}
+	}
+	if !stale {
+		return nil
+	}
+	if err := h.registerSegments(h.ctx, p); err != nil {
+		return err
+	}
+	// The segments were read after every one of evs was committed.
+	for _, e := range evs {
+		if e.Type != store.EventResync {
+			p.saw(e.Segment)
+		}
+	}
+	return nil
+}
+
+// reflects reports whether the registered segments reflect seg's state
+// or a later one (under wmu).
+func (p *project) reflects(seg filter.Segment) bool {
+	t, ok := p.known[seg.ID]
+	return ok && !t.Before(seg.UpdatedAt)
+}
+
+// saw records that the registered segments reflect seg's state (under
+// wmu).
+func (p *project) saw(seg filter.Segment) {
+	if t, ok := p.known[seg.ID]; !ok || t.Before(seg.UpdatedAt) {
+		p.known[seg.ID] = seg.UpdatedAt
+	}
+}
+
+// SegmentWritten registers the project's segments again after seg was
+// written (created, updated or deleted) through this hub's server, when
+// its index is loaded and does not reflect that write yet (the change
+// feed may have registered it first): once per write, backfill and
+// enter/exit events published before it returns.
+func (h *Hub) SegmentWritten(ctx context.Context, project string, seg filter.Segment) error {
+	p := h.loaded(project)
+	if p == nil {
+		return nil
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.reflects(seg) {
+		return nil
+	}
+	if err := h.registerSegments(ctx, p); err != nil {
+		return err
+	}
+	p.saw(seg) // committed before the segments were read
+	return nil
 }
 
 // SegmentsChanged registers the project's active segments again, when
@@ -371,6 +447,7 @@ func (h *Hub) registerSegments(ctx context.Context, p *project) error {
 		}
 		opts.Page++
 	}
+	listed := segs
 	evs, err := p.ix.SetSegments(segs)
 	if err != nil {
 		kept := segs[:0:0]
@@ -392,6 +469,10 @@ func (h *Hub) registerSegments(ctx context.Context, p *project) error {
 		segs = kept
 	}
 	p.segs = segs
+	for _, s := range listed {
+		p.saw(s)
+	}
+	p.registrations.Add(1)
 	p.ev.publish(evs)
 	return nil
 }
