@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/segmatch/segmatch/filter"
@@ -49,10 +50,12 @@ var statusTable = []statusRule{
 	{errTooLarge, http.StatusRequestEntityTooLarge, ""},
 	{leads.ErrLeadTooLarge, http.StatusRequestEntityTooLarge, "Lead too large."},
 	{leads.ErrTooManyLeads, http.StatusBadRequest, "Too many leads in one request."},
+	{leads.ErrBulkTooLarge, http.StatusRequestEntityTooLarge, "Bulk request too large (--max-bulk-bytes): send the lines from stopped_at on in another request."},
 	{leads.ErrBadLead, http.StatusBadRequest, "Invalid lead."},
 	{leads.ErrProjectFull, http.StatusConflict, "Project lead limit reached: delete leads to make room."},
 	{leads.ErrNotIndexed, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
 	{leads.ErrTooManyStreams, http.StatusTooManyRequests, "Too many event streams open for this project."},
+	{leads.ErrUnavailable, http.StatusServiceUnavailable, "Service unavailable: the project's leads could not be loaded; retry after Retry-After seconds."}, // + Retry-After
 	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},
@@ -92,22 +95,28 @@ type problem struct {
 
 // errorBody is every error answer: Tiledesk's {"success": false, "msg"}
 // plus, for a 400 (and a refused lead), the located problems, and, for
-// a bulk request ended early, what it applied before.
+// a bulk request ended early (whatever its status), what it did before:
+// accepted and rejected count the lines before stopped_at (errors lists
+// the rejected ones, then the stop itself at line stopped_at); no line
+// from stopped_at on was stored.
 type errorBody struct {
-	Success  bool      `json:"success"`
-	Msg      string    `json:"msg"`
-	Errors   []problem `json:"errors,omitempty"`
-	Accepted *int      `json:"accepted,omitempty"`
-	Rejected *int      `json:"rejected,omitempty"`
+	Success         bool      `json:"success"`
+	Msg             string    `json:"msg"`
+	Errors          []problem `json:"errors,omitempty"`
+	Accepted        *int      `json:"accepted,omitempty"`
+	Rejected        *int      `json:"rejected,omitempty"`
+	ErrorsTruncated bool      `json:"errors_truncated,omitempty"`
+	StoppedAt       *int      `json:"stopped_at,omitempty"`
 }
 
 // classify returns the status and body for err.
 func classify(err error) (int, errorBody) {
+	status, body := http.StatusInternalServerError, errorBody{Msg: "internal error"}
 	for _, r := range statusTable {
 		if !errors.Is(err, r.kind) {
 			continue
 		}
-		body := errorBody{Msg: r.msg}
+		status, body = r.status, errorBody{Msg: r.msg}
 		if body.Msg == "" {
 			body.Msg = r.kind.Error()
 		}
@@ -115,16 +124,26 @@ func classify(err error) (int, errorBody) {
 		if r.status == http.StatusBadRequest || errors.As(err, &le) {
 			body.Errors = problemsOf(err)
 		}
-		var be *leads.BulkError
-		if errors.As(err, &be) {
-			body.Accepted, body.Rejected = &be.Report.Accepted, &be.Report.Rejected
-			if len(body.Errors) == 0 {
-				body.Errors = []problem{{Line: be.Line, Message: be.Error()}}
-			}
-		}
-		return r.status, body
+		break
 	}
-	return http.StatusInternalServerError, errorBody{Msg: "internal error"}
+	var be *leads.BulkError
+	if errors.As(err, &be) {
+		body.Accepted, body.Rejected, body.StoppedAt = &be.Report.Accepted, &be.Report.Rejected, &be.Line
+		body.ErrorsTruncated = be.Report.ErrorsTruncated
+		body.Errors = make([]problem, 0, len(be.Report.Errors)+1)
+		for _, e := range be.Report.Errors {
+			body.Errors = append(body.Errors, problem{Line: e.Line, Path: e.Path, Message: e.Message})
+		}
+		// What stopped it: its own words for the client's problems, the
+		// status message for the server's (the detail is logged).
+		msg := be.Err.Error()
+		if status >= 500 {
+			msg = body.Msg
+		}
+		body.Errors = append(body.Errors, problem{Line: be.Line,
+			Message: fmt.Sprintf("stopped at line %d: %s; no line from this one on was stored (send them again)", be.Line, msg)})
+	}
+	return status, body
 }
 
 // problemsOf lists the located problems in err: every CompileError (with

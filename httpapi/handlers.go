@@ -53,7 +53,7 @@ func (a *API) observe(project string, seg filter.Segment) {
 	if o, ok := a.cls.(observer); ok {
 		o.Observe(project, seg)
 	}
-	a.segmentsChanged(project)
+	a.segmentsChanged(project, seg)
 }
 
 // create stores the body's name, match and filters; the id, project,

@@ -387,13 +387,14 @@ func (a *API) appendEvent(b []byte, e leads.Event) []byte {
 }
 
 // segmentsChanged registers a project's segments again in its audience
-// index after a segment write (backfill, events) before it is answered.
-// The write has succeeded: a failure here is logged, and the store's
-// change feed retries it.
-func (a *API) segmentsChanged(project string) {
+// index after a write of seg (backfill, events) before it is answered,
+// unless the store's change feed did already (once per write). The
+// write has succeeded: a failure here is logged, and the store's change
+// feed retries it.
+func (a *API) segmentsChanged(project string, seg filter.Segment) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := a.hub.SegmentsChanged(ctx, project); err != nil && !errors.Is(err, leads.ErrClosed) {
+	if err := a.hub.SegmentWritten(ctx, project, seg); err != nil && !errors.Is(err, leads.ErrClosed) {
 		a.log.Error("registering the project's segments in its audience index", "project", project, "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package leads
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error kinds, for errors.Is; the HTTP API maps each to one status.
@@ -15,6 +16,9 @@ var (
 	// ErrTooManyLeads: a bulk request of more than Limits.MaxBulkLeads
 	// leads (400); the leads before the limit were applied.
 	ErrTooManyLeads = errors.New("too many leads in one request")
+	// ErrBulkTooLarge: a bulk request's body is over Limits.MaxBulkBytes
+	// (413); the lines before the one passing it were applied.
+	ErrBulkTooLarge = errors.New("bulk request too large")
 	// ErrProjectFull: the project holds Limits.MaxProjectLeads leads, and
 	// this write adds one, or its leads' JSON would pass
 	// Limits.MaxProjectBytes (409).
@@ -25,6 +29,9 @@ var (
 	// ErrTooManyStreams: the project has Limits.MaxStreams event
 	// streams open (429).
 	ErrTooManyStreams = errors.New("too many event streams open")
+	// ErrUnavailable: the project's leads could not be loaded (a store
+	// failure); the load is retried after a back-off (503, Retry-After).
+	ErrUnavailable = errors.New("the project's leads are not available")
 	// ErrClosed: the hub is closed (503).
 	ErrClosed = errors.New("leads: closed")
 )
@@ -63,17 +70,38 @@ func (e *LeadError) Unwrap() []error {
 }
 
 // BulkError ends a bulk request early: too many leads (ErrTooManyLeads),
-// a body that could not be read, or a store that failed. Report says
-// what was applied before: those leads are stored and indexed.
+// too many bytes (ErrBulkTooLarge), a body that could not be read, or a
+// store that failed. Line is the first line not applied: every line
+// before it is in Report, accepted (stored and indexed) or rejected
+// (listed in Report.Errors, unless truncated); no line from Line on was
+// stored, so resending the body from Line on loses and repeats nothing.
 type BulkError struct {
 	Report Report
-	// Line is the line the request stopped at.
+	// Line is the first line not applied (the request stopped there).
 	Line int
 	Err  error
 }
 
 func (e *BulkError) Error() string {
-	return fmt.Sprintf("line %d: %v (%d leads accepted and stored before it, %d rejected)", e.Line, e.Err, e.Report.Accepted, e.Report.Rejected)
+	return fmt.Sprintf("line %d: %v (lines before it: %d accepted and stored, %d rejected; none from it on stored)", e.Line, e.Err, e.Report.Accepted, e.Report.Rejected)
 }
 
 func (e *BulkError) Unwrap() error { return e.Err }
+
+// LoadError is a project whose leads could not be loaded: Err is the
+// cause (logged, not for clients); no load is tried again before Retry
+// has passed. It wraps ErrUnavailable and Err.
+type LoadError struct {
+	Project string
+	Retry   time.Duration
+	Err     error
+}
+
+func (e *LoadError) Error() string {
+	return fmt.Sprintf("loading the leads of project %s: %v (retried in %v at the earliest)", e.Project, e.Err, e.Retry)
+}
+
+func (e *LoadError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// RetryAfter is how long before the project's load is tried again.
+func (e *LoadError) RetryAfter() time.Duration { return e.Retry }

@@ -26,10 +26,10 @@ package leads
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmatch/segmatch"
@@ -39,13 +39,17 @@ import (
 )
 
 // Limits bounds what the hub accepts. Zero fields take the defaults; a
-// negative MaxProjectLeads, MaxProjectBytes, MaxBulkLeads or MaxStreams
-// means no limit.
+// negative MaxProjectLeads, MaxProjectBytes, MaxBulkLeads, MaxBulkBytes
+// or MaxStreams means no limit.
 type Limits struct {
 	// MaxLeadBytes bounds one lead's JSON (a PUT body, a bulk line).
 	MaxLeadBytes int
 	// MaxBulkLeads bounds the leads of one bulk request.
 	MaxBulkLeads int
+	// MaxBulkBytes bounds the bytes of one bulk request's body (newlines
+	// and blank lines included): the line that passes it stops the
+	// request (ErrBulkTooLarge), the lines before it applied.
+	MaxBulkBytes int64
 	// MaxProjectLeads bounds the leads a project holds.
 	MaxProjectLeads int
 	// MaxProjectBytes bounds the JSON a project's leads hold in memory
@@ -67,6 +71,7 @@ type Limits struct {
 const (
 	DefaultMaxLeadBytes    = 256 << 10
 	DefaultMaxBulkLeads    = 1_000_000
+	DefaultMaxBulkBytes    = 4 << 30 // as much as a project holds (DefaultMaxProjectBytes)
 	DefaultMaxProjectLeads = 2_000_000
 	DefaultMaxProjectBytes = 4 << 30
 	DefaultMaxStreams      = 64
@@ -83,6 +88,9 @@ func (l Limits) Resolved() Limits {
 	}
 	def(&l.MaxLeadBytes, DefaultMaxLeadBytes)
 	def(&l.MaxBulkLeads, DefaultMaxBulkLeads)
+	if l.MaxBulkBytes == 0 {
+		l.MaxBulkBytes = DefaultMaxBulkBytes
+	}
 	def(&l.MaxProjectLeads, DefaultMaxProjectLeads)
 	def(&l.MaxProjectBytes, DefaultMaxProjectBytes)
 	def(&l.MaxStreams, DefaultMaxStreams)
@@ -110,10 +118,39 @@ type Hub struct {
 	ctx    context.Context // of loads and change feeds: ends with Close
 	cancel context.CancelFunc
 
+	now func() time.Time // the clock of load retries
+
 	mu       sync.Mutex
 	projects map[string]*project
+	failed   map[string]loadFailure // projects whose last load failed
 	closed   bool
 	wg       sync.WaitGroup
+}
+
+// Retries of a failed project load: a project whose load failed is not
+// loaded again before LoadRetryMin has passed, then twice as long after
+// each failure in a row, up to LoadRetryMax; meanwhile its requests fail
+// at once with a *LoadError (ErrUnavailable, 503 with Retry-After).
+const (
+	LoadRetryMin = time.Second
+	LoadRetryMax = 30 * time.Second
+)
+
+// loadFailure is a project's failed loads in a row.
+type loadFailure struct {
+	n     int       // failures in a row
+	until time.Time // no load before then
+	err   error     // the last one's
+}
+
+// loadBackoff is how long after the n-th failure in a row a project is
+// not loaded again.
+func loadBackoff(n int) time.Duration {
+	d := LoadRetryMin
+	for i := 1; i < n && d < LoadRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, LoadRetryMax)
 }
 
 // project is one project's state.
@@ -126,6 +163,13 @@ type project struct {
 	ix   *audience.Index
 	ev   *eventLog
 	segs []filter.Segment // the registered segments (under wmu)
+	// known is, for each segment id, the UpdatedAt of the latest state
+	// of it that the registered segments reflect (under wmu): a change
+	// no later than it needs no registration (see SegmentWritten).
+	known map[string]time.Time
+
+	registrations atomic.Int64 // registerSegments calls that succeeded (tests)
+	feedEvents    atomic.Int64 // change feed events handled (tests)
 }
 
 // New makes a hub over st (which it does not close).
@@ -135,8 +179,8 @@ func New(st store.Store, lim Limits, log *slog.Logger) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{st: st, lim: lim.Resolved(), log: log, ctx: ctx, cancel: cancel,
-		epoch:    strconv.FormatInt(time.Now().UnixNano(), 36),
-		projects: map[string]*project{}}
+		epoch: strconv.FormatInt(time.Now().UnixNano(), 36),
+		now:   time.Now, projects: map[string]*project{}, failed: map[string]loadFailure{}}
 }
 
 // Limits are the hub's limits, defaults filled in.
@@ -144,7 +188,8 @@ func (h *Hub) Limits() Limits { return h.lim }
 
 // project returns the project's loaded state, loading it on first use
 // (other callers wait for the same load). A failed load is forgotten,
-// so the next call tries again.
+// and the next call after its back-off (loadBackoff) tries again; the
+// calls before fail with a *LoadError at once.
 func (h *Hub) project(ctx context.Context, id string) (*project, error) {
 	if err := store.CheckProject(id); err != nil {
 		return nil, err
@@ -156,7 +201,13 @@ func (h *Hub) project(ctx context.Context, id string) (*project, error) {
 	}
 	p := h.projects[id]
 	if p == nil {
-		p = &project{id: id, ready: make(chan struct{})}
+		if f, ok := h.failed[id]; ok {
+			if wait := f.until.Sub(h.now()); wait > 0 {
+				h.mu.Unlock()
+				return nil, &LoadError{Project: id, Retry: wait, Err: f.err}
+			}
+		}
+		p = &project{id: id, ready: make(chan struct{}), known: map[string]time.Time{}}
 		h.projects[id] = p
 		h.wg.Add(1)
 		go h.load(p)
@@ -199,21 +250,42 @@ func (h *Hub) load(p *project) {
 	start := time.Now()
 	err := h.build(p)
 	if err != nil {
-		p.err = fmt.Errorf("loading the leads of project %s: %w", p.id, err)
-		h.log.Error("loading a project's leads", "project", p.id, "err", err)
 		h.mu.Lock()
+		f := h.failed[p.id]
+		f.n++
+		retry := loadBackoff(f.n)
+		f.until, f.err = h.now().Add(retry), err
 		if h.projects[p.id] == p {
 			delete(h.projects, p.id)
+			h.failed[p.id] = f
 		}
 		h.mu.Unlock()
+		if cerr := h.isClosed(err); errors.Is(cerr, ErrClosed) {
+			p.err = cerr
+		} else {
+			p.err = &LoadError{Project: p.id, Retry: retry, Err: err}
+		}
+		h.log.Error("loading a project's leads", "project", p.id, "err", err, "failures", f.n, "retry_in", retry)
 	} else if n := p.ix.Len(); n > 0 {
 		h.log.Info("leads loaded", "project", p.id, "leads", n, "segments", len(p.ix.Segments()), "duration", time.Since(start))
+	}
+	if err == nil {
+		h.mu.Lock()
+		delete(h.failed, p.id)
+		h.mu.Unlock()
 	}
 	close(p.ready)
 }
 
-func (h *Hub) build(p *project) error {
-	feed, err := h.st.Watch(h.ctx, p.id)
+// build loads p; a failure releases the change feed it subscribed to.
+func (h *Hub) build(p *project) (err error) {
+	fctx, stop := context.WithCancel(h.ctx)
+	defer func() {
+		if err != nil {
+			stop() // the subscription ends with it
+		}
+	}()
+	feed, err := h.st.Watch(fctx, p.id)
 	if err != nil {
 		return err
 	}
@@ -254,26 +326,94 @@ func (h *Hub) build(p *project) error {
 }
 
 // follow re-registers a project's segments when the store says they
-// changed (writes made elsewhere than this API; the API's own are
-// registered before they are answered, and registering them again finds
-// nothing new). Events that arrive together are taken as one change.
+// changed: writes made elsewhere than this API (the API's own are
+// registered before they are answered, SegmentWritten, and their events
+// found reflected already). Events that arrive together are taken as
+// one change.
 func (h *Hub) follow(p *project, feed <-chan store.Event) {
 	defer h.wg.Done()
-	for range feed {
+	for ev := range feed {
+		evs := []store.Event{ev}
 		for drained := false; !drained; {
 			select {
-			case _, ok := <-feed:
+			case e, ok := <-feed:
 				if !ok {
 					return
 				}
+				evs = append(evs, e)
 			default:
 				drained = true
 			}
 		}
-		if err := h.SegmentsChanged(h.ctx, p.id); err != nil && h.ctx.Err() == nil {
+		if err := h.feedChanged(p, evs); err != nil && h.ctx.Err() == nil {
 			h.log.Error("registering a project's changed segments", "project", p.id, "err", err)
 		}
+		p.feedEvents.Add(int64(len(evs)))
 	}
+}
+
+// feedChanged registers the project's segments again unless every one
+// of evs is reflected already.
+func (h *Hub) feedChanged(p *project, evs []store.Event) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	stale := false
+	for _, e := range evs {
+		if e.Type == store.EventResync || !p.reflects(e.Segment) {
+			stale = true
+			break
+		}
+	}
+	if !stale {
+		return nil
+	}
+	if err := h.registerSegments(h.ctx, p); err != nil {
+		return err
+	}
+	// The segments were read after every one of evs was committed.
+	for _, e := range evs {
+		if e.Type != store.EventResync {
+			p.saw(e.Segment)
+		}
+	}
+	return nil
+}
+
+// reflects reports whether the registered segments reflect seg's state
+// or a later one (under wmu).
+func (p *project) reflects(seg filter.Segment) bool {
+	t, ok := p.known[seg.ID]
+	return ok && !t.Before(seg.UpdatedAt)
+}
+
+// saw records that the registered segments reflect seg's state (under
+// wmu).
+func (p *project) saw(seg filter.Segment) {
+	if t, ok := p.known[seg.ID]; !ok || t.Before(seg.UpdatedAt) {
+		p.known[seg.ID] = seg.UpdatedAt
+	}
+}
+
+// SegmentWritten registers the project's segments again after seg was
+// written (created, updated or deleted) through this hub's server, when
+// its index is loaded and does not reflect that write yet (the change
+// feed may have registered it first): once per write, backfill and
+// enter/exit events published before it returns.
+func (h *Hub) SegmentWritten(ctx context.Context, project string, seg filter.Segment) error {
+	p := h.loaded(project)
+	if p == nil {
+		return nil
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.reflects(seg) {
+		return nil
+	}
+	if err := h.registerSegments(ctx, p); err != nil {
+		return err
+	}
+	p.saw(seg) // committed before the segments were read
+	return nil
 }
 
 // SegmentsChanged registers the project's active segments again, when
@@ -307,6 +447,7 @@ func (h *Hub) registerSegments(ctx context.Context, p *project) error {
 		}
 		opts.Page++
 	}
+	listed := segs
 	evs, err := p.ix.SetSegments(segs)
 	if err != nil {
 		kept := segs[:0:0]
@@ -328,6 +469,10 @@ func (h *Hub) registerSegments(ctx context.Context, p *project) error {
 		segs = kept
 	}
 	p.segs = segs
+	for _, s := range listed {
+		p.saw(s)
+	}
+	p.registrations.Add(1)
 	p.ev.publish(evs)
 	return nil
 }

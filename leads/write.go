@@ -3,11 +3,13 @@ package leads
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/tidwall/gjson"
 
@@ -132,7 +134,11 @@ func (h *Hub) Put(ctx context.Context, project, pathID string, raw []byte) (PutR
 	if !existed && h.full(p, 1) || h.fullBytes(p, len(doc)) {
 		return PutResult{}, h.fullError(p, id, 0)
 	}
-	if err := h.st.PutLeads(ctx, project, []store.Lead{{ID: id, Raw: doc}}); err != nil {
+	wctx, err := h.writeCtx(ctx)
+	if err != nil {
+		return PutResult{}, err
+	}
+	if err := h.st.PutLeads(wctx, project, []store.Lead{{ID: id, Raw: doc}}); err != nil {
 		return PutResult{}, h.isClosed(err)
 	}
 	evs, err := p.ix.Upsert(doc)
@@ -177,6 +183,10 @@ func (h *Hub) fullError(p *project, id string, line int) error {
 
 // Delete removes a lead: from the store, then from the index (it leaves
 // its segments: the events). An unknown id is store.ErrLeadNotFound.
+// Once the store write has started, the request's cancellation does not
+// stop it (see writeCtx): the index always follows the store. A lead the
+// index holds but the store no longer does (deleted through another
+// instance sharing the store) leaves the index too.
 func (h *Hub) Delete(ctx context.Context, project, id string) error {
 	p, err := h.project(ctx, project)
 	if err != nil {
@@ -187,7 +197,11 @@ func (h *Hub) Delete(ctx context.Context, project, id string) error {
 	if _, ok := p.ix.Lookup(id); !ok {
 		return store.ErrLeadNotFound
 	}
-	if err := h.st.DeleteLead(ctx, project, id); err != nil {
+	wctx, err := h.writeCtx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := h.st.DeleteLead(wctx, project, id); err != nil && !errors.Is(err, store.ErrLeadNotFound) {
 		return h.isClosed(err)
 	}
 	evs, err := p.ix.Remove(id)
@@ -273,9 +287,12 @@ type pending struct {
 // reported with its line number; the others are applied. An accepted
 // line is stored before Bulk returns, whatever happens after it.
 //
-// More than MaxBulkLeads leads, a body that cannot be read or a store
-// that fails end the request: a *BulkError, whose Report says what was
-// applied before. batched, when set, is called after each batch.
+// More than MaxBulkLeads leads or MaxBulkBytes bytes, a body that cannot
+// be read or a store that fails end the request: a *BulkError, whose
+// Line is the first line not applied and whose Report accounts for
+// every line before it (and none after: a batch the store refused is
+// not reported, its lines are to be sent again). batched, when set, is
+// called after each batch.
 func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched func()) (Report, error) {
 	rep := Report{Errors: []LineError{}}
 	p, err := h.project(ctx, project)
@@ -283,27 +300,52 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 		return rep, err
 	}
 	var batch []pending
+	var held []error // the rejected lines since the last flush
 	size := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	from := 1 // the first line not applied yet (nor reported)
+	// flush applies the batch and reports the lines before next.
+	flush := func(next int) error {
+		if len(batch) > 0 {
+			rejected, err := h.apply(ctx, p, batch, &rep)
+			batch, size = batch[:0], 0
+			if batched != nil {
+				batched()
+			}
+			if err != nil {
+				held = held[:0]
+				return err
+			}
+			held = append(held, rejected...)
 		}
-		err := h.apply(ctx, p, batch, &rep)
-		batch, size = batch[:0], 0
-		if batched != nil {
-			batched()
+		slices.SortStableFunc(held, func(a, b error) int { return cmp.Compare(lineOf(a), lineOf(b)) })
+		for _, e := range held {
+			rep.reject(e)
 		}
-		return err
+		held, from = held[:0], next
+		return nil
+	}
+	// stop ends the request at line ln (not applied), after applying the
+	// lines before it.
+	stop := func(ln int, err error) (Report, error) {
+		if ferr := flush(ln); ferr != nil {
+			err = ferr
+		}
+		return rep, &BulkError{Report: rep, Line: from, Err: err}
 	}
 	br := bufio.NewReaderSize(body, 64<<10)
 	max := h.lim.MaxLeadBytes + 1
 	var line []byte
 	leads := 0
+	var read int64 // the body's bytes read
 	for ln := 1; ; ln++ {
 		line = line[:0]
 		tooLong, eof := false, false
 		for {
 			chunk, err := br.ReadSlice('\n')
+			read += int64(len(chunk))
+			if h.lim.MaxBulkBytes >= 0 && read > h.lim.MaxBulkBytes {
+				return stop(ln, fmt.Errorf("%w: the body is over %d bytes (the most allowed, --max-bulk-bytes); this line and the ones after it were not applied", ErrBulkTooLarge, h.lim.MaxBulkBytes))
+			}
 			if !tooLong {
 				if len(line)+len(chunk) > max+1 { // +1: the newline
 					tooLong = true
@@ -319,10 +361,7 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 				break
 			}
 			if err != nil {
-				if ferr := flush(); ferr != nil {
-					err = ferr
-				}
-				return rep, &BulkError{Report: rep, Line: ln, Err: fmt.Errorf("reading the body: %w", err)}
+				return stop(ln, fmt.Errorf("reading the body: %w", err))
 			}
 			break
 		}
@@ -330,34 +369,39 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 		if !blank {
 			leads++
 			if h.lim.MaxBulkLeads >= 0 && leads > h.lim.MaxBulkLeads {
-				if err := flush(); err != nil {
-					return rep, &BulkError{Report: rep, Line: ln, Err: err}
-				}
-				return rep, &BulkError{Report: rep, Line: ln,
-					Err: fmt.Errorf("%w: the most allowed is %d; this line and the ones after it were not read", ErrTooManyLeads, h.lim.MaxBulkLeads)}
+				return stop(ln, fmt.Errorf("%w: the most allowed is %d; this line and the ones after it were not read", ErrTooManyLeads, h.lim.MaxBulkLeads))
 			}
 			if tooLong {
-				rep.reject(&LeadError{Line: ln, Kind: ErrLeadTooLarge, Cause: fmt.Errorf("the line is over %d bytes", h.lim.MaxLeadBytes)})
+				held = append(held, &LeadError{Line: ln, Kind: ErrLeadTooLarge, Cause: fmt.Errorf("the line is over %d bytes", h.lim.MaxLeadBytes)})
 			} else if doc, id, err := h.prepare("", line, ln); err != nil {
-				rep.reject(err)
+				held = append(held, err)
 			} else {
 				batch = append(batch, pending{line: ln, id: id, raw: bytes.Clone(doc)})
 				size += len(doc)
 				if len(batch) >= batchLeads || size >= batchBytes {
-					if err := flush(); err != nil {
-						return rep, &BulkError{Report: rep, Line: ln, Err: err}
+					if err := flush(ln + 1); err != nil {
+						return rep, &BulkError{Report: rep, Line: from, Err: err}
 					}
 				}
 			}
 		}
 		if eof {
-			if err := flush(); err != nil {
-				return rep, &BulkError{Report: rep, Line: ln, Err: err}
+			if err := flush(ln + 1); err != nil {
+				return rep, &BulkError{Report: rep, Line: from, Err: err}
 			}
 			h.indexPaths(p)
 			return rep, nil
 		}
 	}
+}
+
+// lineOf is the line of a rejected line's error.
+func lineOf(err error) int {
+	var le *LeadError
+	if errors.As(err, &le) {
+		return le.Line
+	}
+	return 0
 }
 
 // indexPaths indexes the field paths the project's segments read that
@@ -374,23 +418,26 @@ func (h *Hub) indexPaths(p *project) {
 	p.ix.IndexPaths(segs)
 }
 
-// apply stores and indexes one batch of a bulk request.
-func (h *Hub) apply(ctx context.Context, p *project, batch []pending, rep *Report) error {
+// apply stores and indexes one batch of a bulk request, counting the
+// accepted lines in rep, and returns the rejected ones (none when it
+// fails: then nothing of the batch was stored).
+func (h *Hub) apply(ctx context.Context, p *project, batch []pending, rep *Report) ([]error, error) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	// The project's limit, counting each new id once.
 	added := map[string]bool{}
 	leads := make([]store.Lead, 0, len(batch))
-	keep := batch[:0]
+	keep := make([]pending, 0, len(batch))
+	var rejected []error
 	size := 0 // the batch's bytes, counted against MaxProjectBytes
 	for _, b := range batch {
 		if h.fullBytes(p, size+len(b.raw)) {
-			rep.reject(h.fullError(p, b.id, b.line))
+			rejected = append(rejected, h.fullError(p, b.id, b.line))
 			continue
 		}
 		if _, ok := p.ix.Lookup(b.id); !ok && !added[b.id] {
 			if h.full(p, len(added)+1) {
-				rep.reject(h.fullError(p, b.id, b.line))
+				rejected = append(rejected, h.fullError(p, b.id, b.line))
 				continue
 			}
 			added[b.id] = true
@@ -400,10 +447,14 @@ func (h *Hub) apply(ctx context.Context, p *project, batch []pending, rep *Repor
 		keep = append(keep, b)
 	}
 	if len(leads) == 0 {
-		return nil
+		return rejected, nil
 	}
-	if err := h.st.PutLeads(ctx, p.id, leads); err != nil {
-		return h.isClosed(err)
+	wctx, err := h.writeCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.st.PutLeads(wctx, p.id, leads); err != nil {
+		return nil, h.isClosed(err)
 	}
 	var evs []audience.Event
 	for _, b := range keep {
@@ -413,12 +464,24 @@ func (h *Hub) apply(ctx context.Context, p *project, batch []pending, rep *Repor
 			// Not expected (prepare checks what Upsert checks): the
 			// store is put back as the index holds it.
 			h.undo(p.id, b.id, old, existed, err)
-			rep.reject(&LeadError{Line: b.line, ID: b.id, Kind: ErrBadLead, Cause: err})
+			rejected = append(rejected, &LeadError{Line: b.line, ID: b.id, Kind: ErrBadLead, Cause: err})
 			continue
 		}
 		rep.Accepted++
 		evs = append(evs, e...)
 	}
 	p.ev.publish(evs)
-	return nil
+	return rejected, nil
+}
+
+// writeCtx is the context of a store write for a request of context
+// ctx: a request already cancelled writes nothing, but once the write
+// has started the request's cancellation cannot cut it (a store that
+// committed, then saw the cancellation, would answer an error: the
+// index would not follow a committed write). Only Close ends it.
+func (h *Hub) writeCtx(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return h.ctx, nil
 }

@@ -233,6 +233,8 @@ func leadLimitFlags(fs *flag.FlagSet) func() leads.Limits {
 	size := byteSize(leads.DefaultMaxLeadBytes)
 	fs.Var(&size, "max-lead-bytes", "at most `SIZE` of JSON per lead (bytes, or with KiB, MiB); larger ones are refused (413)")
 	bulk := fs.Int("max-bulk-leads", leads.DefaultMaxBulkLeads, "at most `N` leads per bulk request (0: no limit; beyond it: 400)")
+	bulkBytes := byteSize(leads.DefaultMaxBulkBytes)
+	fs.Var(&bulkBytes, "max-bulk-bytes", "at most `SIZE` of body per bulk request (0: no limit; beyond it: 413, the lines before applied)")
 	project := fs.Int("max-project-leads", leads.DefaultMaxProjectLeads, "at most `N` leads per project (0: no limit; beyond it: 409)")
 	window := fs.Int("event-window", leads.DefaultEventWindow, "keep each project's last `N` enter/exit events for streams resuming with Last-Event-ID")
 	queue := fs.Int("stream-queue", leads.DefaultStreamQueue, "disconnect an event stream's client `N` events behind")
@@ -241,7 +243,10 @@ func leadLimitFlags(fs *flag.FlagSet) func() leads.Limits {
 	streams := fs.Int("max-streams", leads.DefaultMaxStreams, "at most `N` event streams open per project (0: no limit; beyond it: 429)")
 	return func() leads.Limits {
 		l := leads.Limits{MaxLeadBytes: int(size), MaxBulkLeads: *bulk, MaxProjectLeads: *project, EventWindow: *window, StreamQueue: *queue,
-			MaxProjectBytes: int(projectBytes), MaxStreams: *streams}
+			MaxProjectBytes: int(projectBytes), MaxStreams: *streams, MaxBulkBytes: int64(bulkBytes)}
+		if l.MaxBulkBytes <= 0 {
+			l.MaxBulkBytes = -1
+		}
 		if l.MaxStreams <= 0 {
 			l.MaxStreams = -1
 		}

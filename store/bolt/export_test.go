@@ -20,3 +20,6 @@ func Compiles(s *Store) int64 { return s.compiles.Load() }
 
 // CachedBytes reports what s's decoded-record cache is charged.
 func CachedBytes(s *Store) int64 { return s.cache.bytes() }
+
+// ForEachChunk is how many leads a read transaction of ForEachLead reads.
+const ForEachChunk = forEachChunk

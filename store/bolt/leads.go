@@ -85,52 +85,117 @@ func (s *Store) DeleteLead(ctx context.Context, project, id string) error {
 	return mapErr(err)
 }
 
-// ForEachLead implements store.LeadStore, in one read transaction: the
-// project's keys are read in key order, sorted by place, then handed to
-// fn straight from the map.
+// The chunks of ForEachLead: a read transaction reads at most
+// forEachChunk leads, or forEachBytes of their JSON (and one lead more).
+const (
+	forEachChunk = 1024
+	forEachBytes = 4 << 20
+)
+
+// ForEachLead implements store.LeadStore in short read transactions, so
+// that a walk of a million leads neither holds off the writers needing
+// to grow the file (bbolt remaps it only once no read transaction is
+// open) nor pins the pages they free: first the project's places and
+// ids, forEachChunk keys a transaction (each resuming after the last key
+// of the one before), sorted by place; then their JSON in that order, a
+// chunk a transaction, copied out, and fn called for each once the
+// transaction is closed (so fn may write to the store). A lead stored
+// before the walk and neither deleted nor stored again during it is
+// visited once, in its place; one written during the walk is visited
+// with its latest JSON, or not at all (one deleted, or deleted and
+// stored again, since its place was read).
 func (s *Store) ForEachLead(ctx context.Context, project string, fn func(id string, raw []byte) error) error {
 	if err := s.begin(ctx, project); err != nil {
 		return err
 	}
-	err := s.view(func(tx *bbolt.Tx) error {
-		root := tx.Bucket(bucketLeads)
-		if root == nil {
-			return nil
+	type entry struct {
+		seq uint64
+		id  string
+	}
+	var all []entry
+	var after []byte // the last key read
+	for done := false; !done; {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		b := root.Bucket([]byte(project))
-		if b == nil {
-			return nil
-		}
-		type entry struct {
-			seq uint64
-			k   []byte
-			v   []byte
-		}
-		var all []entry
-		err := b.ForEach(func(k, v []byte) error {
-			if len(v) < seqBytes {
-				return fmt.Errorf("%w: lead %s/%q: a value of %d bytes", errBadRecord, project, k, len(v))
+		err := s.view(func(tx *bbolt.Tx) error {
+			b := leadBucket(tx, project)
+			if b == nil {
+				done = true
+				return nil
 			}
-			all = append(all, entry{binary.BigEndian.Uint64(v), k, v[seqBytes:]})
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for n := 0; k != nil; k, v = c.Next() {
+				if len(v) < seqBytes {
+					return fmt.Errorf("%w: lead %s/%q: a value of %d bytes", errBadRecord, project, k, len(v))
+				}
+				all = append(all, entry{binary.BigEndian.Uint64(v), string(k)})
+				if n++; n == forEachChunk {
+					after = append(after[:0], k...)
+					return nil
+				}
+			}
+			done = true
 			return nil
 		})
 		if err != nil {
+			return mapErr(err)
+		}
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.seq, b.seq) })
+	type found struct {
+		id         string
+		start, end int
+	}
+	var buf []byte
+	var got []found
+	for i := 0; i < len(all); {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.seq, b.seq) })
-		for i, e := range all {
-			if i%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
+		buf, got = buf[:0], got[:0]
+		err := s.view(func(tx *bbolt.Tx) error {
+			b := leadBucket(tx, project)
+			for n := 0; i < len(all) && n < forEachChunk && len(buf) < forEachBytes; i, n = i+1, n+1 {
+				if b == nil {
+					continue
 				}
+				e := all[i]
+				v := b.Get([]byte(e.id))
+				if len(v) < seqBytes || binary.BigEndian.Uint64(v) != e.seq {
+					continue // deleted since (or deleted and stored again: a later place)
+				}
+				start := len(buf)
+				buf = append(buf, v[seqBytes:]...)
+				got = append(got, found{e.id, start, len(buf)})
 			}
-			if err := fn(string(e.k), e.v); err != nil {
+			return nil
+		})
+		if err != nil {
+			return mapErr(err)
+		}
+		for _, g := range got {
+			if err := fn(g.id, buf[g.start:g.end:g.end]); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// leadBucket is project's bucket of leads (nil when it has none).
+func leadBucket(tx *bbolt.Tx, project string) *bbolt.Bucket {
+	root := tx.Bucket(bucketLeads)
+	if root == nil {
 		return nil
-	})
-	return mapErr(err)
+	}
+	return root.Bucket([]byte(project))
 }
 
 // LeadProjects implements store.LeadStore.
