@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -35,46 +34,26 @@ detected, as if --ferretdb were given.
 Flags:
 `
 
-// usesMongo reports whether classify was asked to read MongoDB.
-func usesMongo(args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if a == "--mongo" || a == "-mongo" || strings.HasPrefix(a, "--mongo=") || strings.HasPrefix(a, "-mongo=") {
-			return true
-		}
-	}
-	return false
-}
-
 func classifyMongo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	uri := fs.String("mongo", "", "MongoDB connection `URI` (mongodb://...)")
 	dbName := fs.String("db", "", "the `DATABASE`")
 	collName := fs.String("collection", "", "the `COLLECTION` of leads")
-	segFile := fs.String("segments", "", "segments `FILE` (required)")
-	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
-	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
+	sf := addSegmentFlags(fs)
 	ferret := fs.Bool("ferretdb", false, "filters for FerretDB v1 (detected when the server is FerretDB)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after `DURATION`")
 	fs.Usage = func() { fmt.Fprint(stderr, classifyMongoUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *uri == "" || *dbName == "" || *collName == "" || *segFile == "" || fs.NArg() > 0 {
+	if *uri == "" || *dbName == "" || *collName == "" || *sf.file == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNowFlag(*nowFlag)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
-		return exitUsage
-	}
-	set, ok := loadForRun("classify", *segFile, *project, func() time.Time { return now }, stderr)
+	set, now, code, ok := sf.load("classify", stderr)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

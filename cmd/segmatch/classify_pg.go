@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -28,44 +27,24 @@ A segment that cannot be pushed down (expr) is an error (exit 1).
 Flags:
 `
 
-// usesPG reports whether classify was asked to run in PostgreSQL.
-func usesPG(args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if a == "--pg" || a == "-pg" || strings.HasPrefix(a, "--pg=") || strings.HasPrefix(a, "-pg=") {
-			return true
-		}
-	}
-	return false
-}
-
 func classifyPG(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dsn := fs.String("pg", "", "PostgreSQL `DSN` (URL or key=value)")
 	table := fs.String("table", "", "the `TABLE` of contacts (schema.table allowed)")
 	column := fs.String("column", "doc", "the jsonb `COLUMN` holding the contact")
-	segFile := fs.String("segments", "", "segments `FILE` (required)")
-	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
-	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
+	sf := addSegmentFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, classifyPGUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *dsn == "" || *table == "" || *segFile == "" || fs.NArg() > 0 {
+	if *dsn == "" || *table == "" || *sf.file == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNowFlag(*nowFlag)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
-		return exitUsage
-	}
-	set, ok := loadForRun("classify", *segFile, *project, func() time.Time { return now }, stderr)
+	set, now, code, ok := sf.load("classify", stderr)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	segs := set.segments()
 	// One column per segment, parameters numbered across all of them.

@@ -89,10 +89,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "classify":
-		if usesPG(args[1:]) {
+		if usesFlag(args[1:], "pg") {
 			return classifyPG(args[1:], stdin, stdout, stderr)
 		}
-		if usesMongo(args[1:]) {
+		if usesFlag(args[1:], "mongo") {
 			return classifyMongo(args[1:], stdin, stdout, stderr)
 		}
 		return classify(args[1:], stdin, stdout, stderr)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -35,26 +34,19 @@ Flags:
 func mongoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mongo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	segFile := fs.String("segments", "", "segments `FILE` (required)")
-	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
-	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
+	sf := addSegmentFlags(fs)
 	ferret := fs.Bool("ferretdb", false, "filters for FerretDB v1 (see above)")
 	fs.Usage = func() { fmt.Fprint(stderr, mongoUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *segFile == "" || fs.NArg() > 0 {
+	if *sf.file == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNowFlag(*nowFlag)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch mongo: %v\n", err)
-		return exitUsage
-	}
-	set, ok := loadForRun("mongo", *segFile, *project, func() time.Time { return now }, stderr)
+	set, now, code, ok := sf.load("mongo", stderr)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	opts := []mongogen.Option{mongogen.WithNow(now)}
 	if *ferret {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/segmatch/segmatch/sqlgen"
 )
@@ -39,38 +38,30 @@ const ddlHeader = `-- The segmatch_* helper functions that segmatch's WHERE clau
 func sqlCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	segFile := fs.String("segments", "", "segments `FILE` (required)")
-	project := fs.String("project", "", "the `PROJECT_ID` whose segments to read when --segments is the store's data file")
+	sf := addSegmentFlags(fs)
 	column := fs.String("column", "doc", "the jsonb `COLUMN` holding the contact")
-	nowFlag := fs.String("now", "", "fix the clock of relative dates (`RFC3339`); default: now")
 	ddl := fs.Bool("ddl", false, "print the helper functions the clauses call (sqlgen.InstallSQL), not clauses")
 	fs.Usage = func() { fmt.Fprint(stderr, sqlUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if *ddl {
-		if *segFile != "" || *project != "" || fs.NArg() > 0 {
+		if *sf.file != "" || *sf.project != "" || fs.NArg() > 0 {
 			fmt.Fprintln(stderr, "segmatch sql: --ddl prints the helper functions alone: no --segments, --project or files")
 			return exitUsage
 		}
 		fmt.Fprint(stdout, ddlHeader, strings.TrimRight(sqlgen.InstallSQL(), "\n")+";\n")
 		return exitOK
 	}
-	if *segFile == "" || fs.NArg() > 0 {
+	if *sf.file == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNowFlag(*nowFlag)
-	if err != nil {
-		fmt.Fprintf(stderr, "segmatch sql: %v\n", err)
-		return exitUsage
-	}
-	set, ok := loadForRun("sql", *segFile, *project, func() time.Time { return now }, stderr)
+	set, now, code, ok := sf.load("sql", stderr)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	segs := set.segments()
-	code := exitOK
 	for _, seg := range segs {
 		fmt.Fprintf(stdout, "-- segment %s (%s)\n", seg.Key(), seg.Name)
 		clause, params, err := sqlgen.Where(seg, *column, sqlgen.WithNow(now))
