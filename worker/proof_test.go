@@ -26,10 +26,33 @@ import (
 
 	"github.com/segmatch/segmatch/engine"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/race"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/postgres"
 	"github.com/segmatch/segmatch/worker"
 )
+
+// postgresCPU is the CPU time of the .ci/pg server's exited backends and
+// of the postmaster itself (Linux /proc; 0 when unknown).
+func postgresCPU() time.Duration {
+	dir := os.Getenv("SEGMATCH_PG_DIR")
+	b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+	if dir == "" || err != nil {
+		return 0
+	}
+	pid := strings.SplitN(string(b), "\n", 2)[0]
+	stat, err := os.ReadFile("/proc/" + strings.TrimSpace(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime (fields 14-17)
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
@@ -204,12 +227,19 @@ func TestProof(t *testing.T) {
 		t.Skip("runs worker subprocesses")
 	}
 	dsn := schemaDSN(t)
-	nChanges := envInt("SEGMATCH_PROOF_CHANGES", 100_000)
-	nContacts := envInt("SEGMATCH_PROOF_CONTACTS", 20_000)
+	// Under -race (CI's go test -race ./...) the embedded nats-server and
+	// the publisher run instrumented: a fifth of the work by default.
+	defChanges, defContacts := 100_000, 20_000
+	if race.Enabled {
+		defChanges, defContacts = 20_000, 4_000
+	}
+	nChanges := envInt("SEGMATCH_PROOF_CHANGES", defChanges)
+	nContacts := envInt("SEGMATCH_PROOF_CONTACTS", defContacts)
 	nWorkers := envInt("SEGMATCH_PROOF_WORKERS", 3)
 	chaos := envInt("SEGMATCH_PROOF_CHAOS", 1) == 1
 	ctx := t.Context()
 	bin := binary(t)
+	pgCPU0 := postgresCPU()
 
 	ns := &natsServer{t: t, dir: t.TempDir()}
 	ns.start()
@@ -457,6 +487,7 @@ func TestProof(t *testing.T) {
 		cpu += p.cpu()
 	}
 	workers = nil
+	pgCPU := postgresCPU() - pgCPU0
 
 	// Every contact's stored version is its last one.
 	rows, err := pool.Query(ctx, "SELECT contact, version, doc IS NULL FROM segmatch_contacts WHERE project = $1", project)
@@ -499,6 +530,9 @@ func TestProof(t *testing.T) {
 		float64(nChanges)/caughtUp.Seconds(), float64(nChanges)/inProc.Seconds())
 	t.Logf("worker CPU %s = %.1f µs a change (PostgreSQL and nats-server not included); kill-to-replacement-ready %s (ack wait 3s bounds redelivery)",
 		cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(nChanges), recovery.Round(time.Millisecond))
+	if pgCPU > 0 {
+		t.Logf("PostgreSQL CPU %s = %.1f µs a change (its exited backends, read from the postmaster's children times)", pgCPU.Round(time.Millisecond), float64(pgCPU.Microseconds())/float64(nChanges))
+	}
 	t.Logf("stats of the surviving workers: %+v", total)
 	t.Logf("events stream: %d messages; dead letters: %d (sent %d bad lines); consumer pending %d, ack pending %d, redelivered %d",
 		evs.State.Msgs, dead.State.Msgs, badSent, info.NumPending, info.NumAckPending, info.NumRedelivered)
