@@ -130,7 +130,7 @@ func Announce(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot) (moved []
 		}
 		rows, err := tx.Query(ctx, `INSERT INTO segmatch_segrev AS t (project, segment, revision)
 			SELECT $1, s, r FROM unnest($2::text[], $3::bigint[]) AS u(s, r) ORDER BY s
-			ON CONFLICT (project, segment) DO UPDATE SET revision = excluded.revision
+			ON CONFLICT (project, segment) DO UPDATE SET revision = excluded.revision, pending = true
 			WHERE excluded.revision > t.revision
 			RETURNING segment`, snap.Project, segs, revs)
 		if err != nil {
@@ -412,10 +412,63 @@ func Recompute(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, segment 
 			emit(evs)
 		}
 		if n < batch {
-			return contacts, nil
+			_, err := pool.Exec(ctx, "UPDATE segmatch_segrev SET pending = false WHERE project = $1 AND segment = $2 AND revision = $3", snap.Project, segment, rev)
+			return contacts, err
 		}
 		cursor = last
 	}
+}
+
+// RecomputePending recomputes every segment of the project whose
+// revision moved and whose recompute has not finished (Recompute), when
+// snap has that revision: each under a session advisory lock taken with
+// pg_try_advisory_lock, so one worker does it at a time, and a worker
+// that dies mid-way releases it (its session ends) for another to start
+// over (a recompute only writes differences, so starting over is safe).
+func RecomputePending(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, emit func([]Outboxed)) (contacts int, err error) {
+	rows, err := pool.Query(ctx, "SELECT segment, revision FROM segmatch_segrev WHERE project = $1 AND pending ORDER BY segment", snap.Project)
+	if err != nil {
+		return 0, err
+	}
+	type pend struct {
+		seg string
+		rev int64
+	}
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pend, error) {
+		var p pend
+		return p, r.Scan(&p.seg, &p.rev)
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range todo {
+		if have, ok := snap.Rev[p.seg]; !ok || have != p.rev {
+			continue // another snapshot's: its worker, or this one later
+		}
+		n, err := recomputeClaimed(ctx, pool, snap, p.seg, emit)
+		contacts += n
+		if err != nil {
+			return contacts, err
+		}
+	}
+	return contacts, nil
+}
+
+func recomputeClaimed(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, segment string, emit func([]Outboxed)) (int, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	key := "segmatch_recompute:" + snap.Project + ":" + segment
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", key).Scan(&got); err != nil || !got {
+		return 0, err
+	}
+	defer func() {
+		_, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock(hashtext($1))", key)
+	}()
+	return Recompute(ctx, pool, snap, segment, 2000, emit)
 }
 
 // DeleteOutbox removes published events.

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -101,28 +100,13 @@ type proc struct {
 	done   chan struct{}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds cmd/segmatch once per test process.
+// binary builds cmd/segmatch (once per test: it is the one test that
+// runs it).
 func binary(t testing.TB) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "segmatch-worker-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "segmatch")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/segmatch/segmatch/cmd/segmatch").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
+	bin := filepath.Join(t.TempDir(), "segmatch")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/segmatch/segmatch/cmd/segmatch").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
 }
 
 func startWorker(t testing.TB, bin string, args ...string) *proc {
@@ -487,6 +471,7 @@ func TestProof(t *testing.T) {
 		cpu += p.cpu()
 	}
 	workers = nil
+	time.Sleep(500 * time.Millisecond) // the postmaster reaps the workers' backends
 	pgCPU := postgresCPU() - pgCPU0
 
 	// Every contact's stored version is its last one.

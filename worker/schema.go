@@ -34,7 +34,9 @@ import (
 //   - segmatch_segrev: the segment revisions the workers classify with,
 //     per project; a worker whose engine disagrees does not commit.
 //     revision is the segment's updatedAt in Unix nanoseconds;
-//     RevisionDeleted for a deleted segment.
+//     RevisionDeleted for a deleted segment. pending: the stored
+//     contacts are not all recomputed at this revision yet (see
+//     RecomputePending).
 //   - segmatch_outbox: enter/exit events written with the membership, in
 //     the same transaction, deleted once JetStream has them.
 const Schema = `
@@ -58,6 +60,7 @@ CREATE TABLE IF NOT EXISTS segmatch_segrev (
 	project text NOT NULL,
 	segment text NOT NULL,
 	revision bigint NOT NULL,
+	pending boolean NOT NULL DEFAULT true,
 	PRIMARY KEY (project, segment)
 );
 CREATE TABLE IF NOT EXISTS segmatch_outbox (

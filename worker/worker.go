@@ -364,47 +364,52 @@ func (w *Worker) reconcile(ctx context.Context, f *Follower, snap *Snapshot, re 
 	return nil
 }
 
-// announce records snap's revisions and recomputes the moved segments.
+// announce records snap's revisions and recomputes the moved segments
+// (and any recompute left unfinished by a worker that stopped).
 func (w *Worker) announce(ctx context.Context, snap *Snapshot) error {
-	moved, err := Announce(ctx, w.pool, snap)
-	if err != nil {
+	if _, err := Announce(ctx, w.pool, snap); err != nil {
 		return err
 	}
-	for _, seg := range moved {
-		start := time.Now()
-		n, err := Recompute(ctx, w.pool, snap, seg, 2000, func(evs []Outboxed) { w.publish(ctx, evs) })
-		if err != nil {
-			return err
-		}
-		w.stats.recomputed.Add(int64(n))
-		w.log.Info("worker: segment recomputed", "project", snap.Project, "segment", seg, "revision", snap.Rev[seg], "contacts", n, "took", time.Since(start))
+	start := time.Now()
+	n, err := RecomputePending(ctx, w.pool, snap, func(evs []Outboxed) { w.publish(ctx, evs) })
+	w.stats.recomputed.Add(int64(n))
+	if n > 0 {
+		w.log.Info("worker: segments recomputed", "project", snap.Project, "contacts", n, "took", time.Since(start))
 	}
-	return nil
+	return err
 }
 
 // watchSegments announces each new snapshot at once, so that a segment
-// edit is recomputed without waiting for a contact change.
+// edit is recomputed without waiting for a contact change, and every 2 s
+// takes up recomputes that a stopped worker left unfinished.
 func (w *Worker) watchSegments(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, f := range w.fol {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			announced := (*Snapshot)(nil)
+			for ctx.Err() == nil {
 				snap := f.Load()
 				changed := f.Changed()
-				for ctx.Err() == nil {
-					err := w.announce(ctx, snap)
-					if err == nil {
-						break
+				var err error
+				if snap != announced {
+					if err = w.announce(ctx, snap); err == nil {
+						announced = snap
 					}
-					w.log.Warn("worker: announcing segment revisions", "err", err)
-					sleep(ctx, time.Second)
+				} else {
+					var n int
+					n, err = RecomputePending(ctx, w.pool, snap, func(evs []Outboxed) { w.publish(ctx, evs) })
+					w.stats.recomputed.Add(int64(n))
+				}
+				if err != nil && ctx.Err() == nil {
+					w.log.Warn("worker: segment revisions", "project", snap.Project, "err", err)
 				}
 				select {
 				case <-ctx.Done():
 					return
 				case <-changed:
+				case <-time.After(2 * time.Second):
 				}
 			}
 		}()
