@@ -492,4 +492,3 @@ func retryTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) err
 		return err
 	}
 }
-
