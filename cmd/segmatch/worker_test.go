@@ -24,7 +24,7 @@ func TestWorkerPublishUsage(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	require.Equal(t, exitOK, run([]string{"worker", "-h"}, nil, &out, &errb))
-	require.Contains(t, errb.String(), "--ack-wait")
+	require.Contains(t, errb.String(), "-ack-wait")
 	out.Reset()
 	require.Equal(t, exitOK, run([]string{"help"}, nil, &out, &errb))
 	require.Contains(t, out.String(), "segmatch worker --nats URL")
