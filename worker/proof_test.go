@@ -274,6 +274,9 @@ func TestProof(t *testing.T) {
 	bad := [][]byte{[]byte(`{"_id":"x","_version":1`), []byte(`{"_version":3,"country":"IT"}`), []byte(`{"_id":"y","country":"IT"}`), []byte(`[1,2]`), []byte(`{"_id":"z","_version":"7"}`)}
 
 	args := []string{"--nats", ns.url(), "--stream", "CONTACTS", "--pg", dsn, "--project", project, "--ack-wait", "3s", "--batch", "256"}
+	if prof := os.Getenv("SEGMATCH_PROOF_CPUPROFILE"); prof != "" { // the last worker started
+		args = append(args, "--cpuprofile", prof)
+	}
 	var workers []*proc
 	for range nWorkers {
 		workers = append(workers, startWorker(t, bin, args...))

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,7 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	ackWait := fs.Duration("ack-wait", 30*time.Second, "how long a fetched message may stay unacked before it is redelivered")
 	versionField := fs.String("version-field", worker.DefaultVersionField, "the contact's integer version `FIELD`")
 	verbose := fs.Bool("v", false, "log every segment change and recompute")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` (until exit)")
 	fs.Usage = func() { fmt.Fprint(stderr, workerUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -96,6 +98,17 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return fail(err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintln(stdout, "worker ready")
 	if err := w.Run(ctx); err != nil {
