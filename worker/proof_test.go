@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -96,8 +98,26 @@ func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.
 // proc is one worker subprocess.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
 	done   chan struct{}
+}
+
+// lockedBuffer is a subprocess's stderr, read while it writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // binary builds cmd/segmatch (once per test: it is the one test that
@@ -112,12 +132,12 @@ func binary(t testing.TB) string {
 func startWorker(t testing.TB, bin string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"worker"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	p := &proc{cmd: cmd, stderr: &stderr, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: stderr, done: make(chan struct{})}
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -273,7 +293,9 @@ func TestProof(t *testing.T) {
 	}
 	bad := [][]byte{[]byte(`{"_id":"x","_version":1`), []byte(`{"_version":3,"country":"IT"}`), []byte(`{"_id":"y","country":"IT"}`), []byte(`[1,2]`), []byte(`{"_id":"z","_version":"7"}`)}
 
-	args := []string{"--nats", ns.url(), "--stream", "CONTACTS", "--pg", dsn, "--project", project, "--ack-wait", "3s", "--batch", "256"}
+	// Every-project mode (no --project): each worker follows the project
+	// from its first message.
+	args := []string{"--nats", ns.url(), "--stream", "CONTACTS", "--pg", dsn, "--ack-wait", "3s", "--batch", "256"}
 	if prof := os.Getenv("SEGMATCH_PROOF_CPUPROFILE"); prof != "" { // the last worker started
 		args = append(args, "--cpuprofile", prof)
 	}
@@ -533,4 +555,85 @@ func TestProof(t *testing.T) {
 	require.Zero(t, info.NumPending)
 	require.Zero(t, info.NumAckPending)
 	require.Equal(t, uint64(badSent), dead.State.Msgs)
+}
+
+// TestWorkerInProcess runs one worker in this process for one project
+// (another project's message is not its consumer's): a malformed line is
+// dead-lettered, the rest of its message and the other messages land,
+// republished ones are dropped; the events carry their Nats-Msg-Id.
+func TestWorkerInProcess(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := t.Context()
+	ns := &natsServer{t: t, dir: t.TempDir()}
+	ns.start()
+	defer ns.stop()
+	st, err := postgres.Open(ctx, dsn)
+	require.NoError(t, err)
+	defer st.Close()
+	it, err := st.Create(ctx, "p1", "test", filter.Segment{Name: "it", Filters: []filter.Filter{filter.Cond("country", "=", "IT")}})
+	require.NoError(t, err)
+	pool, err := pgxpool.New(ctx, dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	nc, err := nats.Connect(ns.url())
+	require.NoError(t, err)
+	defer nc.Close()
+	w, err := worker.New(ctx, nc, pool, st, worker.Options{Stream: "C", Projects: []string{"p1"}, AckWait: 2 * time.Second})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	pub, err := worker.NewPublisher(ctx, js, "C")
+	require.NoError(t, err)
+	for i := range 100 {
+		country := []string{"IT", "FR"}[i%2]
+		require.NoError(t, pub.Publish("p1", fmt.Appendf(nil, `{"_id":"c%d","_version":1,"country":%q}`, i, country)))
+	}
+	// Republishing is harmless: JetStream drops the duplicates.
+	for i := range 10 {
+		require.NoError(t, pub.Publish("p1", fmt.Appendf(nil, `{"_id":"c%d","_version":1,"country":"IT"}`, i)))
+	}
+	require.NoError(t, pub.Publish("p2", []byte(`{"_id":"x","_version":1}`)))
+	var ce *worker.ContactError
+	require.ErrorAs(t, pub.Publish("p1", []byte(`{"_id":"x"}`)), &ce)
+	_, err = js.Publish(ctx, worker.ContactSubjectPrefix+".p1", []byte("{\"_id\":\"y\",\"_version\":2}\nnot json\n"))
+	require.NoError(t, err)
+	require.NoError(t, pub.Flush(ctx))
+	require.Equal(t, 10, pub.Duplicates)
+
+	var n int
+	require.Eventually(t, func() bool {
+		_ = pool.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = 'p1' AND segment = $1", it.ID).Scan(&n)
+		s := w.Stats()
+		return n == 50 && s.Dead == 1 && s.Contacts == 101
+	}, 30*time.Second, 50*time.Millisecond)
+	t.Logf("stats %+v", w.Stats())
+	dead, err := js.Stream(ctx, worker.DefaultDeadStream)
+	require.NoError(t, err)
+	m, err := dead.GetLastMsgForSubject(ctx, worker.DeadSubjectPrefix+".p1")
+	require.NoError(t, err)
+	require.Equal(t, "not json", string(m.Data))
+	require.Contains(t, m.Header.Get("Segmatch-Error"), "malformed")
+	// p2's message is not this worker's: its consumer filters p1.
+	c, err := js.Consumer(ctx, "C", worker.DefaultDurable)
+	require.NoError(t, err)
+	ci, err := c.Info(ctx)
+	require.NoError(t, err)
+	require.Zero(t, ci.NumPending)
+	events, err := js.Stream(ctx, worker.DefaultEventsStream)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		info, err := events.Info(ctx)
+		return err == nil && info.State.Msgs == 50
+	}, 10*time.Second, 50*time.Millisecond)
+	m, err = events.GetMsg(ctx, 1)
+	require.NoError(t, err)
+	var ev worker.Event
+	require.NoError(t, json.Unmarshal(m.Data, &ev))
+	require.Equal(t, ev.MsgID(), m.Header.Get(jetstream.MsgIDHeader))
+	require.True(t, ev.Entered)
 }

@@ -33,7 +33,7 @@ const (
 // Options configure a Worker.
 type Options struct {
 	Stream       string   // the contacts stream (created when missing)
-	Projects     []string // the projects to consume
+	Projects     []string // the projects to consume; none: every project (segmatch.contacts.>)
 	Durable      string   // the shared durable consumer's name
 	EventsStream string
 	DeadStream   string
@@ -60,15 +60,18 @@ type Stats struct {
 
 // Worker consumes contact changes and keeps the membership table.
 type Worker struct {
-	opts  Options
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	pool  *pgxpool.Pool
-	st    store.Store
-	log   *slog.Logger
-	cons  jetstream.Consumer
-	fol   map[string]*Follower
-	stats struct {
+	opts   Options
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	pool   *pgxpool.Pool
+	st     store.Store
+	log    *slog.Logger
+	cons   jetstream.Consumer
+	folMu  sync.Mutex
+	fol    map[string]*Follower // guarded by folMu
+	bg     sync.WaitGroup       // the followers' announcers
+	runCtx context.Context
+	stats  struct {
 		messages, redelivered, contacts, applied, stale, dead, events, batches, retries, recomputed atomic.Int64
 	}
 	pubMu sync.Mutex
@@ -101,8 +104,8 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 // New prepares a worker: the tables, the streams, the durable consumer and
 // a segment follower per project.
 func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store, opts Options) (*Worker, error) {
-	if opts.Stream == "" || len(opts.Projects) == 0 {
-		return nil, errors.New("worker: a stream and at least one project are needed")
+	if opts.Stream == "" {
+		return nil, errors.New("worker: a stream is needed")
 	}
 	if opts.Durable == "" {
 		opts.Durable = DefaultDurable
@@ -148,9 +151,12 @@ func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store,
 	}
 	cc := jetstream.ConsumerConfig{Durable: opts.Durable, AckPolicy: jetstream.AckExplicitPolicy, AckWait: opts.AckWait,
 		MaxDeliver: -1, MaxAckPending: 64 * opts.Batch}
-	if len(filters) == 1 {
+	switch len(filters) {
+	case 0:
+		cc.FilterSubject = ContactSubjectPrefix + ".>"
+	case 1:
 		cc.FilterSubject = filters[0]
-	} else {
+	default:
 		cc.FilterSubjects = filters
 	}
 	w.cons, err = js.CreateOrUpdateConsumer(ctx, opts.Stream, cc)
@@ -167,6 +173,37 @@ func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store,
 	return w, nil
 }
 
+// MaxProjects bounds the projects one worker follows when it consumes
+// every project: a message for one more is dead-lettered.
+const MaxProjects = 10_000
+
+// follower returns project's follower; in every-project mode it starts
+// one on the project's first message.
+func (w *Worker) follower(ctx context.Context, project string) (*Follower, error) {
+	w.folMu.Lock()
+	defer w.folMu.Unlock()
+	if f, ok := w.fol[project]; ok || len(w.opts.Projects) > 0 {
+		if !ok {
+			return nil, &ContactError{Reason: "no worker for this project"}
+		}
+		return f, nil
+	}
+	if project == "" || strings.ContainsAny(project, ".*> \t\r\n") {
+		return nil, &ContactError{Reason: "not a project id"}
+	}
+	if len(w.fol) >= MaxProjects {
+		return nil, &ContactError{Reason: fmt.Sprintf("this worker follows %d projects already", MaxProjects)}
+	}
+	f, err := Follow(w.runCtx, w.st, project, w.log)
+	if err != nil {
+		return nil, err
+	}
+	w.fol[project] = f
+	w.bg.Add(1)
+	go func() { defer w.bg.Done(); w.announcer(w.runCtx, f) }()
+	return f, nil
+}
+
 // Stats returns the counts so far.
 func (w *Worker) Stats() Stats {
 	s := &w.stats
@@ -178,11 +215,16 @@ func (w *Worker) Stats() Stats {
 // Run consumes until ctx is done. Errors reaching NATS or PostgreSQL are
 // retried (logged); it returns nil when ctx ends.
 func (w *Worker) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); w.sweepOutbox(ctx) }()
-	go func() { defer wg.Done(); w.watchSegments(ctx) }()
-	defer wg.Wait()
+	w.runCtx = ctx
+	w.folMu.Lock()
+	for _, f := range w.fol {
+		w.bg.Add(1)
+		go func() { defer w.bg.Done(); w.announcer(ctx, f) }()
+	}
+	w.folMu.Unlock()
+	w.bg.Add(1)
+	go func() { defer w.bg.Done(); w.sweepOutbox(ctx) }()
+	defer w.bg.Wait()
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		batch, err := w.cons.Fetch(w.opts.Batch, jetstream.FetchMaxWait(250*time.Millisecond))
@@ -247,8 +289,12 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 			}
 		}
 		project := strings.TrimPrefix(m.Subject(), ContactSubjectPrefix+".")
-		if _, ok := w.fol[project]; !ok {
-			if err := w.deadLetter(ctx, project, m, seq, 0, m.Data(), "no worker for this project"); err != nil {
+		if _, err := w.follower(ctx, project); err != nil {
+			var ce *ContactError
+			if !errors.As(err, &ce) {
+				return err
+			}
+			if err := w.deadLetter(ctx, project, m, seq, 0, m.Data(), ce.Reason); err != nil {
 				return err
 			}
 			continue
@@ -302,7 +348,10 @@ func (w *Worker) applyProject(ctx context.Context, project string, items []item)
 		newest[it.p.ID] = len(keep)
 		keep = append(keep, it)
 	}
-	f := w.fol[project]
+	f, err := w.follower(ctx, project)
+	if err != nil {
+		return nil, err
+	}
 	for try := 0; ; try++ {
 		snap := f.Load()
 		changes := make([]Change, 0, len(keep))
@@ -379,42 +428,34 @@ func (w *Worker) announce(ctx context.Context, snap *Snapshot) error {
 	return err
 }
 
-// watchSegments announces each new snapshot at once, so that a segment
+// announcer announces each new snapshot of f at once, so that a segment
 // edit is recomputed without waiting for a contact change, and every 2 s
 // takes up recomputes that a stopped worker left unfinished.
-func (w *Worker) watchSegments(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, f := range w.fol {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			announced := (*Snapshot)(nil)
-			for ctx.Err() == nil {
-				snap := f.Load()
-				changed := f.Changed()
-				var err error
-				if snap != announced {
-					if err = w.announce(ctx, snap); err == nil {
-						announced = snap
-					}
-				} else {
-					var n int
-					n, err = RecomputePending(ctx, w.pool, snap, func(evs []Outboxed) { w.publish(ctx, evs) })
-					w.stats.recomputed.Add(int64(n))
-				}
-				if err != nil && ctx.Err() == nil {
-					w.log.Warn("worker: segment revisions", "project", snap.Project, "err", err)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-changed:
-				case <-time.After(2 * time.Second):
-				}
+func (w *Worker) announcer(ctx context.Context, f *Follower) {
+	announced := (*Snapshot)(nil)
+	for ctx.Err() == nil {
+		snap := f.Load()
+		changed := f.Changed()
+		var err error
+		if snap != announced {
+			if err = w.announce(ctx, snap); err == nil {
+				announced = snap
 			}
-		}()
+		} else {
+			var n int
+			n, err = RecomputePending(ctx, w.pool, snap, func(evs []Outboxed) { w.publish(ctx, evs) })
+			w.stats.recomputed.Add(int64(n))
+		}
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("worker: segment revisions", "project", snap.Project, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-time.After(2 * time.Second):
+		}
 	}
-	wg.Wait()
 }
 
 // publish sends events (deduplicated by their MsgID) and deletes them from

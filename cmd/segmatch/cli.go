@@ -55,7 +55,7 @@ Usage:
       Serve the Tiledesk segments REST API on the embedded store.
   segmatch users add --users FILE --email E --project P --role R
       Add or update a user (password on stdin).
-  segmatch worker --nats URL --stream NAME --pg DSN --project P[,P...]
+  segmatch worker --nats URL --stream NAME --pg DSN [--project P[,P...]]
       Classify contact changes from NATS JetStream continuously, keeping
       segment membership in PostgreSQL and publishing enter/exit events.
       More: segmatch worker -h.

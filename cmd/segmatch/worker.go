@@ -24,14 +24,15 @@ import (
 	"github.com/segmatch/segmatch/worker"
 )
 
-const workerUsage = `Usage: segmatch worker --nats URL --stream NAME --pg DSN --project P[,P...]
+const workerUsage = `Usage: segmatch worker --nats URL --stream NAME --pg DSN [--project P[,P...]]
 
 Classify contact changes continuously: consume the durable pull consumer
 --durable (shared by every worker: each message goes to one of them) on
 the JetStream stream NAME (subjects segmatch.contacts.<project>; created
 when missing, work-queue retention), classify each contact with the
 project's segments (read from the PostgreSQL store at --pg and kept
-current from its change feed), write its membership to PostgreSQL
+current from its change feed; without --project, every project, each
+followed from its first message), write its membership to PostgreSQL
 (segmatch_members, order-proof by the contact's version), ack, and publish
 enter/exit events to segmatch.events.<project> (stream SEGMATCH_EVENTS).
 A message is one contact object or JSON Lines; each contact needs an id
@@ -49,7 +50,7 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	natsURL := fs.String("nats", nats.DefaultURL, "NATS server `URL`s (comma-separated)")
 	stream := fs.String("stream", "SEGMATCH_CONTACTS", "the contacts stream `NAME`")
 	dsn := fs.String("pg", "", "PostgreSQL `DSN`: the segment store and the membership tables (required)")
-	projects := fs.String("project", "", "the `PROJECT_ID`s to consume, comma-separated (required)")
+	projects := fs.String("project", "", "the `PROJECT_ID`s to consume, comma-separated (default: every project)")
 	durable := fs.String("durable", worker.DefaultDurable, "the shared durable consumer's `NAME`")
 	batch := fs.Int("batch", 256, "messages fetched at once")
 	ackWait := fs.Duration("ack-wait", 30*time.Second, "how long a fetched message may stay unacked before it is redelivered")
@@ -60,7 +61,7 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *dsn == "" || *projects == "" || fs.NArg() > 0 {
+	if *dsn == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
@@ -91,7 +92,11 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer nc.Close()
-	w, err := worker.New(ctx, nc, pool, st, worker.Options{Stream: *stream, Projects: strings.Split(*projects, ","),
+	var only []string
+	if *projects != "" {
+		only = strings.Split(*projects, ",")
+	}
+	w, err := worker.New(ctx, nc, pool, st, worker.Options{Stream: *stream, Projects: only,
 		Durable: *durable, Batch: *batch, AckWait: *ackWait, VersionField: *versionField, Log: log})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -14,7 +14,7 @@ import (
 // them against real ones); here: their usage and their input checks.
 func TestWorkerPublishUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"worker"}, {"worker", "--pg", "postgres://x"}, {"worker", "--project", "p"}, {"worker", "--pg", "x", "--project", "p", "extra"},
+		{"worker"}, {"worker", "--project", "p"}, {"worker", "--pg", "x", "--project", "p", "extra"},
 		{"publish"}, {"publish", "--project", "p", "a", "b"},
 	} {
 		var out, errb bytes.Buffer
