@@ -531,7 +531,6 @@ func (w *Worker) sweepOutbox(ctx context.Context) {
 // with the reason, and counts it. It is deduplicated by stream sequence
 // and line, so a redelivered message does not dead-letter twice.
 func (w *Worker) deadLetter(ctx context.Context, project string, m jetstream.Msg, seq uint64, line int, data []byte, reason string) error {
-	w.stats.dead.Add(1)
 	subj := DeadSubjectPrefix + "." + project
 	if project == "" || strings.ContainsAny(project, "*> ") {
 		subj = DeadSubjectPrefix + "._"
@@ -547,6 +546,7 @@ func (w *Worker) deadLetter(ctx context.Context, project string, m jetstream.Msg
 	if err != nil {
 		return fmt.Errorf("worker: dead-lettering: %w", err)
 	}
+	w.stats.dead.Add(1)
 	w.log.Warn("worker: dead letter", "project", project, "seq", seq, "line", line, "reason", reason)
 	return nil
 }
