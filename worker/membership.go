@@ -143,12 +143,30 @@ func Announce(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot) (moved []
 	return moved, err
 }
 
-// Outboxed is an event stored in the outbox, to publish then delete.
+// Outboxed is an event stored in the outbox row ID, to publish then
+// delete (with the row's other events).
 type Outboxed struct {
 	ID      int64
 	Subject string
 	MsgID   string
 	Payload []byte
+}
+
+// decodeOutbox reads an outbox row's events.
+func decodeOutbox(id int64, data []byte) ([]Outboxed, error) {
+	var evs []Event
+	if err := json.Unmarshal(data, &evs); err != nil {
+		return nil, fmt.Errorf("worker: outbox row %d: %w", id, err)
+	}
+	out := make([]Outboxed, len(evs))
+	for i, e := range evs {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Outboxed{ID: id, Subject: EventSubjectPrefix + "." + e.Project, MsgID: e.MsgID(), Payload: b}
+	}
+	return out, nil
 }
 
 // ApplyResult says what a batch did.
@@ -277,21 +295,12 @@ func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) 
 	})
 	var inS, inC, outS, outC []string
 	var inV, inR []int64
-	subjects := make([]string, len(w.events))
-	msgids := make([]string, len(w.events))
-	payloads := make([][]byte, len(w.events))
-	subject := EventSubjectPrefix + "." + project
-	for i, e := range w.events {
+	for _, e := range w.events {
 		if e.Entered {
 			inS, inC, inV, inR = append(inS, e.Segment), append(inC, e.Contact), append(inV, e.Version), append(inR, e.Revision)
 		} else {
 			outS, outC = append(outS, e.Segment), append(outC, e.Contact)
 		}
-		b, err := json.Marshal(e)
-		if err != nil {
-			return nil, err
-		}
-		subjects[i], msgids[i], payloads[i] = subject, e.MsgID(), b
 	}
 	if len(outS) > 0 {
 		if _, err := tx.Exec(ctx, `DELETE FROM segmatch_members m USING unnest($2::text[], $3::text[]) AS u(s, c)
@@ -307,20 +316,15 @@ func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) 
 			return nil, err
 		}
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO segmatch_outbox (subject, msgid, payload)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) RETURNING id`, subjects, msgids, payloads)
+	data, err := json.Marshal(w.events)
 	if err != nil {
 		return nil, err
 	}
-	idsOut, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	var id int64
+	if err := tx.QueryRow(ctx, "INSERT INTO segmatch_outbox (events) VALUES ($1) RETURNING id", data).Scan(&id); err != nil {
 		return nil, err
 	}
-	out := make([]Outboxed, len(idsOut))
-	for i, id := range idsOut {
-		out[i] = Outboxed{ID: id, Subject: subjects[i], MsgID: msgids[i], Payload: payloads[i]}
-	}
-	return out, nil
+	return decodeOutbox(id, data)
 }
 
 // Recompute classifies every stored contact's last version into segment

@@ -38,7 +38,8 @@ import (
 //     contacts are not all recomputed at this revision yet (see
 //     RecomputePending).
 //   - segmatch_outbox: enter/exit events written with the membership, in
-//     the same transaction, deleted once JetStream has them.
+//     the same transaction (one row a transaction: a JSON array of
+//     Event), deleted once JetStream has them all.
 const Schema = `
 CREATE TABLE IF NOT EXISTS segmatch_contacts (
 	project text NOT NULL,
@@ -65,9 +66,7 @@ CREATE TABLE IF NOT EXISTS segmatch_segrev (
 );
 CREATE TABLE IF NOT EXISTS segmatch_outbox (
 	id bigserial PRIMARY KEY,
-	subject text NOT NULL,
-	msgid text NOT NULL,
-	payload bytea NOT NULL,
+	events bytea NOT NULL,
 	created timestamptz NOT NULL DEFAULT now()
 );
 `

@@ -475,17 +475,23 @@ func (w *Worker) publish(ctx context.Context, evs []Outboxed) {
 		}
 		futs[i] = f
 	}
-	var done []int64
+	// A row is deleted only when every one of its events is acknowledged.
+	failed := map[int64]bool{}
 	timeout := time.After(10 * time.Second)
+	acked := 0
+	i := 0
 wait:
-	for i, f := range futs {
+	for ; i < len(futs); i++ {
+		f := futs[i]
 		if f == nil {
-			break
+			failed[evs[i].ID] = true
+			continue
 		}
 		select {
 		case <-f.Ok():
-			done = append(done, evs[i].ID)
+			acked++
 		case err := <-f.Err():
+			failed[evs[i].ID] = true
 			w.log.Warn("worker: event not acknowledged; the outbox keeps it", "err", err)
 		case <-timeout:
 			break wait
@@ -493,7 +499,18 @@ wait:
 			break wait
 		}
 	}
-	w.stats.events.Add(int64(len(done)))
+	for ; i < len(evs); i++ { // not waited for
+		failed[evs[i].ID] = true
+	}
+	w.stats.events.Add(int64(acked))
+	seen := map[int64]bool{}
+	var done []int64
+	for _, e := range evs {
+		if !failed[e.ID] && !seen[e.ID] {
+			seen[e.ID] = true
+			done = append(done, e.ID)
+		}
+	}
 	if err := DeleteOutbox(ctx, w.pool, done); err != nil {
 		w.log.Warn("worker: deleting published events (they will be sent again, deduplicated)", "err", err)
 	}
@@ -510,17 +527,24 @@ func (w *Worker) sweepOutbox(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		rows, err := w.pool.Query(ctx, `SELECT id, subject, msgid, payload FROM segmatch_outbox
-			WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 1000`)
+		rows, err := w.pool.Query(ctx, `SELECT id, events FROM segmatch_outbox
+			WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 100`)
 		if err != nil {
 			continue
 		}
 		var evs []Outboxed
 		for rows.Next() {
-			var e Outboxed
-			if rows.Scan(&e.ID, &e.Subject, &e.MsgID, &e.Payload) == nil {
-				evs = append(evs, e)
+			var id int64
+			var data []byte
+			if rows.Scan(&id, &data) != nil {
+				continue
 			}
+			got, err := decodeOutbox(id, data)
+			if err != nil {
+				w.log.Error("worker: an outbox row does not decode; left in place", "err", err)
+				continue
+			}
+			evs = append(evs, got...)
 		}
 		rows.Close()
 		w.publish(ctx, evs)
