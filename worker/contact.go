@@ -45,13 +45,15 @@ type Parsed struct {
 }
 
 // ParseContact reads a contact line's id and version (and the deletion
-// marker `"_deleted": true`). It checks the line is one JSON object.
+// marker `"_deleted": true`). It checks the line looks like one JSON
+// object; the worker also has the engine read it (the engine's verdict
+// on malformed JSON is the one that counts).
 func ParseContact(line []byte, idFields []string, versionField string) (Parsed, error) {
 	var p Parsed
 	if len(line) > MaxContactBytes {
 		return p, errors.New("contact over 1 MiB")
 	}
-	t := bytes.TrimSpace(line)
+	t := bytes.Trim(line, jsonSpace)
 	if len(t) == 0 || t[0] != '{' || !gjson.ValidBytes(t) {
 		return p, errors.New("malformed contact: not one JSON object")
 	}
@@ -88,6 +90,10 @@ func ParseContact(line []byte, idFields []string, versionField string) (Parsed, 
 	return p, nil
 }
 
+// jsonSpace is JSON's whitespace (bytes.TrimSpace trims more: \v, \f,
+// U+0085, U+00A0, which JSON does not allow).
+const jsonSpace = " \t\r\n"
+
 // lines splits a message into its non-blank lines, with their numbers.
 func lines(data []byte, f func(n int, line []byte)) {
 	n := 0
@@ -100,7 +106,7 @@ func lines(data []byte, f func(n int, line []byte)) {
 		} else {
 			line, data = data[:i], data[i+1:]
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
+		if len(bytes.Trim(line, jsonSpace)) == 0 {
 			continue
 		}
 		f(n, line)

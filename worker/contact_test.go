@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/worker"
 )
 
@@ -59,3 +61,32 @@ func TestEventMsgID(t *testing.T) {
 	require.Equal(t, e.MsgID(), worker.Event{Project: "p", Contact: "c", Segment: "s", Entered: true, Version: 3, Revision: 10}.MsgID())
 	require.Equal(t, "p|c|3", worker.MsgID("p", "c", 3))
 }
+
+// FuzzParseContact: any line is either accepted with an id and a
+// version the line holds, or a reason; never a panic. The engine reads
+// an accepted line without error.
+func FuzzParseContact(f *testing.F) {
+	for _, s := range []string{`{"_id":"a","_version":3}`, `{"lead_id":42,"_version":0}`, `{"_id":"a"}`, `[1]`, `{"_id":"\u0000","_version":1,"x":{"y":[1,2,{"z":null}]}}`, `{"_id":"a","_version":1}` + "\n" + `{"b":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p, err := worker.ParseContact(line, nil, "")
+		if err != nil {
+			return
+		}
+		if p.ID == "" || p.Version < 0 {
+			t.Fatalf("accepted %q as %+v", line, p)
+		}
+		if _, err := fuzzEngine.ClassifyJSON(line); err != nil {
+			t.Fatalf("accepted %q, which the engine rejects: %v", line, err)
+		}
+	})
+}
+
+var fuzzEngine = func() *engine.Engine {
+	e, err := engine.New([]filter.Segment{{ID: "s", Filters: []filter.Filter{filter.Cond("x", "=", 1)}}})
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()

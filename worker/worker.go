@@ -268,10 +268,12 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// item is one good contact line.
+// item is one good contact line, classified under snap.
 type item struct {
 	p    Parsed
 	line []byte
+	segs []string
+	snap *Snapshot
 }
 
 // process handles a fetched batch: dead letters first, then per project
@@ -299,18 +301,26 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 			}
 			continue
 		}
+		f, _ := w.follower(ctx, project)
 		var dead error
 		lines(m.Data(), func(n int, line []byte) {
 			if dead != nil {
 				return
 			}
 			p, err := ParseContact(line, w.opts.IDFields, w.opts.VersionField)
+			it := item{p: p, line: line}
+			if err == nil && !p.Deleted {
+				it.snap = f.Load()
+				if it.segs, err = it.snap.Engine.ClassifyJSON(line); err != nil {
+					err = fmt.Errorf("malformed contact: %w", err)
+				}
+			}
 			if err != nil {
 				dead = w.deadLetter(ctx, project, m, seq, n, line, err.Error())
 				return
 			}
 			w.stats.contacts.Add(1)
-			byProject[project] = append(byProject[project], item{p: p, line: line})
+			byProject[project] = append(byProject[project], it)
 		})
 		if dead != nil {
 			return dead
@@ -359,11 +369,12 @@ func (w *Worker) applyProject(ctx context.Context, project string, items []item)
 			c := Change{Contact: it.p.ID, Version: it.p.Version}
 			if !it.p.Deleted {
 				c.Doc = it.line
-				segs, err := snap.Engine.ClassifyJSON(it.line)
-				if err != nil { // cannot happen: ParseContact validated it
-					segs = nil
+				c.Segments = it.segs
+				if it.snap != snap {
+					// The engine read the line before (it is valid JSON:
+					// the verdict does not depend on the segments).
+					c.Segments, _ = snap.Engine.ClassifyJSON(it.line)
 				}
-				c.Segments = segs
 			}
 			changes = append(changes, c)
 		}
