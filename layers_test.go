@@ -29,7 +29,7 @@ var layers = []struct {
 	{6, []string{"audience", "benchmarks", "mongogen/mongorun"}},
 	{7, []string{"store", "httpapi/auth"}},
 	{8, []string{"store/memory", "store/bolt", "store/postgres", "store/storetest", "leads"}},
-	{9, []string{"store/keeper"}},
+	{9, []string{"store/keeper", "worker"}},
 	{10, []string{"httpapi"}},
 	{11, []string{"cmd/segmatch", "internal/testkit/sample/cmd/gensample"}},
 }

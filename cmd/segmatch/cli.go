@@ -64,6 +64,12 @@ Usage:
       Add or update a user (the password typed without echo on a terminal,
       else the first line of stdin), list the users (email, role, project,
       type; never a hash), remove a user or its role in a project.
+  segmatch worker --nats URL --stream NAME --pg DSN [--project P[,P...]]
+      Classify contact changes from NATS JetStream continuously, keeping
+      segment membership in PostgreSQL and publishing enter/exit events.
+      More: segmatch worker -h.
+  segmatch publish --nats URL --stream NAME --project P [CONTACTS.jsonl|-]
+      Publish contact changes (JSON Lines) to the stream, deduplicated.
   segmatch bench [--segments N] [--contacts N] [--sweep segments=10,100,1000] [--out DIR]
       Time the engine against the other backends on a generated workload.
       More: segmatch bench -h.
@@ -112,6 +118,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdin, stdout, stderr)
 	case "users":
 		return users(args[1:], stdin, stdout, stderr)
+	case "worker":
+		return workerCmd(args[1:], stdin, stdout, stderr)
+	case "publish":
+		return publishCmd(args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
