@@ -25,7 +25,8 @@ filter (see "segmatch mongo") that the server answers with the ids of its
 candidates; then one pass over the collection, in its natural order,
 rechecks each document against the segments it is a candidate of (the
 document as mongogen.ContactJSON reads it: ObjectIds as hex strings, BSON
-dates as RFC 3339 strings). One JSON line a document, as classify writes:
+dates as RFC 3339 strings). The output is classify's, in any --format:
+by default one JSON line a document, in the collection's natural order,
 {"line": N, "id": <lead_id, _id or id>, "segments": [segment ids]}.
 The answer is exact for every operator, expr included: what the filter
 cannot decide, the recheck does. FerretDB (its buildInfo says so) is
@@ -43,12 +44,17 @@ func classifyMongo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	sf := addSegmentFlags(fs)
 	ferret := fs.Bool("ferretdb", false, "filters for FerretDB v1 (detected when the server is FerretDB)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after `DURATION`")
+	format := fs.String("format", formatJSONL, "output `FORMAT`: jsonl, csv or counts (as classify)")
 	fs.Usage = func() { fmt.Fprint(stderr, classifyMongoUsage); fs.PrintDefaults() }
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if *uri == "" || *dbName == "" || *collName == "" || *sf.file == "" || fs.NArg() > 0 {
 		fs.Usage()
+		return exitUsage
+	}
+	if _, err := newResultWriter(*format, bufio.NewWriter(io.Discard), nil); err != nil {
+		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
 		return exitUsage
 	}
 	set, now, code, ok := sf.load("classify", stderr)
@@ -101,7 +107,21 @@ func classifyMongo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer cur.Close(ctx)
-	w := bufio.NewWriter(stdout)
+	// classify's writers and counts: the same output, whatever the format
+	info := make([]segmentInfo, len(segs))
+	for i, seg := range segs {
+		info[i] = segmentInfo{key: seg.Key(), name: set.entries[i].name}
+	}
+	w := bufio.NewWriterSize(stdout, flushAt)
+	results, _ := newResultWriter(*format, w, info) // the format was checked above
+	counts := make([]int64, len(segs))
+	tl := newTally(counts)
+	if cw, ok := results.(countingWriter); ok {
+		cw.countWith(tl)
+	} else {
+		tl = nil
+	}
+	matches := make([]bool, len(segs))
 	line := 0
 	for cur.Next(ctx) {
 		line++
@@ -111,12 +131,8 @@ func classifyMongo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		key := mongorun.IDKey(cur.Current.Lookup("_id"))
-		out := struct {
-			Line     int             `json:"line"`
-			ID       json.RawMessage `json:"id,omitempty"`
-			Segments []string        `json:"segments"`
-		}{Line: line, ID: leadID(contact), Segments: []string{}}
 		for i, q := range queries {
+			matches[i] = false
 			if cands[i] != nil && !cands[i][key] {
 				continue
 			}
@@ -125,19 +141,29 @@ func classifyMongo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "segmatch classify: document %d: %v\n", line, err)
 				return exitFailure
 			}
-			if ok {
-				out.Segments = append(out.Segments, segs[i].Key())
+			matches[i] = ok
+		}
+		if tl == nil {
+			for i, m := range matches {
+				if m {
+					counts[i]++
+				}
 			}
 		}
-		b, _ := json.Marshal(out)
-		w.Write(b)
-		w.WriteByte('\n') // a write error sticks: Flush reports it
+		results.contact(line, leadID(contact), matches)
 	}
 	if err := cur.Err(); err != nil {
 		fmt.Fprintf(stderr, "segmatch classify: %v\n", err)
 		return exitFailure
 	}
-	if err := w.Flush(); err != nil {
+	if tl != nil {
+		tl.flush()
+	}
+	err = results.finish(counts, true)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "segmatch classify: writing: %v\n", err)
 		return exitFailure
 	}

@@ -146,6 +146,24 @@ func TestClassifyMongoAgrees(t *testing.T) {
 			t.Errorf("no %s in:\n%s", s, got.String())
 		}
 	}
+	// Every format is classify's, byte for byte.
+	for _, format := range []string{formatCSV, formatCounts} {
+		var want, got, stderr bytes.Buffer
+		f := append([]string{"--format", format}, seg...)
+		if code := run(append([]string{"classify"}, f...), strings.NewReader(contacts.String()), &want, &stderr); code != exitOK {
+			t.Fatalf("classify --format %s: exit %d\n%s", format, code, stderr.String())
+		}
+		if code := run(append([]string{"classify", "--mongo", uri, "--db", dbName, "--collection", "leads"}, f...), nil, &got, &stderr); code != exitOK {
+			t.Fatalf("classify --mongo --format %s: exit %d\n%s", format, code, stderr.String())
+		}
+		if got.String() != want.String() {
+			t.Errorf("--format %s:\nclassify:\n%s\nclassify --mongo:\n%s", format, want.String(), got.String())
+		}
+	}
+	if code := run(append([]string{"classify", "--mongo", uri, "--db", dbName, "--collection", "leads", "--format", "xml"}, seg...), nil, &bytes.Buffer{}, &bytes.Buffer{}); code != exitUsage {
+		t.Errorf("--format xml: exit %d; want %d", code, exitUsage)
+	}
+
 	// The Tiledesk-shaped lead (a BSON date within the last 7 days) is
 	// a recent signup.
 	if !strings.Contains(got.String(), `"id":"65f1c0ffee00000000000099","segments":[`) || strings.Contains(got.String(), `"id":"65f1c0ffee00000000000099","segments":[]`) {
