@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
-	"os"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,31 +20,6 @@ import (
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/worker"
 )
-
-// schemaDSN makes a fresh schema and returns a DSN that uses it.
-func schemaDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("SEGMATCH_PG_DSN")
-	if dsn == "" {
-		t.Skip("SEGMATCH_PG_DSN is unset: run `source .ci/pg` first for the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("worker_test_%d_%d", os.Getpid(), rand.Int64N(1<<40))
-	admin, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	_, err = admin.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func newPool(t testing.TB, dsn string) *pgxpool.Pool {
 	t.Helper()
@@ -100,7 +75,7 @@ func memberRows(t testing.TB, pool *pgxpool.Pool, project string) []string {
 // TestApplyOrderProof: every permutation of a contact's versions,
 // delivered with repeats, ends in the membership of its newest version.
 func TestApplyOrderProof(t *testing.T) {
-	pool := newPool(t, schemaDSN(t))
+	pool := newPool(t, pgtest.SchemaDSN(t, "worker_test"))
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	snap := snapshot(t, "p", []filter.Segment{seg("it", "country", "=", "IT", t0), seg("vip", "tags", "contains", "vip", t0)})
@@ -158,7 +133,7 @@ func nilIfEmpty(s []string) []string {
 // nothing; one ahead must announce first; a recompute brings stored
 // contacts to the new revision, with enter and exit events.
 func TestRevisions(t *testing.T) {
-	pool := newPool(t, schemaDSN(t))
+	pool := newPool(t, pgtest.SchemaDSN(t, "worker_test"))
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	old := snapshot(t, "p", []filter.Segment{seg("it", "country", "=", "IT", t0)})

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
@@ -230,7 +232,7 @@ func TestProof(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs worker subprocesses")
 	}
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "worker_test")
 	// Under -race (CI's go test -race ./...) the embedded nats-server and
 	// the publisher run instrumented: a fifth of the work by default.
 	defChanges, defContacts := 100_000, 20_000
@@ -562,7 +564,7 @@ func TestProof(t *testing.T) {
 // dead-lettered, the rest of its message and the other messages land,
 // republished ones are dropped; the events carry their Nats-Msg-Id.
 func TestWorkerInProcess(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "worker_test")
 	ctx := t.Context()
 	ns := &natsServer{t: t, dir: t.TempDir()}
 	ns.start()

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +21,7 @@ import (
 // second server sharing the database serves the segments the first
 // wrote. It needs SEGMATCH_PG_DSN (source .ci/pg).
 func TestServePostgres(t *testing.T) {
-	dsn := pgSchemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "serve_test")
 	bin := builtBinary(t)
 	dir := t.TempDir()
 	const project = "5b55e806c93dde00143163dd"
@@ -72,30 +69,4 @@ func TestServeStoreFlags(t *testing.T) {
 	code := run([]string{"serve", "--data", "x.db", "--pg", "postgres://localhost/x"}, nil, &strings.Builder{}, &stderr)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr.String(), "--data and --pg name two stores")
-}
-
-// pgSchemaDSN makes a fresh schema in SEGMATCH_PG_DSN's database and
-// returns a DSN whose search_path is it (dropped at the test's end).
-func pgSchemaDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SEGMATCH_PG_DSN")
-	if dsn == "" {
-		t.Skip("SEGMATCH_PG_DSN is unset: run `source .ci/pg` first for the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	schema := fmt.Sprintf("serve_test_%d_%d", os.Getpid(), rand.Int64N(1<<40))
-	_, err = admin.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/segmatch/segmatch/filter"
@@ -20,7 +22,7 @@ import (
 // limit holds across them (the advisory lock is the database's, not the
 // process's).
 func TestLimitsTwoInstances(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	const max = 6
 	l := store.Limits{MaxSegments: max, MaxBytes: -1}
 	a, b := open(t, dsn, postgres.WithLimits(l)), open(t, dsn, postgres.WithLimits(l))
@@ -66,7 +68,7 @@ func TestLimitsTwoInstances(t *testing.T) {
 // are sized from their segment when the project is next written, and
 // counted against MaxBytes.
 func TestLimitsUnsizedRows(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	s := open(t, dsn)
 	big := storetest.Seg("big", filter.Any, filter.Cond("a", "in", []any{"x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8"}))
 	seg, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, big)
@@ -108,7 +110,7 @@ func TestLimitsUnsizedRows(t *testing.T) {
 // of a cached statement too, not every row the project ever had (deleted
 // rows stay forever); and deleted rows count for nothing.
 func TestUsageReadsActiveRowsOnly(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	s := open(t, dsn, postgres.WithLimits(store.Limits{MaxSegments: 3, MaxBytes: -1}))
 	for i := 0; i < 40; i++ {
 		seg, err := s.Create(t.Context(), storetest.ProjectA, storetest.UserA, storetest.Seg(fmt.Sprint("gone", i), filter.All))

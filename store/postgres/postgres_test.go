@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,36 +18,6 @@ import (
 	"github.com/segmatch/segmatch/store/postgres"
 	"github.com/segmatch/segmatch/store/storetest"
 )
-
-// schemaDSN makes a fresh schema and returns a DSN that uses it.
-func schemaDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SEGMATCH_PG_DSN")
-	if dsn == "" {
-		t.Skip("SEGMATCH_PG_DSN is unset: run `source .ci/pg` first for the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("store_test_%d_%d", os.Getpid(), rand.Int64N(1<<40))
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func open(t *testing.T, dsn string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
@@ -63,7 +33,7 @@ func TestConformance(t *testing.T) {
 	dsns := map[store.Store]string{}
 	storetest.Run(t, storetest.Harness{
 		Open: func(t *testing.T) store.Store {
-			dsn := schemaDSN(t)
+			dsn := pgtest.SchemaDSN(t, "store_test")
 			s := open(t, dsn)
 			dsns[s] = dsn
 			return s
@@ -78,7 +48,7 @@ func TestConformance(t *testing.T) {
 			return n
 		},
 		OpenLimited: func(t *testing.T, l store.Limits) store.Store {
-			dsn := schemaDSN(t)
+			dsn := pgtest.SchemaDSN(t, "store_test")
 			s := open(t, dsn, postgres.WithLimits(l))
 			dsns[s] = dsn
 			return s
@@ -101,7 +71,7 @@ func TestConformance(t *testing.T) {
 // other's Get and delivered on the other's Watch; conflicting
 // conditional updates from both are serialised.
 func TestTwoInstances(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	a, b := open(t, dsn), open(t, dsn)
 	ctx := t.Context()
 	ch, err := b.Watch(ctx, storetest.ProjectA)
@@ -179,7 +149,7 @@ func TestTwoInstances(t *testing.T) {
 	}
 }
 
-// schemaOf returns the schema a schemaDSN DSN uses.
+// schemaOf returns the schema a pgtest.SchemaDSN DSN uses.
 func schemaOf(t *testing.T, dsn string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
@@ -194,7 +164,7 @@ func schemaOf(t *testing.T, dsn string) string {
 // replaced by an EventResync for its project, and the writer, which waits
 // for its event's publication, is not held up.
 func TestLostEvent(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	s := open(t, dsn)
 	ctx := t.Context()
 	chA, err := s.Watch(ctx, storetest.ProjectA)
@@ -244,7 +214,7 @@ CREATE TRIGGER lose_event AFTER INSERT ON `+schema+`.segmatch_events FOR EACH RO
 // A Watch that times out leaves no subscription behind, even when the
 // listener replies just after the timeout.
 func TestWatchTimeout(t *testing.T) {
-	s := open(t, schemaDSN(t))
+	s := open(t, pgtest.SchemaDSN(t, "store_test"))
 	postgres.SetWatchTimeout(s, time.Nanosecond)
 	ctx := t.Context()
 	ok, timedOut := 0, 0

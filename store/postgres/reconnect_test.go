@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/segmatch/segmatch/filter"
@@ -123,7 +125,7 @@ func checkRecovered(t *testing.T, a, writer store.Store, ch <-chan store.Event, 
 // gets an EventResync once it listens again, after which List holds those
 // writes and the channel carries the following ones.
 func TestListenerSurvivesTerminate(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	ctx := t.Context()
 	// A first delay of at least 250ms: the writes below land while it waits.
 	a := open(t, dsn, postgres.WithReconnectBackoff(500*time.Millisecond, time.Second))
@@ -325,7 +327,7 @@ func TestListenerSurvivesRestart(t *testing.T) {
 // TestCloseWhileReconnecting: Close ends a listener that is waiting to
 // reconnect, and closes the channels.
 func TestCloseWhileReconnecting(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	ctx := t.Context()
 	a := open(t, dsn, postgres.WithReconnectBackoff(time.Hour, time.Hour))
 	ch, err := a.Watch(ctx, "p1")
@@ -428,7 +430,7 @@ func (p *blackhole) cut(i int) {
 // it reconnects, and its watcher gets the resync that covers the writes
 // it missed, then the events again.
 func TestListenerSurvivesSilentCut(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := pgtest.SchemaDSN(t, "store_test")
 	ctx := t.Context()
 	u, err := url.Parse(dsn)
 	if err != nil {
