@@ -39,6 +39,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -85,6 +86,18 @@ type programSource interface {
 	Program(project string, seg filter.Segment) (*segmatch.Program, error)
 }
 
+// leadRoutes answers the lead routes: *leads.Hub in one process,
+// *leads.Relay past one machine.
+type leadRoutes interface {
+	Limits() leads.Limits
+	Put(ctx context.Context, project, pathID string, raw []byte) (leads.PutResult, error)
+	Get(ctx context.Context, project, id string) ([]byte, error)
+	Delete(ctx context.Context, project, id string) error
+	Bulk(ctx context.Context, project string, body io.Reader, batched func()) (leads.Report, error)
+	Count(ctx context.Context, project, segment string) (int, error)
+	Members(ctx context.Context, project, segment string, offset, limit int) (leads.Page, error)
+}
+
 // Config configures New.
 type Config struct {
 	// Prefix is mounted before "/{project_id}/segments": "/v3" for the
@@ -105,6 +118,11 @@ type Config struct {
 	// Leads holds the projects' leads for the audience routes; when nil,
 	// New makes one over Store with LeadLimits, closed by (*API).Close.
 	Leads *leads.Hub
+	// Relay, when set, answers the lead routes instead of the hub: past
+	// one machine, the workers' contacts stream and membership table
+	// (worker.Audience behind a leads.Relay). An unsaved segment's
+	// preview and the event stream are then 501 (leads.ErrRelayed).
+	Relay *leads.Relay
 	// LeadLimits bounds the leads of the hub New makes (zero fields:
 	// the defaults of package leads).
 	LeadLimits leads.Limits
@@ -131,6 +149,8 @@ type API struct {
 	progs   programSource  // compiled stored segments, for /match
 	hub     *leads.Hub     // the projects' leads and audiences
 	ownHub  bool           // New made hub
+	lr      leadRoutes     // hub, or Config.Relay
+	relayed bool           // lr is Config.Relay
 	log     *slog.Logger
 	minRole auth.Role
 	prefix  string
@@ -173,6 +193,10 @@ func New(cfg Config) *API {
 	if a.hub == nil {
 		a.hub = leads.New(cfg.Store, cfg.LeadLimits, a.log)
 		a.ownHub = true
+	}
+	a.lr = a.hub
+	if cfg.Relay != nil {
+		a.lr, a.relayed = cfg.Relay, true
 	}
 	if ps, ok := a.cls.(programSource); ok {
 		a.progs = ps

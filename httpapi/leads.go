@@ -75,7 +75,7 @@ func (a *API) readLead(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if err != nil || mt != "application/json" {
 		return nil, errMediaType
 	}
-	max := a.hub.Limits().MaxLeadBytes
+	max := a.lr.Limits().MaxLeadBytes
 	const slack = 64 // whitespace around the lead
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+slack+1))
 	if err != nil {
@@ -100,7 +100,7 @@ func (a *API) putLead(w http.ResponseWriter, r *http.Request, c call) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.hub.Put(r.Context(), c.project, r.PathValue("id"), body)
+	res, err := a.lr.Put(r.Context(), c.project, r.PathValue("id"), body)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (a *API) putLead(w http.ResponseWriter, r *http.Request, c call) error {
 }
 
 func (a *API) getLead(w http.ResponseWriter, r *http.Request, c call) error {
-	raw, err := a.hub.Get(r.Context(), c.project, r.PathValue("id"))
+	raw, err := a.lr.Get(r.Context(), c.project, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (a *API) getLead(w http.ResponseWriter, r *http.Request, c call) error {
 
 func (a *API) deleteLead(w http.ResponseWriter, r *http.Request, c call) error {
 	id := r.PathValue("id")
-	if err := a.hub.Delete(r.Context(), c.project, id); err != nil {
+	if err := a.lr.Delete(r.Context(), c.project, id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"_id": id, "deleted": true})
@@ -149,7 +149,7 @@ func (a *API) bulkLeads(w http.ResponseWriter, r *http.Request, c call) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(bulkIdle))
 	}
 	extend()
-	rep, err := a.hub.Bulk(r.Context(), c.project, r.Body, extend)
+	rep, err := a.lr.Bulk(r.Context(), c.project, r.Body, extend)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func (a *API) members(w http.ResponseWriter, r *http.Request, c call) error {
 	if _, err := a.st.Get(r.Context(), c.project, id); err != nil {
 		return err
 	}
-	p, err := a.hub.Members(r.Context(), c.project, id, offset, limit)
+	p, err := a.lr.Members(r.Context(), c.project, id, offset, limit)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (a *API) count(w http.ResponseWriter, r *http.Request, c call) error {
 	if _, err := a.st.Get(r.Context(), c.project, id); err != nil {
 		return err
 	}
-	n, err := a.hub.Count(r.Context(), c.project, id)
+	n, err := a.lr.Count(r.Context(), c.project, id)
 	if err != nil {
 		return err
 	}
@@ -265,6 +265,9 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request, c call) error {
 	if err != nil {
 		return err
 	}
+	if a.relayed {
+		return leads.ErrRelayed
+	}
 	start := time.Now()
 	p, err := a.hub.Preview(r.Context(), c.project, seg, limit)
 	if err != nil {
@@ -292,6 +295,9 @@ type sseEvent struct {
 // behind, or takes longer than streamWriteTimeout for a write, is
 // disconnected (never waited for); it may resume.
 func (a *API) events(w http.ResponseWriter, r *http.Request, c call) error {
+	if a.relayed {
+		return leads.ErrRelayed
+	}
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")
@@ -392,6 +398,9 @@ func (a *API) appendEvent(b []byte, e leads.Event) []byte {
 // write has succeeded: a failure here is logged, and the store's change
 // feed retries it.
 func (a *API) segmentsChanged(project string, seg filter.Segment) {
+	if a.relayed {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := a.hub.SegmentWritten(ctx, project, seg); err != nil && !errors.Is(err, leads.ErrClosed) {

@@ -32,6 +32,10 @@ var (
 	// ErrUnavailable: the project's leads could not be loaded (a store
 	// failure); the load is retried after a back-off (503, Retry-After).
 	ErrUnavailable = errors.New("the project's leads are not available")
+	// ErrRelayed: a route the in-process audience answers (preview, the
+	// event stream), asked of a Relay, which has no audience of its own
+	// (501).
+	ErrRelayed = errors.New("not served past one machine")
 	// ErrClosed: the hub is closed (503).
 	ErrClosed = errors.New("leads: closed")
 )

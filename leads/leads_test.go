@@ -32,7 +32,7 @@ func TestPrepare(t *testing.T) {
 		{"a", `{"x":`, "", "", ErrBadLead, ""},
 		{"a", `{"x":"` + string(make([]byte, 80)) + `"}`, "", "", ErrLeadTooLarge, ""},
 	} {
-		out, id, err := h.prepare(tc.pathID, []byte(tc.in), 3)
+		out, id, err := prepare(h.lim, tc.pathID, []byte(tc.in), 3)
 		if tc.kind != nil {
 			var le *LeadError
 			if !errors.Is(err, tc.kind) || !errors.As(err, &le) || le.Path != tc.path || le.Line != 3 {

@@ -40,11 +40,11 @@ var validator = func() *segmatch.Program {
 // without any id field gets "_id": pathID; one with an id must carry
 // pathID. The id is read as the index reads it: the first of
 // audience.DefaultIDFields holding a non-empty string or a number.
-func (h *Hub) prepare(pathID string, raw []byte, line int) ([]byte, string, error) {
+func prepare(lim Limits, pathID string, raw []byte, line int) ([]byte, string, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) > h.lim.MaxLeadBytes {
+	if len(raw) > lim.MaxLeadBytes {
 		return nil, "", &LeadError{Line: line, ID: pathID, Kind: ErrLeadTooLarge,
-			Cause: fmt.Errorf("%d bytes, the most allowed is %d", len(raw), h.lim.MaxLeadBytes)}
+			Cause: fmt.Errorf("%d bytes, the most allowed is %d", len(raw), lim.MaxLeadBytes)}
 	}
 	if _, err := validator.MatchJSON(raw); err != nil {
 		return nil, "", &LeadError{Line: line, ID: pathID, Kind: ErrBadLead, Cause: err}
@@ -120,7 +120,7 @@ type PutResult struct {
 // its JSON (see prepare). It is acknowledged (returns nil) only once
 // stored durably.
 func (h *Hub) Put(ctx context.Context, project, pathID string, raw []byte) (PutResult, error) {
-	doc, id, err := h.prepare(pathID, raw, 0)
+	doc, id, err := prepare(h.lim, pathID, raw, 0)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -294,11 +294,25 @@ type pending struct {
 // not reported, its lines are to be sent again). batched, when set, is
 // called after each batch.
 func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched func()) (Report, error) {
-	rep := Report{Errors: []LineError{}}
 	p, err := h.project(ctx, project)
 	if err != nil {
-		return rep, err
+		return Report{Errors: []LineError{}}, err
 	}
+	rep, err := readBulk(h.lim, body, batched, func(batch []pending, rep *Report) ([]error, error) {
+		return h.apply(ctx, p, batch, rep)
+	})
+	if err == nil {
+		h.indexPaths(p)
+	}
+	return rep, err
+}
+
+// readBulk reads a bulk request's JSON Lines under lim (see Bulk),
+// handing apply the prepared leads a batch at a time: apply counts the
+// accepted ones in rep and returns the rejected ones, or fails (then
+// none of the batch was applied).
+func readBulk(lim Limits, body io.Reader, batched func(), apply func([]pending, *Report) ([]error, error)) (Report, error) {
+	rep := Report{Errors: []LineError{}}
 	var batch []pending
 	var held []error // the rejected lines since the last flush
 	size := 0
@@ -306,7 +320,7 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 	// flush applies the batch and reports the lines before next.
 	flush := func(next int) error {
 		if len(batch) > 0 {
-			rejected, err := h.apply(ctx, p, batch, &rep)
+			rejected, err := apply(batch, &rep)
 			batch, size = batch[:0], 0
 			if batched != nil {
 				batched()
@@ -333,7 +347,7 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 		return rep, &BulkError{Report: rep, Line: from, Err: err}
 	}
 	br := bufio.NewReaderSize(body, 64<<10)
-	max := h.lim.MaxLeadBytes + 1
+	max := lim.MaxLeadBytes + 1
 	var line []byte
 	leads := 0
 	var read int64 // the body's bytes read
@@ -343,8 +357,8 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 		for {
 			chunk, err := br.ReadSlice('\n')
 			read += int64(len(chunk))
-			if h.lim.MaxBulkBytes >= 0 && read > h.lim.MaxBulkBytes {
-				return stop(ln, fmt.Errorf("%w: the body is over %d bytes (the most allowed, --max-bulk-bytes); this line and the ones after it were not applied", ErrBulkTooLarge, h.lim.MaxBulkBytes))
+			if lim.MaxBulkBytes >= 0 && read > lim.MaxBulkBytes {
+				return stop(ln, fmt.Errorf("%w: the body is over %d bytes (the most allowed, --max-bulk-bytes); this line and the ones after it were not applied", ErrBulkTooLarge, lim.MaxBulkBytes))
 			}
 			if !tooLong {
 				if len(line)+len(chunk) > max+1 { // +1: the newline
@@ -368,12 +382,12 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 		blank := !tooLong && len(bytes.TrimSpace(line)) == 0
 		if !blank {
 			leads++
-			if h.lim.MaxBulkLeads >= 0 && leads > h.lim.MaxBulkLeads {
-				return stop(ln, fmt.Errorf("%w: the most allowed is %d; this line and the ones after it were not read", ErrTooManyLeads, h.lim.MaxBulkLeads))
+			if lim.MaxBulkLeads >= 0 && leads > lim.MaxBulkLeads {
+				return stop(ln, fmt.Errorf("%w: the most allowed is %d; this line and the ones after it were not read", ErrTooManyLeads, lim.MaxBulkLeads))
 			}
 			if tooLong {
-				held = append(held, &LeadError{Line: ln, Kind: ErrLeadTooLarge, Cause: fmt.Errorf("the line is over %d bytes", h.lim.MaxLeadBytes)})
-			} else if doc, id, err := h.prepare("", line, ln); err != nil {
+				held = append(held, &LeadError{Line: ln, Kind: ErrLeadTooLarge, Cause: fmt.Errorf("the line is over %d bytes", lim.MaxLeadBytes)})
+			} else if doc, id, err := prepare(lim, "", line, ln); err != nil {
 				held = append(held, err)
 			} else {
 				batch = append(batch, pending{line: ln, id: id, raw: bytes.Clone(doc)})
@@ -389,7 +403,6 @@ func (h *Hub) Bulk(ctx context.Context, project string, body io.Reader, batched 
 			if err := flush(ln + 1); err != nil {
 				return rep, &BulkError{Report: rep, Line: from, Err: err}
 			}
-			h.indexPaths(p)
 			return rep, nil
 		}
 	}

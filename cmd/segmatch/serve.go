@@ -65,6 +65,8 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port; port 0 picks a free one)")
 	data := fs.String("data", "segmatch.db", "the bbolt data `FILE` (created if missing; checked at start: a damaged one is refused)")
 	pgDSN := fs.String("pg", "", "keep segments and leads in PostgreSQL instead of --data: a `DSN` (postgres://user@host/db or key=value; the password can stay in $PGPASSWORD or ~/.pgpass); several servers may share it")
+	natsURL := fs.String("nats", "", "past one machine: NATS server `URL`s (comma-separated, needs --pg); lead writes go to the contacts stream for `segmatch worker`, and leads, counts and members are read from the workers' membership tables")
+	stream := fs.String("stream", "SEGMATCH_CONTACTS", "with --nats: the contacts stream `NAME` the workers consume")
 	limits := storeLimitFlags(fs)
 	usersPath := fs.String("users", "users.json", "the users `FILE` (see `segmatch users add`)")
 	prefix := fs.String("prefix", "/v3", "route `PREFIX` before /{project_id}/segments (\"\" as the original server)")
@@ -76,7 +78,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	corsOrigins := fs.String("cors-origins", "", "comma-separated browser `ORIGINS` (scheme://host[:port], https://*.example.com, or * for any) allowed to call the API from another site (default none; credentials only without *)")
 	queryToken := fs.Bool("query-token", false, "accept a JWT as ?secret_token=<jwt> (as Tiledesk does) on requests without an Authorization header, over TLS (via a --trusted-proxy saying X-Forwarded-Proto: https) or from loopback only")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE | --pg DSN] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
+		fmt.Fprintln(stderr, "usage: segmatch serve [--addr HOST:PORT] [--data FILE | --pg DSN [--nats URL]] [--users FILE] [--prefix /v3] [--jwt-public-key FILE]")
 		fmt.Fprintf(stderr, "JWTs signed HS256 are accepted when $%s holds the secret (at least %d bytes).\n", jwtSecretEnv, auth.MinSecretBytes)
 		fs.PrintDefaults()
 	}
@@ -89,6 +91,10 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	}
 	if *pgDSN != "" && flagSet(fs, "data") {
 		fmt.Fprintln(stderr, "segmatch serve: --data and --pg name two stores; give one")
+		return exitUsage
+	}
+	if *natsURL != "" && *pgDSN == "" {
+		fmt.Fprintln(stderr, "segmatch serve: --nats needs --pg (the PostgreSQL the workers write membership to)")
 		return exitUsage
 	}
 	if p := *prefix; p != "" && (p[0] != '/' || strings.ContainsAny(p, "{} \t")) {
@@ -169,7 +175,16 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewBuildInfoCollector())
-	api := httpapi.New(httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits(), Metrics: reg, CORSOrigins: origins})
+	cfg := httpapi.Config{Prefix: *prefix, Store: st, Auth: authn, Logger: log, LeadLimits: leadLimits(), Metrics: reg, CORSOrigins: origins}
+	if *natsURL != "" {
+		relay, closeRelay, err := openRelay(ctx, *natsURL, *stream, *pgDSN, cfg.LeadLimits)
+		if err != nil {
+			return fail("connecting to the workers", err)
+		}
+		defer closeRelay()
+		cfg.Relay = relay
+	}
+	api := httpapi.New(cfg)
 	defer api.Close() // stops the keeper it started, before the store closes
 
 	ln, err := net.Listen("tcp", *addr)

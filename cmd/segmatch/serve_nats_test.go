@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmatch/segmatch/internal/testkit/pgtest"
+)
+
+// TestServeNATS: serve --pg --nats answers the lead routes past one
+// machine. Leads written through the API go to the contacts stream, a
+// `segmatch worker` applies them, and the segment's count, its members
+// and each lead are read from the membership tables, looking as they do
+// in one process; a segment edit is recomputed by the worker; preview
+// and the event stream are 501. Real servers: an embedded nats-server
+// with JetStream and the PostgreSQL of .ci/pg (SEGMATCH_PG_DSN).
+func TestServeNATS(t *testing.T) {
+	dsn := pgtest.SchemaDSN(t, "serve_nats")
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go ns.Start()
+	require.True(t, ns.ReadyForConnections(20*time.Second))
+	t.Cleanup(ns.Shutdown)
+	natsURL := ns.ClientURL()
+
+	bin := builtBinary(t)
+	dir := t.TempDir()
+	const project = "5b55e806c93dde00143163dd"
+	users := filepath.Join(dir, "users.json")
+	add := exec.Command(bin, "users", "add", "--users", users, "--email", "andrea.leo@f21.it", "--project", project, "--role", "agent")
+	add.Stdin = strings.NewReader("123456\n")
+	outb, err := add.CombinedOutput()
+	require.NoError(t, err, string(outb))
+	s := startServer(t, bin, "--pg", dsn, "--nats", natsURL, "--users", users)
+
+	w := exec.Command(bin, "worker", "--nats", natsURL, "--pg", dsn, "--ack-wait", "5s")
+	var werr lockedLog
+	w.Stderr = &werr
+	wout, err := w.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, w.Start())
+	t.Cleanup(func() { _ = w.Process.Kill(); _ = w.Wait() })
+	ready := bufio.NewScanner(wout)
+	require.True(t, ready.Scan(), "worker: %s", werr.String())
+	require.Equal(t, "worker ready", ready.Text())
+
+	base := "/v3/" + project
+	code, seg := s.call(t, "POST", base+"/segments", strings.NewReader(`{"name":"it","filters":[{"field":"country","operator":"=","value":"IT"}]}`))
+	require.Equal(t, http.StatusOK, code, seg)
+	id := seg["_id"].(string)
+	// eventually is the answer of GET path once it satisfies ok.
+	eventually := func(path string, ok func(map[string]any) bool) map[string]any {
+		t.Helper()
+		var out map[string]any
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			var code int
+			code, out = s.call(t, "GET", path, nil)
+			if code == http.StatusOK && ok(out) {
+				return out
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("GET %s: still %v\nworker: %s\nserver: %s", path, out, werr.String(), s.logs())
+		return nil
+	}
+	count := func(n int) func(map[string]any) bool {
+		return func(out map[string]any) bool { c, _ := out["count"].(float64); return int(c) == n }
+	}
+
+	for i, c := range []string{"IT", "FR", "IT"} {
+		code, out := s.call(t, "PUT", base+"/leads/l"+fmt.Sprint(i), strings.NewReader(`{"country":"`+c+`","n":`+fmt.Sprint(i)+`}`))
+		require.Equal(t, http.StatusCreated, code, out)
+		assert.Equal(t, "l"+fmt.Sprint(i), out["_id"])
+	}
+	eventually(base+"/segments/"+id+"/count", count(2))
+	page := eventually(base+"/segments/"+id+"/leads", count(2))
+	require.Len(t, page["leads"], 2)
+	first := page["leads"].([]any)[0].(map[string]any)
+	assert.Equal(t, map[string]any{"_id": "l0", "country": "IT", "n": float64(0)}, first, "a lead as written, without the workers' version")
+	lead := eventually(base+"/leads/l1", func(map[string]any) bool { return true })
+	assert.Equal(t, "FR", lead["country"])
+
+	// A replaced lead is 200; it moves into the segment.
+	code, out := s.call(t, "PUT", base+"/leads/l1", strings.NewReader(`{"country":"IT"}`))
+	require.Equal(t, http.StatusOK, code, out)
+	eventually(base+"/segments/"+id+"/count", count(3))
+	// Deleted: it leaves; an unknown lead is 404.
+	code, out = s.call(t, "DELETE", base+"/leads/l0", nil)
+	require.Equal(t, http.StatusOK, code, out)
+	eventually(base+"/segments/"+id+"/count", count(2))
+	code, out = s.call(t, "DELETE", base+"/leads/nobody", nil)
+	assert.Equal(t, http.StatusNotFound, code, out)
+
+	// Bulk: the version the server sets is refused in a lead, with its line.
+	code, out = s.call(t, "POST", base+"/leads/bulk", strings.NewReader(
+		`{"_id":"b1","country":"IT"}`+"\n"+`{"_id":"b2","country":"IT","_version":7}`+"\n"+`{"_id":"b3","country":"DE"}`+"\n"))
+	require.Equal(t, http.StatusOK, code, out)
+	assert.EqualValues(t, 2, out["accepted"])
+	assert.EqualValues(t, 1, out["rejected"])
+	errs := out["errors"].([]any)
+	require.Len(t, errs, 1)
+	assert.EqualValues(t, 2, errs[0].(map[string]any)["line"])
+	assert.Equal(t, "/_version", errs[0].(map[string]any)["path"])
+	eventually(base+"/segments/"+id+"/count", count(3))
+	code, out = s.call(t, "PUT", base+"/leads/x", strings.NewReader(`{"_deleted":true}`))
+	assert.Equal(t, http.StatusBadRequest, code, out)
+
+	// A segment edit: the worker recomputes it over the stored contacts.
+	code, out = s.call(t, "PUT", base+"/segments/"+id, strings.NewReader(`{"name":"de","filters":[{"field":"country","operator":"=","value":"DE"}]}`))
+	require.Equal(t, http.StatusOK, code, out)
+	page = eventually(base+"/segments/"+id+"/leads", count(1))
+	assert.Equal(t, "b3", page["leads"].([]any)[0].(map[string]any)["_id"])
+
+	// What only an in-process audience answers.
+	code, out = s.call(t, "POST", base+"/segments/preview", strings.NewReader(`{"filters":[]}`))
+	assert.Equal(t, http.StatusNotImplemented, code, out)
+	code, out = s.call(t, "GET", base+"/segments/events", nil)
+	assert.Equal(t, http.StatusNotImplemented, code, out)
+
+	s.stop(t)
+}
+
+// lockedLog is a subprocess's stderr, read while it writes.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

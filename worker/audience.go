@@ -1,0 +1,224 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tidwall/gjson"
+
+	"github.com/segmatch/segmatch/leads"
+	"github.com/segmatch/segmatch/store"
+)
+
+// Audience is the leads.Backend past one machine, so that `segmatch
+// serve` answers the lead routes at any scale: a lead written through the
+// API becomes a contact change on the contacts stream (a new version from
+// the PostgreSQL clock, NextVersions), which the workers apply; a lead,
+// a segment's count and its members are read from the tables the workers
+// keep (segmatch_contacts, segmatch_members).
+//
+// The versions are microseconds since the Unix epoch, never repeated and
+// always increasing across every server sharing the database: other
+// publishers of the same project's contacts should version them the same
+// way (or with NextVersions), or a write through the API may lose to, or
+// beat, theirs out of order.
+type Audience struct {
+	js     jetstream.JetStream
+	pool   *pgxpool.Pool
+	stream string
+}
+
+// clockSchema is the version clock's table: one row, the last version
+// handed out.
+const clockSchema = `CREATE TABLE IF NOT EXISTS segmatch_clock (
+	name text PRIMARY KEY,
+	version bigint NOT NULL
+)`
+
+// NewAudience makes the backend: the worker's tables and the clock in
+// pool, the contacts stream on js (both created when missing).
+func NewAudience(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, stream string) (*Audience, error) {
+	if err := Install(ctx, pool); err != nil {
+		return nil, err
+	}
+	if _, err := pool.Exec(ctx, clockSchema); err != nil {
+		return nil, fmt.Errorf("worker: creating the version clock: %w", err)
+	}
+	if err := EnsureStream(ctx, js, ContactStreamConfig(stream)); err != nil {
+		return nil, err
+	}
+	return &Audience{js: js, pool: pool, stream: stream}, nil
+}
+
+// NextVersions reserves n contact versions, (last-n, last]: each greater
+// than any reserved before (from any process sharing the database) and
+// than the current time in microseconds since the Unix epoch. The clock
+// table must exist (NewAudience creates it).
+func NextVersions(ctx context.Context, pool *pgxpool.Pool, n int) (last int64, err error) {
+	err = pool.QueryRow(ctx, `INSERT INTO segmatch_clock AS c (name, version)
+		VALUES ('versions', greatest($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint))
+		ON CONFLICT (name) DO UPDATE
+		SET version = greatest(c.version + $1::bigint, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+		RETURNING version`, int64(n)).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("worker: reserving versions: %w", err)
+	}
+	return last, nil
+}
+
+// Check refuses a lead carrying the fields the workers read as a change's
+// version or deletion: the server sets those.
+func (a *Audience) Check(doc []byte) error {
+	for _, f := range []string{DefaultVersionField, DeletedField} {
+		if gjson.GetBytes(doc, gjson.Escape(f)).Exists() {
+			return &leads.LeadError{Path: "/" + f, Kind: leads.ErrBadLead,
+				Cause: fmt.Errorf("%q is set by the server when leads go to the workers", f)}
+		}
+	}
+	return nil
+}
+
+// versionPrefix opens a lead as Write sends it: the version first.
+const versionPrefix = `{"` + DefaultVersionField + `":`
+
+// versioned is doc (one JSON object) with "_version": v as its first
+// member.
+func versioned(doc []byte, v int64) []byte {
+	rest := bytes.TrimLeft(doc[1:], jsonSpace)
+	out := make([]byte, 0, len(doc)+32)
+	out = append(out, versionPrefix...)
+	out = strconv.AppendInt(out, v, 10)
+	if len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}
+
+// unversioned is a stored contact as the API shows it: without the
+// version Write put first (a contact from another publisher is as it
+// was sent).
+func unversioned(doc []byte) []byte {
+	if !bytes.HasPrefix(doc, []byte(versionPrefix)) {
+		return doc
+	}
+	i := len(versionPrefix)
+	j := i
+	for j < len(doc) && doc[j] >= '0' && doc[j] <= '9' {
+		j++
+	}
+	if j == i || j >= len(doc) {
+		return doc
+	}
+	switch doc[j] {
+	case ',':
+		return append([]byte{'{'}, doc[j+1:]...)
+	case '}':
+		return append([]byte{'{'}, doc[j:]...)
+	}
+	return doc
+}
+
+// Write publishes the leads as new versions (a nil Raw: a deletion), one
+// message each with its Nats-Msg-Id, and returns once the stream has
+// acknowledged every one (stored: the workers will apply them).
+func (a *Audience) Write(ctx context.Context, project string, ls []store.Lead) error {
+	if project == "" || strings.ContainsAny(project, ".*> \t\r\n") {
+		return fmt.Errorf("%w: project %q cannot be a NATS subject token", store.ErrInvalid, project)
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	last, err := NextVersions(ctx, a.pool, len(ls))
+	if err != nil {
+		return err
+	}
+	subject := ContactSubjectPrefix + "." + project
+	futures := make([]jetstream.PubAckFuture, 0, len(ls))
+	for i, l := range ls {
+		v := last - int64(len(ls)-1-i)
+		var data []byte
+		if l.Raw == nil {
+			id, _ := json.Marshal(l.ID) // a string always encodes
+			data = []byte(versionPrefix + strconv.FormatInt(v, 10) + `,"_id":` + string(id) + `,"` + DeletedField + `":true}`)
+		} else {
+			data = versioned(l.Raw, v)
+		}
+		f, err := a.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data},
+			jetstream.WithMsgID(MsgID(project, l.ID, v)), jetstream.WithExpectStream(a.stream))
+		if err != nil {
+			return fmt.Errorf("worker: publishing lead %s: %w", l.ID, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("worker: publishing lead %s: %w", gjson.GetBytes(f.Msg().Data, "_id").String(), err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Lead is a contact's last applied version, without the version Write
+// added; store.ErrLeadNotFound when none applied, or it was deleted.
+func (a *Audience) Lead(ctx context.Context, project, id string) ([]byte, error) {
+	var doc []byte
+	err := a.pool.QueryRow(ctx, "SELECT doc FROM segmatch_contacts WHERE project = $1 AND contact = $2", project, id).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && doc == nil {
+		return nil, store.ErrLeadNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return unversioned(doc), nil
+}
+
+// Count is the number of members of a segment in the membership table.
+func (a *Audience) Count(ctx context.Context, project, segment string) (int, error) {
+	var n int
+	err := a.pool.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&n)
+	return n, err
+}
+
+// Members is a page of a segment's members, in the order of their ids,
+// with the count, read in one snapshot.
+func (a *Audience) Members(ctx context.Context, project, segment string, offset, limit int) (leads.Page, error) {
+	p := leads.Page{IDs: []string{}, Raws: [][]byte{}}
+	err := pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&p.Count); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT m.contact, c.doc FROM segmatch_members m
+			JOIN segmatch_contacts c ON c.project = m.project AND c.contact = m.contact
+			WHERE m.project = $1 AND m.segment = $2 AND c.doc IS NOT NULL
+			ORDER BY m.contact OFFSET $3 LIMIT $4`, project, segment, offset, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var doc []byte
+			if err := rows.Scan(&id, &doc); err != nil {
+				return err
+			}
+			p.IDs, p.Raws = append(p.IDs, id), append(p.Raws, unversioned(doc))
+		}
+		return rows.Err()
+	})
+	return p, err
+}
+
+var _ leads.Backend = (*Audience)(nil)
