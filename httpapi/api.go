@@ -121,7 +121,8 @@ type Config struct {
 	// Relay, when set, answers the lead routes instead of the hub: past
 	// one machine, the workers' contacts stream and membership table
 	// (worker.Audience behind a leads.Relay). An unsaved segment's
-	// preview and the event stream are then 501 (leads.ErrRelayed).
+	// preview is then 501 (leads.ErrRelayed); the event stream is the
+	// workers' (resumable from any server).
 	Relay *leads.Relay
 	// LeadLimits bounds the leads of the hub New makes (zero fields:
 	// the defaults of package leads).

@@ -56,7 +56,7 @@ var statusTable = []statusRule{
 	{leads.ErrNotIndexed, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
 	{leads.ErrTooManyStreams, http.StatusTooManyRequests, "Too many event streams open for this project."},
 	{leads.ErrUnavailable, http.StatusServiceUnavailable, "Service unavailable: the project's leads could not be loaded; retry after Retry-After seconds."}, // + Retry-After
-	{leads.ErrRelayed, http.StatusNotImplemented, "Not served when leads live in the workers' membership table: subscribe to segmatch.events.<project> on NATS for the events; save the segment to count it."},
+	{leads.ErrRelayed, http.StatusNotImplemented, "Not served when leads live in the workers' membership table: save the segment, then read its count and leads."},
 	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},

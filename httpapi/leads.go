@@ -295,9 +295,6 @@ type sseEvent struct {
 // behind, or takes longer than streamWriteTimeout for a write, is
 // disconnected (never waited for); it may resume.
 func (a *API) events(w http.ResponseWriter, r *http.Request, c call) error {
-	if a.relayed {
-		return leads.ErrRelayed
-	}
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")
@@ -308,7 +305,8 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, c call) error {
 			return err
 		}
 	}
-	st, err := a.hub.Subscribe(r.Context(), c.project, last, segment)
+	subscribe, _ := a.eventSource()
+	st, err := subscribe(r.Context(), c.project, last, segment)
 	if err != nil {
 		return err
 	}
@@ -377,6 +375,15 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, c call) error {
 	}
 }
 
+// eventSource is where the event stream comes from: the hub's, or the
+// relay's backend when the leads live past one machine.
+func (a *API) eventSource() (subscribe func(ctx context.Context, project, lastEventID, segment string) (*leads.Stream, error), id func(leads.Event) string) {
+	if r, ok := a.lr.(*leads.Relay); ok {
+		return r.Subscribe, r.EventID
+	}
+	return a.hub.Subscribe, a.hub.EventID
+}
+
 func (a *API) appendEvent(b []byte, e leads.Event) []byte {
 	kind := "exit"
 	if e.Entered {
@@ -384,7 +391,8 @@ func (a *API) appendEvent(b []byte, e leads.Event) []byte {
 	}
 	data, _ := json.Marshal(sseEvent{Lead: e.Lead, Segment: e.Segment, Entered: e.Entered})
 	b = append(b, "id: "...)
-	b = append(b, a.hub.EventID(e)...)
+	_, id := a.eventSource()
+	b = append(b, id(e)...)
 	b = append(b, "\nevent: "...)
 	b = append(b, kind...)
 	b = append(b, "\ndata: "...)

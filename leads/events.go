@@ -55,16 +55,28 @@ func (l *eventLog) publish(evs []audience.Event) {
 			l.start = (l.start + 1) % l.window
 		}
 		for s := range l.subs {
-			if s.segment != "" && s.segment != e.Segment {
-				continue
-			}
-			select {
-			case s.ch <- e:
-			default: // too slow: disconnected, never waited for
-				s.overflow = true
-				l.drop(s)
-			}
+			l.deliver(s, e)
 		}
+	}
+}
+
+// deliver hands e to s when s wants it (under mu); a stream whose queue
+// is full is too slow: it is disconnected, never waited for. It reports
+// whether s is still open.
+func (l *eventLog) deliver(s *Stream, e Event) bool {
+	if _, ok := l.subs[s]; !ok {
+		return false
+	}
+	if s.segment != "" && s.segment != e.Segment {
+		return true
+	}
+	select {
+	case s.ch <- e:
+		return true
+	default:
+		s.overflow = true
+		l.drop(s)
+		return false
 	}
 }
 
@@ -137,7 +149,8 @@ type Stream struct {
 	log      *eventLog
 	segment  string
 	ch       chan Event
-	overflow bool // under log.mu
+	overflow bool   // under log.mu
+	stop     func() // ends what feeds the stream (a Relay's), or nil
 }
 
 // C delivers the events. It is closed when the client fell too far
@@ -155,8 +168,11 @@ func (s *Stream) Overflowed() bool {
 // Close ends the stream.
 func (s *Stream) Close() {
 	s.log.mu.Lock()
-	defer s.log.mu.Unlock()
 	s.log.drop(s)
+	s.log.mu.Unlock()
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // EventID is an event's id on the wire: the hub's epoch (one per run of

@@ -25,6 +25,9 @@ type Backend interface {
 	// Count and Members answer a stored segment's membership.
 	Count(ctx context.Context, project, segment string) (int, error)
 	Members(ctx context.Context, project, segment string, offset, limit int) (Page, error)
+	// Events feeds the project's events after the one of Seq after (0:
+	// from now on); missed says some after it are no longer held.
+	Events(ctx context.Context, project string, after uint64) (feed EventFeed, missed bool, err error)
 }
 
 // Relay answers the lead routes from a Backend instead of an in-process
@@ -33,11 +36,13 @@ type Backend interface {
 // limits) and acknowledged once the backend has them durably; reads
 // show them once a worker has applied them (eventually, in order per
 // lead). The project limits (MaxProjectLeads, MaxProjectBytes) bound an
-// in-process audience and do not apply; an unsaved segment's preview and
-// the event stream are ErrRelayed.
+// in-process audience and do not apply; an unsaved segment's preview is
+// ErrRelayed. The event stream is the backend's (Subscribe), resumable
+// from any server.
 type Relay struct {
 	b   Backend
 	lim Limits
+	ev  relayEvents
 }
 
 // NewRelay makes a relay over b, with lim's lead and bulk bounds (zero

@@ -17,6 +17,8 @@ type fakeBackend struct {
 	leads  map[string][]byte
 	writes int
 	failAt int // the write (1-based) that fails; 0: none
+	feed   *chanFeed
+	after  uint64
 }
 
 func (f *fakeBackend) Check(doc []byte) error {
@@ -97,4 +99,69 @@ func TestRelay(t *testing.T) {
 	require.ErrorAs(t, err, &be)
 	assert.Equal(t, batchLeads, rep.Accepted)
 	assert.Equal(t, batchLeads+1, be.Line)
+}
+
+// chanFeed is a fake backend's event feed.
+type chanFeed struct {
+	ch     chan Event
+	closed chan struct{}
+}
+
+func (f *chanFeed) Next(ctx context.Context) (Event, error) {
+	select {
+	case e := <-f.ch:
+		return e, nil
+	case <-ctx.Done():
+		return Event{}, ctx.Err()
+	}
+}
+
+func (f *chanFeed) Close() { close(f.closed) }
+
+func (f *fakeBackend) Events(_ context.Context, _ string, after uint64) (EventFeed, bool, error) {
+	f.feed = &chanFeed{ch: make(chan Event, 16), closed: make(chan struct{})}
+	f.after = after
+	return f.feed, after == 99, nil
+}
+
+// TestRelayEvents: a relayed stream carries the backend's events in
+// order (one segment's when asked) with resumable ids; an id of another
+// kind, or one the backend no longer holds, resets; closing the stream
+// stops its feed, and a client too slow is disconnected.
+func TestRelayEvents(t *testing.T) {
+	ctx := context.Background()
+	b := &fakeBackend{leads: map[string][]byte{}}
+	r := NewRelay(b, Limits{StreamQueue: 2, MaxStreams: 1})
+	s, err := r.Subscribe(ctx, "p", "s-41", "seg1")
+	require.NoError(t, err)
+	assert.False(t, s.Reset)
+	assert.Equal(t, uint64(41), b.after)
+	_, err = r.Subscribe(ctx, "p", "", "")
+	assert.ErrorIs(t, err, ErrTooManyStreams)
+	b.feed.ch <- Event{Seq: 42, Lead: "a", Segment: "seg1", Entered: true}
+	b.feed.ch <- Event{Seq: 43, Lead: "a", Segment: "seg2", Entered: true}
+	b.feed.ch <- Event{Seq: 44, Lead: "a", Segment: "seg1"}
+	assert.Equal(t, Event{Seq: 42, Lead: "a", Segment: "seg1", Entered: true}, <-s.C())
+	e := <-s.C()
+	assert.Equal(t, uint64(44), e.Seq)
+	assert.Equal(t, "s-44", r.EventID(e))
+	feed := b.feed
+	s.Close()
+	<-feed.closed
+
+	for _, id := range []string{"1-44", "s-x", "s-99"} {
+		s, err = r.Subscribe(ctx, "p", id, "")
+		require.NoError(t, err)
+		assert.True(t, s.Reset, id)
+		s.Close()
+	}
+
+	s, err = r.Subscribe(ctx, "p", "", "")
+	require.NoError(t, err)
+	for i := range 4 {
+		b.feed.ch <- Event{Seq: uint64(i + 1), Lead: "a", Segment: "seg1"}
+	}
+	<-b.feed.closed // the queue of 2 overflowed: the stream ended
+	assert.True(t, s.Overflowed())
+	r.CloseStreams()
 }

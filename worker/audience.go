@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,6 +36,16 @@ type Audience struct {
 	js     jetstream.JetStream
 	pool   *pgxpool.Pool
 	stream string
+	// EventsStream holds the workers' events (DefaultEventsStream).
+	EventsStream string
+}
+
+// EventStreamConfig is the events stream a worker or an Audience
+// creates when it is missing: on file, deduplicating by Nats-Msg-Id
+// for 2 minutes.
+func EventStreamConfig(name string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: name, Subjects: []string{EventSubjectPrefix + ".>"},
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}
 }
 
 // clockSchema is the version clock's table: one row, the last version
@@ -53,10 +64,12 @@ func NewAudience(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool
 	if _, err := pool.Exec(ctx, clockSchema); err != nil {
 		return nil, fmt.Errorf("worker: creating the version clock: %w", err)
 	}
-	if err := EnsureStream(ctx, js, ContactStreamConfig(stream)); err != nil {
-		return nil, err
+	for _, cfg := range []jetstream.StreamConfig{ContactStreamConfig(stream), EventStreamConfig(DefaultEventsStream)} {
+		if err := EnsureStream(ctx, js, cfg); err != nil {
+			return nil, err
+		}
 	}
-	return &Audience{js: js, pool: pool, stream: stream}, nil
+	return &Audience{js: js, pool: pool, stream: stream, EventsStream: DefaultEventsStream}, nil
 }
 
 // NextVersions reserves n contact versions, (last-n, last]: each greater
@@ -220,5 +233,58 @@ func (a *Audience) Members(ctx context.Context, project, segment string, offset,
 	})
 	return p, err
 }
+
+// Events feeds the project's enter/exit events from the events stream,
+// after its message of sequence after (0: from now on); missed says
+// the stream no longer holds (or never held) the messages after it.
+func (a *Audience) Events(ctx context.Context, project string, after uint64) (leads.EventFeed, bool, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{EventSubjectPrefix + "." + project},
+		DeliverPolicy: jetstream.DeliverNewPolicy}
+	missed := false
+	if after > 0 {
+		s, err := a.js.Stream(ctx, a.EventsStream)
+		if err != nil {
+			return nil, false, fmt.Errorf("worker: events stream %s: %w", a.EventsStream, err)
+		}
+		st := s.CachedInfo().State
+		if after+1 < st.FirstSeq || after > st.LastSeq {
+			missed = true
+		} else {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+		}
+	}
+	c, err := a.js.OrderedConsumer(ctx, a.EventsStream, cfg)
+	if err != nil {
+		return nil, false, fmt.Errorf("worker: events stream %s: %w", a.EventsStream, err)
+	}
+	it, err := c.Messages()
+	if err != nil {
+		return nil, false, err
+	}
+	return eventFeed{it}, missed, nil
+}
+
+// eventFeed reads the events stream's messages as leads' events.
+type eventFeed struct{ it jetstream.MessagesContext }
+
+func (f eventFeed) Next(ctx context.Context) (leads.Event, error) {
+	for {
+		m, err := f.it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return leads.Event{}, err
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return leads.Event{}, err
+		}
+		var e Event
+		if json.Unmarshal(m.Data(), &e) != nil {
+			continue // not a worker's event: not the API's to show
+		}
+		return leads.Event{Seq: meta.Sequence.Stream, Lead: e.Contact, Segment: e.Segment, Entered: e.Entered}, nil
+	}
+}
+
+func (f eventFeed) Close() { f.it.Stop() }
 
 var _ leads.Backend = (*Audience)(nil)

@@ -203,6 +203,9 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	// Event streams never end by themselves: at shutdown they are ended
 	// so that Shutdown's wait for in-flight requests does not wait for them.
 	srv.RegisterOnShutdown(api.Leads().CloseStreams)
+	if cfg.Relay != nil {
+		srv.RegisterOnShutdown(cfg.Relay.CloseStreams)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// Every project's audience index and engine is built from the store

@@ -23,9 +23,10 @@ import (
 // machine. Leads written through the API go to the contacts stream, a
 // `segmatch worker` applies them, and the segment's count, its members
 // and each lead are read from the membership tables, looking as they do
-// in one process; a segment edit is recomputed by the worker; preview
-// and the event stream are 501. Real servers: an embedded nats-server
-// with JetStream and the PostgreSQL of .ci/pg (SEGMATCH_PG_DSN).
+// in one process; a segment edit is recomputed by the worker; the event
+// stream is the workers' events stream, resumable by id; preview is 501.
+// Real servers: an embedded nats-server with JetStream and the
+// PostgreSQL of .ci/pg (SEGMATCH_PG_DSN).
 func TestServeNATS(t *testing.T) {
 	dsn := pgtest.SchemaDSN(t, "serve_nats")
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
@@ -124,10 +125,55 @@ func TestServeNATS(t *testing.T) {
 	page = eventually(base+"/segments/"+id+"/leads", count(1))
 	assert.Equal(t, "b3", page["leads"].([]any)[0].(map[string]any)["_id"])
 
+	// The event stream is the workers': live, then resumed from an id.
+	sse := func(lastID string) (*bufio.Reader, func()) {
+		req, err := http.NewRequest("GET", "http://"+s.addr+base+"/segments/events?segment="+id, nil)
+		require.NoError(t, err)
+		req.SetBasicAuth("andrea.leo@f21.it", "123456")
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		return bufio.NewReader(res.Body), func() { res.Body.Close() }
+	}
+	// next is the stream's next event: its id, kind and data.
+	next := func(br *bufio.Reader) (id, kind, data string) {
+		for {
+			line, err := br.ReadString('\n')
+			require.NoError(t, err)
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				kind = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				data = line[6:]
+			case line == "" && kind != "":
+				return id, kind, data
+			}
+		}
+	}
+	br, closeSSE := sse("")
+	code, out = s.call(t, "PUT", base+"/leads/e1", strings.NewReader(`{"country":"DE"}`))
+	require.Equal(t, http.StatusCreated, code, out)
+	eid, kind, data := next(br)
+	assert.Equal(t, "enter", kind)
+	assert.JSONEq(t, `{"lead":"e1","segment":"`+id+`","entered":true}`, data)
+	require.True(t, strings.HasPrefix(eid, "s-"), eid)
+	closeSSE()
+	code, out = s.call(t, "DELETE", base+"/leads/e1", nil)
+	require.Equal(t, http.StatusOK, code, out)
+	br, closeSSE = sse(eid) // resumed: the exit that came after
+	_, kind, data = next(br)
+	assert.Equal(t, "exit", kind)
+	assert.JSONEq(t, `{"lead":"e1","segment":"`+id+`","entered":false}`, data)
+	closeSSE()
+
 	// What only an in-process audience answers.
 	code, out = s.call(t, "POST", base+"/segments/preview", strings.NewReader(`{"filters":[]}`))
-	assert.Equal(t, http.StatusNotImplemented, code, out)
-	code, out = s.call(t, "GET", base+"/segments/events", nil)
 	assert.Equal(t, http.StatusNotImplemented, code, out)
 
 	s.stop(t)
