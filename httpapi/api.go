@@ -96,6 +96,7 @@ type leadRoutes interface {
 	Bulk(ctx context.Context, project string, body io.Reader, batched func()) (leads.Report, error)
 	Count(ctx context.Context, project, segment string) (int, error)
 	Members(ctx context.Context, project, segment string, offset, limit int) (leads.Page, error)
+	Preview(ctx context.Context, project string, seg filter.Segment, limit int) (leads.Page, error)
 }
 
 // Config configures New.
@@ -121,8 +122,8 @@ type Config struct {
 	// Relay, when set, answers the lead routes instead of the hub: past
 	// one machine, the workers' contacts stream and membership table
 	// (worker.Audience behind a leads.Relay). An unsaved segment's
-	// preview is then 501 (leads.ErrRelayed); the event stream is the
-	// workers' (resumable from any server).
+	// preview is a scan of the stored contacts (bounded in time), and
+	// the event stream is the workers' (resumable from any server).
 	Relay *leads.Relay
 	// LeadLimits bounds the leads of the hub New makes (zero fields:
 	// the defaults of package leads).

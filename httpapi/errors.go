@@ -56,7 +56,8 @@ var statusTable = []statusRule{
 	{leads.ErrNotIndexed, http.StatusUnprocessableEntity, "The stored segment is beyond the current bounds: update it."},
 	{leads.ErrTooManyStreams, http.StatusTooManyRequests, "Too many event streams open for this project."},
 	{leads.ErrUnavailable, http.StatusServiceUnavailable, "Service unavailable: the project's leads could not be loaded; retry after Retry-After seconds."}, // + Retry-After
-	{leads.ErrRelayed, http.StatusNotImplemented, "Not served when leads live in the workers' membership table: save the segment, then read its count and leads."},
+	{leads.ErrRelayed, http.StatusNotImplemented, "Not served by the leads behind this server: save the segment, then read its count and leads."},
+	{leads.ErrTooSlow, http.StatusServiceUnavailable, "The preview took too long over the stored contacts: save the segment, then read its count and leads."},
 	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},
 	{filter.ErrSyntax, http.StatusBadRequest, "Malformed JSON."},

@@ -265,11 +265,8 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request, c call) error {
 	if err != nil {
 		return err
 	}
-	if a.relayed {
-		return leads.ErrRelayed
-	}
 	start := time.Now()
-	p, err := a.hub.Preview(r.Context(), c.project, seg, limit)
+	p, err := a.lr.Preview(r.Context(), c.project, seg, limit)
 	if err != nil {
 		return err
 	}

@@ -32,10 +32,12 @@ var (
 	// ErrUnavailable: the project's leads could not be loaded (a store
 	// failure); the load is retried after a back-off (503, Retry-After).
 	ErrUnavailable = errors.New("the project's leads are not available")
-	// ErrRelayed: a route the in-process audience answers (preview, the
-	// event stream), asked of a Relay, which has no audience of its own
-	// (501).
+	// ErrRelayed: a preview asked of a Relay whose backend cannot answer
+	// one (501).
 	ErrRelayed = errors.New("not served past one machine")
+	// ErrTooSlow: a relayed preview that scanned the stored contacts for
+	// longer than its bound (503).
+	ErrTooSlow = errors.New("the answer took too long")
 	// ErrClosed: the hub is closed (503).
 	ErrClosed = errors.New("leads: closed")
 )

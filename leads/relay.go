@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/store"
 )
 
@@ -37,7 +38,7 @@ type Backend interface {
 // show them once a worker has applied them (eventually, in order per
 // lead). The project limits (MaxProjectLeads, MaxProjectBytes) bound an
 // in-process audience and do not apply; an unsaved segment's preview is
-// ErrRelayed. The event stream is the backend's (Subscribe), resumable
+// the backend's, if it has one (Previewer). The event stream is the backend's (Subscribe), resumable
 // from any server.
 type Relay struct {
 	b   Backend
@@ -124,6 +125,20 @@ func (r *Relay) Bulk(ctx context.Context, project string, body io.Reader, batche
 		rep.Accepted += len(ls)
 		return rejected, nil
 	})
+}
+
+// Previewer is a Backend that can answer an unsaved segment.
+type Previewer interface {
+	Preview(ctx context.Context, project string, seg filter.Segment, limit int) (Page, error)
+}
+
+// Preview answers an unsaved segment (already validated) when the backend
+// is a Previewer; otherwise it is ErrRelayed.
+func (r *Relay) Preview(ctx context.Context, project string, seg filter.Segment, limit int) (Page, error) {
+	if p, ok := r.b.(Previewer); ok {
+		return p.Preview(ctx, project, seg, limit)
+	}
+	return Page{}, ErrRelayed
 }
 
 // Count is the number of members of a stored segment.

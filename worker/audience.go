@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,11 @@ type Audience struct {
 	stream string
 	// EventsStream holds the workers' events (DefaultEventsStream).
 	EventsStream string
+	// PreviewTimeout bounds a preview (DefaultPreviewTimeout).
+	PreviewTimeout time.Duration
+
+	helpers    sync.Once // sqlgen's functions installed, for Preview
+	helpersErr error
 }
 
 // EventStreamConfig is the events stream a worker or an Audience

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/testkit/pgtest"
 	"github.com/segmatch/segmatch/leads"
 )
@@ -79,4 +80,34 @@ func TestNextVersions(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestPreviewBounded: a preview is a scan of the project's stored
+// contacts, in SQL or through the engine; one that takes longer than
+// PreviewTimeout is leads.ErrTooSlow, whichever way it runs.
+func TestPreviewBounded(t *testing.T) {
+	dsn := pgtest.SchemaDSN(t, "worker_preview")
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	require.NoError(t, Install(ctx, pool))
+	_, err = pool.Exec(ctx, `INSERT INTO segmatch_contacts (project, contact, version, doc)
+		SELECT 'p', 'c' || lpad(i::text, 6, '0'), 1, convert_to('{"_id":"c' || lpad(i::text, 6, '0') || '","n":' || i || '}', 'UTF8')
+		FROM generate_series(1, 100000) AS i`)
+	require.NoError(t, err)
+	a := &Audience{pool: pool}
+	sql := filter.Segment{Filters: []filter.Filter{filter.Cond("n", ">", 99990)}}
+	scan := filter.Segment{Filters: []filter.Filter{filter.Cond("", "expr", "n > 99990")}}
+	for _, seg := range []filter.Segment{sql, scan} {
+		p, err := a.Preview(ctx, "p", seg, 2)
+		require.NoError(t, err)
+		assert.Equal(t, 10, p.Count)
+		assert.Equal(t, []string{"c099991", "c099992"}, p.IDs)
+	}
+	a.PreviewTimeout = time.Millisecond
+	for _, seg := range []filter.Segment{sql, scan} {
+		_, err := a.Preview(ctx, "p", seg, 2)
+		assert.ErrorIs(t, err, leads.ErrTooSlow)
+	}
 }

@@ -24,7 +24,8 @@ import (
 // `segmatch worker` applies them, and the segment's count, its members
 // and each lead are read from the membership tables, looking as they do
 // in one process; a segment edit is recomputed by the worker; the event
-// stream is the workers' events stream, resumable by id; preview is 501.
+// stream is the workers' events stream, resumable by id; a preview scans
+// the stored contacts.
 // Real servers: an embedded nats-server with JetStream and the
 // PostgreSQL of .ci/pg (SEGMATCH_PG_DSN).
 func TestServeNATS(t *testing.T) {
@@ -172,9 +173,23 @@ func TestServeNATS(t *testing.T) {
 	assert.JSONEq(t, `{"lead":"e1","segment":"`+id+`","entered":false}`, data)
 	closeSSE()
 
-	// What only an in-process audience answers.
-	code, out = s.call(t, "POST", base+"/segments/preview", strings.NewReader(`{"filters":[]}`))
-	assert.Equal(t, http.StatusNotImplemented, code, out)
+	// A preview scans the stored contacts: in SQL when the segment is
+	// pushable, through the engine when not (expr), or when a contact is
+	// one jsonb cannot hold (a \u0000 in a string).
+	preview := func(body string, want ...string) {
+		t.Helper()
+		code, out := s.call(t, "POST", base+"/segments/preview?limit=1", strings.NewReader(body))
+		require.Equal(t, http.StatusOK, code, out)
+		assert.EqualValues(t, len(want), out["count"], body)
+		require.Len(t, out["leads"], 1, body)
+		assert.Equal(t, want[0], out["leads"].([]any)[0].(map[string]any)["_id"], body)
+	}
+	preview(`{"filters":[{"field":"country","operator":"=","value":"IT"}]}`, "b1", "l1", "l2")
+	preview(`{"filters":[{"field":"","operator":"expr","value":"country == 'IT' && n == 2"}]}`, "l2")
+	code, out = s.call(t, "PUT", base+"/leads/nul", strings.NewReader(`{"country":"IT","note":"a\u0000b"}`))
+	require.Equal(t, http.StatusCreated, code, out)
+	eventually(base+"/leads/nul", func(map[string]any) bool { return true })
+	preview(`{"filters":[{"field":"country","operator":"=","value":"IT"}]}`, "b1", "l1", "l2", "nul")
 
 	s.stop(t)
 }
