@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/store"
 )
 
@@ -60,6 +61,9 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		"leads":  a.ready.leads.Load().(string),
 		"engine": a.ready.engine.Load().(string),
 	}
+	if rl, ok := a.lr.(*leads.Relay); ok {
+		checks["workers"] = a.relayCheck(r.Context(), rl)
+	}
 	if a.ready.closed.Load() {
 		checks["leads"], checks["engine"] = checkClosed, checkClosed
 	}
@@ -70,6 +74,18 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, status, body)
+}
+
+// relayCheck asks the relay's backend (the workers' NATS and
+// PostgreSQL) whether it answers.
+func (a *API) relayCheck(ctx context.Context, rl *leads.Relay) string {
+	ctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
+	defer cancel()
+	if err := rl.Ready(ctx); err != nil {
+		a.log.Warn("readyz: the workers' NATS or PostgreSQL does not answer", "err", err)
+		return checkFailed
+	}
+	return checkOK
 }
 
 // storeCheck reads one (absent) segment: not found is an answer.

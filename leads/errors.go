@@ -38,6 +38,12 @@ var (
 	// ErrTooSlow: a relayed preview that scanned the stored contacts for
 	// longer than its bound (503).
 	ErrTooSlow = errors.New("the answer took too long")
+	// ErrBackendDown: a Relay's backend (NATS, PostgreSQL) did not answer
+	// in time (503, Retry-After).
+	ErrBackendDown = errors.New("the leads' backend is unavailable")
+	// ErrBusy: a relayed preview while as many as the backend runs at
+	// once are running (503, Retry-After).
+	ErrBusy = errors.New("too many previews at once")
 	// ErrClosed: the hub is closed (503).
 	ErrClosed = errors.New("leads: closed")
 )

@@ -95,11 +95,13 @@ func (r *Relay) Get(ctx context.Context, project, id string) ([]byte, error) {
 	return r.b.Lead(ctx, project, id)
 }
 
-// Delete sends a lead's deletion; a lead with no applied version is
-// store.ErrLeadNotFound.
+// Delete sends a lead's deletion. Unlike the Hub's, it is sent even when
+// no version of the lead is applied yet (store.ErrLeadNotFound is not
+// answered): a Put of it may still be on its way to the workers, and the
+// deletion, newer, must win over it.
 func (r *Relay) Delete(ctx context.Context, project, id string) error {
-	if _, err := r.b.Lead(ctx, project, id); err != nil {
-		return err
+	if err := store.CheckLeadID(id); err != nil {
+		return &LeadError{ID: id, Kind: ErrBadLead, Cause: err}
 	}
 	return r.b.Write(ctx, project, []store.Lead{{ID: id}})
 }
@@ -125,6 +127,15 @@ func (r *Relay) Bulk(ctx context.Context, project string, body io.Reader, batche
 		rep.Accepted += len(ls)
 		return rejected, nil
 	})
+}
+
+// Ready says whether the backend answers, when it can tell (a Backend
+// with a Ready method).
+func (r *Relay) Ready(ctx context.Context) error {
+	if b, ok := r.b.(interface{ Ready(context.Context) error }); ok {
+		return b.Ready(ctx)
+	}
+	return nil
 }
 
 // Previewer is a Backend that can answer an unsaved segment.

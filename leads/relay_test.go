@@ -75,7 +75,7 @@ func TestRelay(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadLead)
 	_, err = r.Put(ctx, "p", "b", []byte(`{"forbidden":1}`))
 	assert.ErrorIs(t, err, ErrBadLead)
-	assert.ErrorIs(t, r.Delete(ctx, "p", "nobody"), store.ErrLeadNotFound)
+	require.NoError(t, r.Delete(ctx, "p", "nobody"), "sent: a Put of it may be on its way")
 	require.NoError(t, r.Delete(ctx, "p", "a"))
 	assert.Empty(t, b.leads)
 

@@ -41,6 +41,7 @@ type Audience struct {
 	EventsStream string
 	// PreviewTimeout bounds a preview (DefaultPreviewTimeout).
 	PreviewTimeout time.Duration
+	previews       chan struct{} // a token a preview running (DefaultMaxPreviews)
 
 	helpers    sync.Once // sqlgen's functions installed, for Preview
 	helpersErr error
@@ -75,7 +76,8 @@ func NewAudience(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool
 			return nil, err
 		}
 	}
-	return &Audience{js: js, pool: pool, stream: stream, EventsStream: DefaultEventsStream}, nil
+	return &Audience{js: js, pool: pool, stream: stream, EventsStream: DefaultEventsStream,
+		previews: make(chan struct{}, DefaultMaxPreviews)}, nil
 }
 
 // NextVersions reserves n contact versions, (last-n, last]: each greater
@@ -122,9 +124,9 @@ func versioned(doc []byte, v int64) []byte {
 	return append(out, rest...)
 }
 
-// unversioned is a stored contact as the API shows it: without the
-// version Write put first (a contact from another publisher is as it
-// was sent).
+// unversioned is a stored contact as the API shows it: without a
+// version that opens it (as Write puts it first; another publisher's
+// contact keeps a version it sent elsewhere than first).
 func unversioned(doc []byte) []byte {
 	if !bytes.HasPrefix(doc, []byte(versionPrefix)) {
 		return doc
@@ -146,19 +148,75 @@ func unversioned(doc []byte) []byte {
 	return doc
 }
 
-// Write publishes the leads as new versions (a nil Raw: a deletion), one
-// message each with its Nats-Msg-Id, and returns once the stream has
-// acknowledged every one (stored: the workers will apply them).
-func (a *Audience) Write(ctx context.Context, project string, ls []store.Lead) error {
+// backendTimeout bounds each call to NATS or PostgreSQL a request makes:
+// past it the request is a 503 (leads.ErrBackendDown), not a hang.
+const backendTimeout = 10 * time.Second
+
+// retryError is an error worth retrying in a second: NATS or
+// PostgreSQL not answering (down), or too many previews (busy).
+type retryError struct{ err error }
+
+func (e *retryError) Error() string             { return "worker: " + e.err.Error() }
+func (e *retryError) Unwrap() error             { return e.err }
+func (e *retryError) RetryAfter() time.Duration { return time.Second }
+
+// down is leads.ErrBackendDown, with what did not answer.
+func down(format string, args ...any) *retryError {
+	return &retryError{fmt.Errorf("%w: "+format, append([]any{leads.ErrBackendDown}, args...)...)}
+}
+
+// Ready says whether the workers' NATS and PostgreSQL answer (the
+// server's /readyz).
+func (a *Audience) Ready(ctx context.Context) error {
+	if nc := a.js.Conn(); nc == nil || !nc.IsConnected() {
+		return down("NATS is not connected")
+	}
+	if err := a.pool.Ping(ctx); err != nil {
+		return down("PostgreSQL: %w", err)
+	}
+	return nil
+}
+
+// MaxLeadBytes is the largest lead Write sends: a contact line the
+// workers take (MaxContactBytes) and a message NATS carries, with the
+// version Write adds.
+func (a *Audience) MaxLeadBytes() int {
+	n := MaxContactBytes
+	if nc := a.js.Conn(); nc != nil && nc.MaxPayload() > 0 {
+		n = min(n, int(nc.MaxPayload()))
+	}
+	return n - 64
+}
+
+// CheckProject refuses a project id that is not one NATS subject token
+// (it would subscribe to, or publish on, other projects' subjects).
+func CheckProject(project string) error {
 	if project == "" || strings.ContainsAny(project, ".*> \t\r\n") {
 		return fmt.Errorf("%w: project %q cannot be a NATS subject token", store.ErrInvalid, project)
+	}
+	return nil
+}
+
+// Write publishes the leads as new versions (a nil Raw: a deletion), one
+// message each with its Nats-Msg-Id, and returns once the stream has
+// acknowledged every one (stored: the workers will apply them). A lead is
+// sent on one line (a message is JSON Lines to the workers: a line break
+// between tokens, all a valid document can hold, becomes a space).
+// Unacknowledged within backendTimeout it is a *downError; such a write
+// may still be applied (JetStream may have stored it), like any retried
+// write.
+func (a *Audience) Write(ctx context.Context, project string, ls []store.Lead) error {
+	if err := CheckProject(project); err != nil {
+		return err
 	}
 	if len(ls) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, backendTimeout)
+	defer cancel()
 	last, err := NextVersions(ctx, a.pool, len(ls))
 	if err != nil {
-		return err
+		return down("%w", err)
 	}
 	subject := ContactSubjectPrefix + "." + project
 	futures := make([]jetstream.PubAckFuture, 0, len(ls))
@@ -169,51 +227,70 @@ func (a *Audience) Write(ctx context.Context, project string, ls []store.Lead) e
 			id, _ := json.Marshal(l.ID) // a string always encodes
 			data = []byte(versionPrefix + strconv.FormatInt(v, 10) + `,"_id":` + string(id) + `,"` + DeletedField + `":true}`)
 		} else {
-			data = versioned(l.Raw, v)
+			data = oneLine(versioned(l.Raw, v))
 		}
 		f, err := a.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data},
 			jetstream.WithMsgID(MsgID(project, l.ID, v)), jetstream.WithExpectStream(a.stream))
 		if err != nil {
-			return fmt.Errorf("worker: publishing lead %s: %w", l.ID, err)
+			return down("publishing lead %s: %w", l.ID, err)
 		}
 		futures = append(futures, f)
 	}
-	for _, f := range futures {
+	for i, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return fmt.Errorf("worker: publishing lead %s: %w", gjson.GetBytes(f.Msg().Data, "_id").String(), err)
+			return down("publishing lead %s: %w", ls[i].ID, err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return down("publishing lead %s: not acknowledged within %v", ls[i].ID, backendTimeout)
 		}
 	}
 	return nil
 }
 
+// oneLine replaces doc's line breaks (in a valid document, whitespace
+// between tokens) with spaces, in place.
+func oneLine(doc []byte) []byte {
+	for i, c := range doc {
+		if c == '\n' || c == '\r' {
+			doc[i] = ' '
+		}
+	}
+	return doc
+}
+
 // Lead is a contact's last applied version, without the version Write
 // added; store.ErrLeadNotFound when none applied, or it was deleted.
 func (a *Audience) Lead(ctx context.Context, project, id string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, backendTimeout)
+	defer cancel()
 	var doc []byte
 	err := a.pool.QueryRow(ctx, "SELECT doc FROM segmatch_contacts WHERE project = $1 AND contact = $2", project, id).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && doc == nil {
 		return nil, store.ErrLeadNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, down("reading lead %s: %w", id, err)
 	}
 	return unversioned(doc), nil
 }
 
 // Count is the number of members of a segment in the membership table.
 func (a *Audience) Count(ctx context.Context, project, segment string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, backendTimeout)
+	defer cancel()
 	var n int
-	err := a.pool.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&n)
-	return n, err
+	if err := a.pool.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&n); err != nil {
+		return 0, down("counting segment %s: %w", segment, err)
+	}
+	return n, nil
 }
 
 // Members is a page of a segment's members, in the order of their ids,
 // with the count, read in one snapshot.
 func (a *Audience) Members(ctx context.Context, project, segment string, offset, limit int) (leads.Page, error) {
+	ctx, cancel := context.WithTimeout(ctx, backendTimeout)
+	defer cancel()
 	p := leads.Page{IDs: []string{}, Raws: [][]byte{}}
 	err := pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&p.Count); err != nil {
@@ -237,20 +314,30 @@ func (a *Audience) Members(ctx context.Context, project, segment string, offset,
 		}
 		return rows.Err()
 	})
-	return p, err
+	if err != nil {
+		return leads.Page{}, down("reading segment %s: %w", segment, err)
+	}
+	return p, nil
 }
 
 // Events feeds the project's enter/exit events from the events stream,
 // after its message of sequence after (0: from now on); missed says
 // the stream no longer holds (or never held) the messages after it.
 func (a *Audience) Events(ctx context.Context, project string, after uint64) (leads.EventFeed, bool, error) {
+	if err := CheckProject(project); err != nil {
+		return nil, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, backendTimeout)
+	defer cancel()
+	// A consumer a client, deleted when the client goes (InactiveThreshold
+	// is the backstop should the delete not reach the server).
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{EventSubjectPrefix + "." + project},
-		DeliverPolicy: jetstream.DeliverNewPolicy}
+		DeliverPolicy: jetstream.DeliverNewPolicy, InactiveThreshold: time.Minute}
 	missed := false
 	if after > 0 {
 		s, err := a.js.Stream(ctx, a.EventsStream)
 		if err != nil {
-			return nil, false, fmt.Errorf("worker: events stream %s: %w", a.EventsStream, err)
+			return nil, false, down("events stream %s: %w", a.EventsStream, err)
 		}
 		st := s.CachedInfo().State
 		if after+1 < st.FirstSeq || after > st.LastSeq {
@@ -261,19 +348,24 @@ func (a *Audience) Events(ctx context.Context, project string, after uint64) (le
 	}
 	c, err := a.js.OrderedConsumer(ctx, a.EventsStream, cfg)
 	if err != nil {
-		return nil, false, fmt.Errorf("worker: events stream %s: %w", a.EventsStream, err)
+		return nil, false, down("events stream %s: %w", a.EventsStream, err)
 	}
 	it, err := c.Messages()
 	if err != nil {
-		return nil, false, err
+		return nil, false, down("events stream %s: %w", a.EventsStream, err)
 	}
-	return eventFeed{it}, missed, nil
+	return &eventFeed{it: it, c: c, js: a.js, stream: a.EventsStream}, missed, nil
 }
 
 // eventFeed reads the events stream's messages as leads' events.
-type eventFeed struct{ it jetstream.MessagesContext }
+type eventFeed struct {
+	it     jetstream.MessagesContext
+	c      jetstream.Consumer
+	js     jetstream.JetStream
+	stream string
+}
 
-func (f eventFeed) Next(ctx context.Context) (leads.Event, error) {
+func (f *eventFeed) Next(ctx context.Context) (leads.Event, error) {
 	for {
 		m, err := f.it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -291,6 +383,16 @@ func (f eventFeed) Next(ctx context.Context) (leads.Event, error) {
 	}
 }
 
-func (f eventFeed) Close() { f.it.Stop() }
+// Close stops the feed and deletes its consumer from the server.
+func (f *eventFeed) Close() {
+	f.it.Stop()
+	info := f.c.CachedInfo()
+	if info == nil || info.Name == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = f.js.DeleteConsumer(ctx, f.stream, info.Name) // else InactiveThreshold removes it
+}
 
 var _ leads.Backend = (*Audience)(nil)

@@ -96,7 +96,7 @@ func TestPreviewBounded(t *testing.T) {
 		SELECT 'p', 'c' || lpad(i::text, 6, '0'), 1, convert_to('{"_id":"c' || lpad(i::text, 6, '0') || '","n":' || i || '}', 'UTF8')
 		FROM generate_series(1, 100000) AS i`)
 	require.NoError(t, err)
-	a := &Audience{pool: pool}
+	a := &Audience{pool: pool, previews: make(chan struct{}, DefaultMaxPreviews)}
 	sql := filter.Segment{Filters: []filter.Filter{filter.Cond("n", ">", 99990)}}
 	scan := filter.Segment{Filters: []filter.Filter{filter.Cond("", "expr", "n > 99990")}}
 	for _, seg := range []filter.Segment{sql, scan} {

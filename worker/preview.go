@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +16,11 @@ import (
 	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/sqlgen"
 )
+
+// DefaultMaxPreviews previews run at once on an Audience (each a scan
+// holding a database connection); more are leads.ErrBusy, so that reads
+// of leads and counts always find a connection.
+const DefaultMaxPreviews = 2
 
 // DefaultPreviewTimeout bounds a preview over the stored contacts
 // (Audience.PreviewTimeout): past it the preview is leads.ErrTooSlow
@@ -33,15 +39,24 @@ func (a *Audience) Preview(ctx context.Context, project string, seg filter.Segme
 	if bound <= 0 {
 		bound = DefaultPreviewTimeout
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	now := time.Now()
+	select {
+	case a.previews <- struct{}{}:
+		defer func() { <-a.previews }()
+	default:
+		return leads.Page{}, &retryError{fmt.Errorf("%w: %d are running", leads.ErrBusy, cap(a.previews))}
+	}
 	p, err := a.previewSQL(ctx, project, seg, now, limit)
 	var pg *pgconn.PgError
-	if errors.Is(err, sqlgen.ErrNotPushable) || errors.As(err, &pg) && pg.Code == "22P05" { // untranslatable_character
+	if errors.Is(err, sqlgen.ErrNotPushable) || errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") {
+		// class 22, data exception: a document or a value jsonb cannot
+		// hold (a \u0000, a lone surrogate); the engine reads it
 		p, err = a.previewScan(ctx, project, seg, now, limit)
 	}
-	if err != nil && ctx.Err() != nil {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
 		return leads.Page{}, fmt.Errorf("%w: the preview scans every stored contact of the project and took over %v", leads.ErrTooSlow, bound)
 	}
 	return p, err

@@ -65,7 +65,7 @@ func serveContext(ctx context.Context, hup <-chan os.Signal, args []string, stdo
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port; port 0 picks a free one)")
 	data := fs.String("data", "segmatch.db", "the bbolt data `FILE` (created if missing; checked at start: a damaged one is refused)")
 	pgDSN := fs.String("pg", "", "keep segments and leads in PostgreSQL instead of --data: a `DSN` (postgres://user@host/db or key=value; the password can stay in $PGPASSWORD or ~/.pgpass); several servers may share it")
-	natsURL := fs.String("nats", "", "past one machine: NATS server `URL`s (comma-separated, needs --pg); lead writes go to the contacts stream for `segmatch worker`, and leads, counts and members are read from the workers' membership tables")
+	natsURL := fs.String("nats", "", "past one machine: NATS server `URL`s (comma-separated, needs --pg); lead writes go to the contacts stream for `segmatch worker`, and leads, counts and members are read from the workers' membership tables (the workers must keep the default --version-field)")
 	stream := fs.String("stream", "SEGMATCH_CONTACTS", "with --nats: the contacts stream `NAME` the workers consume")
 	limits := storeLimitFlags(fs)
 	usersPath := fs.String("users", "users.json", "the users `FILE` (see `segmatch users add`)")

@@ -104,7 +104,19 @@ func TestServeNATS(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	eventually(base+"/segments/"+id+"/count", count(2))
 	code, out = s.call(t, "DELETE", base+"/leads/nobody", nil)
-	assert.Equal(t, http.StatusNotFound, code, out)
+	assert.Equal(t, http.StatusOK, code, out, "sent: a PUT of it may be on its way")
+	// A DELETE right after a PUT wins, whichever the workers see first.
+	code, out = s.call(t, "PUT", base+"/leads/quick", strings.NewReader(`{"country":"IT"}`))
+	require.Equal(t, http.StatusCreated, code, out)
+	code, out = s.call(t, "DELETE", base+"/leads/quick", nil)
+	require.Equal(t, http.StatusOK, code, out)
+	// A pretty-printed lead is sent on one line.
+	code, out = s.call(t, "PUT", base+"/leads/pretty", strings.NewReader("{\n  \"country\": \"FR\",\r\n  \"n\": 9\n}"))
+	require.Equal(t, http.StatusCreated, code, out)
+	lead = eventually(base+"/leads/pretty", func(map[string]any) bool { return true })
+	assert.Equal(t, map[string]any{"_id": "pretty", "country": "FR", "n": float64(9)}, lead)
+	code, _ = s.call(t, "GET", base+"/leads/quick", nil)
+	assert.Equal(t, http.StatusNotFound, code, "the lead deleted right after it was written")
 
 	// Bulk: the version the server sets is refused in a lead, with its line.
 	code, out = s.call(t, "POST", base+"/leads/bulk", strings.NewReader(

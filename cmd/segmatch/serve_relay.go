@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,11 +19,23 @@ import (
 // lead reads, counts and members come from the membership tables in the
 // PostgreSQL at dsn. close releases both connections.
 func openRelay(ctx context.Context, natsURL, stream, dsn string, lim leads.Limits) (_ *leads.Relay, close func(), err error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--pg: %w", err)
 	}
-	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.Name("segmatch serve"))
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// requests read leads and counts at once, beside the previews
+		// (worker.DefaultMaxPreviews of them)
+		pcfg.MaxConns = max(pcfg.MaxConns, 16)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--pg: %w", err)
+	}
+	// No reconnect buffer: while NATS is away a write fails at once (503)
+	// instead of waiting, and a write answered 503 is not sent later.
+	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectBufSize(-1), nats.Name("segmatch serve"))
 	if err != nil {
 		pool.Close()
 		return nil, nil, fmt.Errorf("--nats: %w", err)
@@ -32,6 +45,9 @@ func openRelay(ctx context.Context, natsURL, stream, dsn string, lim leads.Limit
 	if err == nil {
 		var a *worker.Audience
 		if a, err = worker.NewAudience(ctx, js, pool, stream); err == nil {
+			// a lead is one message, one contact line to the workers
+			lim = lim.Resolved()
+			lim.MaxLeadBytes = min(lim.MaxLeadBytes, a.MaxLeadBytes())
 			return leads.NewRelay(a, lim), close, nil
 		}
 	}
