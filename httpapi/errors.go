@@ -58,7 +58,7 @@ var statusTable = []statusRule{
 	{leads.ErrUnavailable, http.StatusServiceUnavailable, "Service unavailable: the project's leads could not be loaded; retry after Retry-After seconds."}, // + Retry-After
 	{leads.ErrRelayed, http.StatusNotImplemented, "Not served by the leads behind this server: save the segment, then read its count and leads."},
 	{leads.ErrTooSlow, http.StatusServiceUnavailable, "The preview took too long over the stored contacts: save the segment, then read its count and leads."},
-	{leads.ErrBusy, http.StatusServiceUnavailable, "Too many previews running at once; retry after Retry-After seconds, or save the segment and read its count."}, // + Retry-After
+	{leads.ErrBusy, http.StatusServiceUnavailable, "Too many previews running at once; retry after Retry-After seconds, or save the segment and read its count."},   // + Retry-After
 	{leads.ErrBackendDown, http.StatusServiceUnavailable, "Service unavailable: the workers' NATS or PostgreSQL does not answer; retry after Retry-After seconds."}, // + Retry-After
 	{leads.ErrClosed, http.StatusServiceUnavailable, "Service unavailable."},
 	{errBadJSON, http.StatusBadRequest, "Malformed JSON."},

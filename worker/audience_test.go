@@ -86,16 +86,8 @@ func TestNextVersions(t *testing.T) {
 // contacts, in SQL or through the engine; one that takes longer than
 // PreviewTimeout is leads.ErrTooSlow, whichever way it runs.
 func TestPreviewBounded(t *testing.T) {
-	dsn := pgtest.SchemaDSN(t, "worker_preview")
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dsn)
-	require.NoError(t, err)
-	defer pool.Close()
-	require.NoError(t, Install(ctx, pool))
-	_, err = pool.Exec(ctx, `INSERT INTO segmatch_contacts (project, contact, version, doc)
-		SELECT 'p', 'c' || lpad(i::text, 6, '0'), 1, convert_to('{"_id":"c' || lpad(i::text, 6, '0') || '","n":' || i || '}', 'UTF8')
-		FROM generate_series(1, 100000) AS i`)
-	require.NoError(t, err)
+	pool := previewContacts(t, "worker_preview", 100000)
 	a := &Audience{pool: pool, previews: make(chan struct{}, DefaultMaxPreviews)}
 	sql := filter.Segment{Filters: []filter.Filter{filter.Cond("n", ">", 99990)}}
 	scan := filter.Segment{Filters: []filter.Filter{filter.Cond("", "expr", "n > 99990")}}
@@ -110,4 +102,20 @@ func TestPreviewBounded(t *testing.T) {
 		_, err := a.Preview(ctx, "p", seg, 2)
 		assert.ErrorIs(t, err, leads.ErrTooSlow)
 	}
+}
+
+// previewContacts is a pool on a fresh schema holding n contacts of
+// project p, c000001 to cNNNNNN, each {"_id", "n": its number}.
+func previewContacts(t *testing.T, schema string, n int) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.SchemaDSN(t, schema))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, Install(ctx, pool))
+	_, err = pool.Exec(ctx, `INSERT INTO segmatch_contacts (project, contact, version, doc)
+		SELECT 'p', 'c' || lpad(i::text, 6, '0'), 1, convert_to('{"_id":"c' || lpad(i::text, 6, '0') || '","n":' || i || '}', 'UTF8')
+		FROM generate_series(1, $1::int) AS i`, n)
+	require.NoError(t, err)
+	return pool
 }

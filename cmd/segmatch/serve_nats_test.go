@@ -5,18 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/segmatch/segmatch/internal/testkit/pgtest"
 )
 
 // TestServeNATS: serve --pg --nats answers the lead routes past one
@@ -29,35 +24,9 @@ import (
 // Real servers: an embedded nats-server with JetStream and the
 // PostgreSQL of .ci/pg (SEGMATCH_PG_DSN).
 func TestServeNATS(t *testing.T) {
-	dsn := pgtest.SchemaDSN(t, "serve_nats")
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	require.NoError(t, err)
-	go ns.Start()
-	require.True(t, ns.ReadyForConnections(20*time.Second))
-	t.Cleanup(ns.Shutdown)
-	natsURL := ns.ClientURL()
-
-	bin := builtBinary(t)
-	dir := t.TempDir()
 	const project = "5b55e806c93dde00143163dd"
-	users := filepath.Join(dir, "users.json")
-	add := exec.Command(bin, "users", "add", "--users", users, "--email", "andrea.leo@f21.it", "--project", project, "--role", "agent")
-	add.Stdin = strings.NewReader("123456\n")
-	outb, err := add.CombinedOutput()
-	require.NoError(t, err, string(outb))
-	s := startServer(t, bin, "--pg", dsn, "--nats", natsURL, "--users", users)
-
-	w := exec.Command(bin, "worker", "--nats", natsURL, "--pg", dsn, "--ack-wait", "5s")
-	var werr lockedLog
-	w.Stderr = &werr
-	wout, err := w.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, w.Start())
-	t.Cleanup(func() { _ = w.Process.Kill(); _ = w.Wait() })
-	ready := bufio.NewScanner(wout)
-	require.True(t, ready.Scan(), "worker: %s", werr.String())
-	require.Equal(t, "worker ready", ready.Text())
-
+	st := startNATSStack(t, "serve_nats", project)
+	s, werr := st.s, st.werr
 	base := "/v3/" + project
 	code, seg := s.call(t, "POST", base+"/segments", strings.NewReader(`{"name":"it","filters":[{"field":"country","operator":"=","value":"IT"}]}`))
 	require.Equal(t, http.StatusOK, code, seg)
