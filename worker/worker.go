@@ -47,6 +47,10 @@ type Options struct {
 	// within_last, ...) are re-evaluated over the stored contacts, so
 	// that membership follows time and not only contact changes and
 	// segment edits (see Refresh). 0: DefaultRefresh; negative: never.
+	// Keep it above the events stream's duplicate window (2 minutes):
+	// an event's message id has no time in it, so a transition that
+	// time alone repeats at one contact version and segment revision
+	// within the window is dropped by JetStream as a duplicate.
 	Refresh time.Duration
 	// Now is the clock the segments' relative dates read (nil: time.Now);
 	// a refresh reads it once per pass.
