@@ -202,7 +202,17 @@ func (w *Worker) RefreshDue(ctx context.Context) (RefreshResult, error) {
 
 // refresher runs RefreshDue every refreshCheck until ctx is done.
 func (w *Worker) refresher(ctx context.Context) {
-	t := time.NewTicker(refreshCheck(w.opts.Refresh))
+	ticking(ctx, refreshCheck(w.opts.Refresh), func() {
+		if _, err := w.RefreshDue(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("worker: refresh", "err", err)
+		}
+	})
+}
+
+// ticking runs fn every d (the first time d from now) until ctx is done:
+// the loop of the worker's background duties.
+func ticking(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -210,8 +220,6 @@ func (w *Worker) refresher(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := w.RefreshDue(ctx); err != nil && ctx.Err() == nil {
-			w.log.Warn("worker: refresh", "err", err)
-		}
+		fn()
 	}
 }

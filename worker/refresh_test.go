@@ -278,17 +278,14 @@ func TestRefreshRacesChanges(t *testing.T) {
 	clock := newClock(t0)
 	w := r.worker(worker.Options{Now: clock.now, Refresh: 50 * time.Millisecond, Batch: 64})
 	stop := run(t, w)
-	ticking := make(chan struct{})
+	var running atomic.Bool // the clock runs a minute every 5 ms
+	running.Store(true)
 	ticked := make(chan struct{})
 	go func() {
 		defer close(ticked)
-		for {
-			select {
-			case <-ticking:
-				return
-			case <-time.After(5 * time.Millisecond):
-				clock.add(time.Minute)
-			}
+		for running.Load() {
+			time.Sleep(5 * time.Millisecond)
+			clock.add(time.Minute)
 		}
 	}()
 	const contacts, rounds = 100, 12
@@ -298,7 +295,7 @@ func TestRefreshRacesChanges(t *testing.T) {
 		if v == rounds {
 			// The clock stops for the last round, so that its contacts
 			// are still about half in at the final pass.
-			close(ticking)
+			running.Store(false)
 			<-ticked
 		}
 		var docs []string

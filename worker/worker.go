@@ -574,36 +574,32 @@ wait:
 // sweepOutbox publishes events left in the outbox by a worker that
 // stopped between its commit and its publish (or failed to publish).
 func (w *Worker) sweepOutbox(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		rows, err := w.pool.Query(ctx, `SELECT id, events FROM segmatch_outbox
-			WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 100`)
-		if err != nil {
+	ticking(ctx, 2*time.Second, func() { w.sweepOnce(ctx) })
+}
+
+// sweepOnce publishes up to 100 outbox rows older than 5 seconds.
+func (w *Worker) sweepOnce(ctx context.Context) {
+	rows, err := w.pool.Query(ctx, `SELECT id, events FROM segmatch_outbox
+		WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 100`)
+	if err != nil {
+		return
+	}
+	var evs []Outboxed
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if rows.Scan(&id, &data) != nil {
 			continue
 		}
-		var evs []Outboxed
-		for rows.Next() {
-			var id int64
-			var data []byte
-			if rows.Scan(&id, &data) != nil {
-				continue
-			}
-			got, err := decodeOutbox(id, data)
-			if err != nil {
-				w.log.Error("worker: an outbox row does not decode; left in place", "err", err)
-				continue
-			}
-			evs = append(evs, got...)
+		got, err := decodeOutbox(id, data)
+		if err != nil {
+			w.log.Error("worker: an outbox row does not decode; left in place", "err", err)
+			continue
 		}
-		rows.Close()
-		w.publish(ctx, evs)
+		evs = append(evs, got...)
 	}
+	rows.Close()
+	w.publish(ctx, evs)
 }
 
 // deadLetter publishes a bad line (or message) to DeadSubjectPrefix.<project>
