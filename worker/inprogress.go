@@ -7,10 +7,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// keepInProgress tells JetStream every interval that msgs are still being
-// worked on (msg.InProgress resets each one's ack wait), so that a batch
-// whose classification and commit outlast the consumer's AckWait is not
-// redelivered to another worker meanwhile. The returned stop ends it and
+// keepInProgress tells JetStream at once, then every interval, that msgs
+// are still being worked on (msg.InProgress resets each one's ack wait),
+// so that a batch whose classification and commit outlast the consumer's
+// AckWait is not redelivered to another worker meanwhile. (At once: the
+// first messages of a fetch waited up to its 250 ms for the others.) The returned stop ends it and
 // returns once no InProgress is in flight any more (so none follows the
 // batch's acks or naks); calling it again does nothing.
 func keepInProgress(msgs []jetstream.Msg, interval time.Duration) (stop func()) {
@@ -21,11 +22,13 @@ func keepInProgress(msgs []jetstream.Msg, interval time.Duration) (stop func()) 
 		defer close(exited)
 		t := time.NewTicker(interval)
 		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
+		for first := true; ; first = false {
+			if !first {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+				}
 			}
 			for _, m := range msgs {
 				select {

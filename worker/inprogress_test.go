@@ -20,7 +20,7 @@ import (
 func TestSlowBatchInProgress(t *testing.T) {
 	r := newRig(t, filter.Segment{Name: "it", Filters: []filter.Filter{filter.Cond("country", "=", "IT")}})
 	ctx := t.Context()
-	const n, ackWait = 30, 400 * time.Millisecond
+	const n, ackWait = 30, 800 * time.Millisecond
 	var docs []string
 	for i := range n {
 		docs = append(docs, fmt.Sprintf(`{"_id":"c%02d","_version":1,"country":"IT"}`, i))

@@ -38,8 +38,12 @@ type Options struct {
 	Durable      string   // the shared durable consumer's name
 	EventsStream string
 	DeadStream   string
-	Batch        int           // messages fetched at once (default 256)
-	AckWait      time.Duration // default 30s
+	Batch        int // messages fetched at once (default 256)
+	// AckWait is how long a fetched message may stay unacked before
+	// JetStream redelivers it (default 30s); a batch in flight is kept in
+	// progress every third of it, so it should be well above the 250 ms a
+	// fetch waits for a full batch.
+	AckWait      time.Duration
 	IDFields     []string
 	VersionField string
 	Log          *slog.Logger
