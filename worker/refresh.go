@@ -29,9 +29,10 @@ CREATE TABLE IF NOT EXISTS segmatch_refresh (
 );
 `
 
-// installRefresh creates segmatch_refresh when missing, under the lock
+// InstallRefresh creates segmatch_refresh, the table Refresh needs
+// besides Install's, when missing (New creates both), under the lock
 // Install takes (concurrent CREATE TABLE IF NOT EXISTS can fail).
-func installRefresh(ctx context.Context, pool *pgxpool.Pool) error {
+func InstallRefresh(ctx context.Context, pool *pgxpool.Pool) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('segmatch_worker_schema'))"); err != nil {
 			return err

@@ -167,7 +167,7 @@ func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store,
 	if err := Install(ctx, pool); err != nil {
 		return nil, err
 	}
-	if err := installRefresh(ctx, pool); err != nil {
+	if err := InstallRefresh(ctx, pool); err != nil {
 		return nil, err
 	}
 	for _, cfg := range []jetstream.StreamConfig{
