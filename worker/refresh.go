@@ -70,6 +70,9 @@ func TimeDependent(snap *Snapshot) []string {
 // refresh (by any worker) is at least every before now; it is Recompute
 // with the segment compiled again on a clock pinned to now, so the whole
 // pass sees one time. emit gets each batch's events after its commit.
+// The segment is compiled from snap.Segments (what a Follower fills in;
+// a snapshot without it has nothing to refresh), and the tables are
+// Install's and InstallRefresh's.
 //
 // One worker at a time: the pass holds the segment's recompute lock (a
 // session advisory lock, the one RecomputePending takes for a segment
