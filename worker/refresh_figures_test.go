@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,19 +12,11 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/cputime"
 	"github.com/segmatch/segmatch/internal/testkit/pgtest"
 	"github.com/segmatch/segmatch/store/memory"
 	"github.com/segmatch/segmatch/worker"
 )
-
-// selfCPU is this process's CPU time (user + system).
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // TestRefreshFigures (SEGMATCH_REFRESH_FIGURES=N contacts) measures a
 // refresh pass's CPU per stored contact, in this process and in
@@ -86,12 +77,12 @@ func TestRefreshFigures(t *testing.T) {
 		// The clock goes back and forth here: forget the last pass.
 		_, err = pool.Exec(ctx, "DELETE FROM segmatch_refresh")
 		require.NoError(t, err)
-		pg0, cpu0 := postgresCPU(), selfCPU()
+		pg0, cpu0 := postgresCPU(), cputime.Process()
 		res, err := worker.Refresh(ctx, pool, snap, seg, now, time.Nanosecond, nil)
 		require.NoError(t, err)
 		require.True(t, res.Done)
 		require.Equal(t, n, res.Contacts)
-		into.worker += selfCPU() - cpu0
+		into.worker += cputime.Process() - cpu0
 		pool.Close()
 		time.Sleep(300 * time.Millisecond) // the backends exit
 		into.pg += postgresCPU() - pg0
