@@ -101,7 +101,10 @@ func TimeDependent(snap *Snapshot) []string {
 // longer than one refresh period (plus one pass's and one batch's
 // duration). Each transition's event is written with the row change in
 // one transaction, so the events follow the rows (a race can show as an
-// exit and an enter one period apart).
+// exit and an enter one period apart). An event's message id has no time
+// in it (Event.MsgID): a transition repeated at one contact version and
+// segment revision within the events stream's duplicate window is
+// dropped, so every should stay above that window (2 minutes).
 func Refresh(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, segment string, now time.Time, every time.Duration, emit func([]Outboxed)) (RefreshResult, error) {
 	var res RefreshResult
 	prog := snap.Progs[segment]
@@ -117,6 +120,7 @@ func Refresh(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, segment st
 	if err != nil {
 		return res, err
 	}
+	// recomputeClaimed's key (membership.go): the two must stay equal.
 	key := "segmatch_recompute:" + snap.Project + ":" + segment
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", key).Scan(&got); err != nil || !got {
