@@ -43,6 +43,9 @@ type Snapshot struct {
 	// Progs are the active segments' programs, by id (nil: does not
 	// compile), for recomputing one segment.
 	Progs map[string]*segmatch.Program
+	// Segments are the active segments that compile, by id: what a
+	// refresh compiles again with its own pinned clock (Refresh).
+	Segments map[string]filter.Segment
 }
 
 // Follower keeps a project's Snapshot current from a store: Watch, then
@@ -243,7 +246,7 @@ func (f *Follower) list(ctx context.Context) error {
 
 // build compiles the held active segments and installs the snapshot.
 func (f *Follower) build() error {
-	snap := &Snapshot{Project: f.project, Rev: map[string]int64{}, Progs: map[string]*segmatch.Program{}}
+	snap := &Snapshot{Project: f.project, Rev: map[string]int64{}, Progs: map[string]*segmatch.Program{}, Segments: map[string]filter.Segment{}}
 	var active []filter.Segment
 	for id, s := range f.held {
 		snap.Rev[id] = Revision(s)
@@ -257,6 +260,7 @@ func (f *Follower) build() error {
 			continue
 		}
 		snap.Progs[id] = prog
+		snap.Segments[id] = s
 		active = append(active, s)
 	}
 	sort.Slice(active, func(i, j int) bool { return active[i].ID < active[j].ID })

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/store"
 )
 
@@ -37,11 +38,27 @@ type Options struct {
 	Durable      string   // the shared durable consumer's name
 	EventsStream string
 	DeadStream   string
-	Batch        int           // messages fetched at once (default 256)
-	AckWait      time.Duration // default 30s
+	Batch        int // messages fetched at once (default 256)
+	// AckWait is how long a fetched message may stay unacked before
+	// JetStream redelivers it (default 30s); a batch in flight is kept in
+	// progress every third of it, so it should be well above the 250 ms a
+	// fetch waits for a full batch.
+	AckWait      time.Duration
 	IDFields     []string
 	VersionField string
 	Log          *slog.Logger
+	// Refresh is how often the time-dependent segments (relative dates:
+	// within_last, ...) are re-evaluated over the stored contacts, so
+	// that membership follows time and not only contact changes and
+	// segment edits (see Refresh). 0: DefaultRefresh; negative: never.
+	// Keep it above the events stream's duplicate window (2 minutes):
+	// an event's message id has no time in it, so a transition that
+	// time alone repeats at one contact version and segment revision
+	// within the window is dropped by JetStream as a duplicate.
+	Refresh time.Duration
+	// Now is the clock the segments' relative dates read (nil: time.Now);
+	// a refresh reads it once per pass.
+	Now func() time.Time
 }
 
 // Stats count what a worker did.
@@ -56,6 +73,12 @@ type Stats struct {
 	Batches     int64 `json:"batches"`
 	Retries     int64 `json:"retries"`    // batches classified again (revision moved)
 	Recomputed  int64 `json:"recomputed"` // contacts recomputed after segment edits
+	// Refreshes, RefreshContacts and RefreshEvents count the refresh
+	// passes this worker completed over time-dependent segments, the
+	// contacts they re-evaluated, and the enter/exit events they committed.
+	Refreshes       int64 `json:"refreshes"`
+	RefreshContacts int64 `json:"refresh_contacts"`
+	RefreshEvents   int64 `json:"refresh_events"`
 }
 
 // Worker consumes contact changes and keeps the membership table.
@@ -73,8 +96,13 @@ type Worker struct {
 	runCtx context.Context
 	stats  struct {
 		messages, redelivered, contacts, applied, stale, dead, events, batches, retries, recomputed atomic.Int64
+		refreshes, refreshContacts, refreshEvents                                                   atomic.Int64
 	}
 	pubMu sync.Mutex
+	now   func() time.Time
+	// applyHook, when set (tests), runs before each membership
+	// transaction: a way to make a batch slow.
+	applyHook func()
 }
 
 // ContactStreamConfig is the contacts stream a worker or publisher
@@ -125,12 +153,21 @@ func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store,
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Refresh == 0 {
+		opts.Refresh = DefaultRefresh
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{opts: opts, nc: nc, js: js, pool: pool, st: st, log: opts.Log, fol: map[string]*Follower{}}
+	w := &Worker{opts: opts, nc: nc, js: js, pool: pool, st: st, log: opts.Log, fol: map[string]*Follower{}, now: opts.Now}
 	if err := Install(ctx, pool); err != nil {
+		return nil, err
+	}
+	if err := InstallRefresh(ctx, pool); err != nil {
 		return nil, err
 	}
 	for _, cfg := range []jetstream.StreamConfig{
@@ -164,7 +201,7 @@ func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store,
 		return nil, fmt.Errorf("worker: consumer %s on %s: %w", opts.Durable, opts.Stream, err)
 	}
 	for _, p := range opts.Projects {
-		f, err := Follow(ctx, st, p, opts.Log)
+		f, err := Follow(ctx, st, p, opts.Log, segmatch.WithNow(w.now))
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +231,7 @@ func (w *Worker) follower(ctx context.Context, project string) (*Follower, error
 	if len(w.fol) >= MaxProjects {
 		return nil, &ContactError{Reason: fmt.Sprintf("this worker follows %d projects already", MaxProjects)}
 	}
-	f, err := Follow(w.runCtx, w.st, project, w.log)
+	f, err := Follow(w.runCtx, w.st, project, w.log, segmatch.WithNow(w.now))
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +246,8 @@ func (w *Worker) Stats() Stats {
 	s := &w.stats
 	return Stats{Messages: s.messages.Load(), Redelivered: s.redelivered.Load(), Contacts: s.contacts.Load(),
 		Applied: s.applied.Load(), Stale: s.stale.Load(), Dead: s.dead.Load(), Events: s.events.Load(),
-		Batches: s.batches.Load(), Retries: s.retries.Load(), Recomputed: s.recomputed.Load()}
+		Batches: s.batches.Load(), Retries: s.retries.Load(), Recomputed: s.recomputed.Load(),
+		Refreshes: s.refreshes.Load(), RefreshContacts: s.refreshContacts.Load(), RefreshEvents: s.refreshEvents.Load()}
 }
 
 // Run consumes until ctx is done. Errors reaching NATS or PostgreSQL are
@@ -224,6 +262,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.folMu.Unlock()
 	w.bg.Add(1)
 	go func() { defer w.bg.Done(); w.sweepOutbox(ctx) }()
+	if w.opts.Refresh > 0 {
+		w.bg.Add(1)
+		go func() { defer w.bg.Done(); w.refresher(ctx) }()
+	}
 	defer w.bg.Wait()
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
@@ -280,6 +322,8 @@ type item struct {
 // one membership transaction, then the acks, then the events.
 func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 	w.stats.batches.Add(1)
+	stop := keepInProgress(msgs, w.opts.AckWait/3)
+	defer stop()
 	byProject := map[string][]item{}
 	for _, m := range msgs {
 		w.stats.messages.Add(1)
@@ -334,6 +378,7 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 		}
 		events = append(events, evs...)
 	}
+	stop()
 	for _, m := range msgs {
 		_ = m.Ack() // a lost ack is a redelivery, which is harmless
 	}
@@ -377,6 +422,9 @@ func (w *Worker) applyProject(ctx context.Context, project string, items []item)
 				}
 			}
 			changes = append(changes, c)
+		}
+		if w.applyHook != nil {
+			w.applyHook()
 		}
 		res, err := Apply(ctx, w.pool, snap, changes)
 		var re *RevisionError
@@ -530,36 +578,32 @@ wait:
 // sweepOutbox publishes events left in the outbox by a worker that
 // stopped between its commit and its publish (or failed to publish).
 func (w *Worker) sweepOutbox(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		rows, err := w.pool.Query(ctx, `SELECT id, events FROM segmatch_outbox
-			WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 100`)
-		if err != nil {
+	ticking(ctx, 2*time.Second, func() { w.sweepOnce(ctx) })
+}
+
+// sweepOnce publishes up to 100 outbox rows older than 5 seconds.
+func (w *Worker) sweepOnce(ctx context.Context) {
+	rows, err := w.pool.Query(ctx, `SELECT id, events FROM segmatch_outbox
+		WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 100`)
+	if err != nil {
+		return
+	}
+	var evs []Outboxed
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if rows.Scan(&id, &data) != nil {
 			continue
 		}
-		var evs []Outboxed
-		for rows.Next() {
-			var id int64
-			var data []byte
-			if rows.Scan(&id, &data) != nil {
-				continue
-			}
-			got, err := decodeOutbox(id, data)
-			if err != nil {
-				w.log.Error("worker: an outbox row does not decode; left in place", "err", err)
-				continue
-			}
-			evs = append(evs, got...)
+		got, err := decodeOutbox(id, data)
+		if err != nil {
+			w.log.Error("worker: an outbox row does not decode; left in place", "err", err)
+			continue
 		}
-		rows.Close()
-		w.publish(ctx, evs)
+		evs = append(evs, got...)
 	}
+	rows.Close()
+	w.publish(ctx, evs)
 }
 
 // deadLetter publishes a bad line (or message) to DeadSubjectPrefix.<project>

@@ -39,7 +39,13 @@ A message is one contact object or JSON Lines; each contact needs an id
 (_id, lead_id or id) and an integer version (--version-field); "_deleted":
 true deletes it. A bad line goes to segmatch.dead.<project> (stream
 SEGMATCH_DEAD) with the reason, and the rest of the batch goes on.
-SIGINT/SIGTERM: finish the batch, print the counts (JSON) on stderr, exit 0.
+Membership in segments with relative dates (within_last, not_within_last,
+within_next) is re-evaluated every --refresh over the stored contacts, as
+time passes (one worker per segment and period, coordinated in
+PostgreSQL), with enter/exit events like any change.
+SIGINT/SIGTERM: finish the batch, print the counts (JSON) on stderr, exit 0:
+messages, redelivered, contacts, applied, stale, dead, events, batches,
+retries, recomputed, and refreshes, refresh_contacts, refresh_events.
 
 Flags:
 `
@@ -53,7 +59,8 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	projects := fs.String("project", "", "the `PROJECT_ID`s to consume, comma-separated (default: every project)")
 	durable := fs.String("durable", worker.DefaultDurable, "the shared durable consumer's `NAME`")
 	batch := fs.Int("batch", 256, "messages fetched at once")
-	ackWait := fs.Duration("ack-wait", 30*time.Second, "how long a fetched message may stay unacked before it is redelivered")
+	ackWait := fs.Duration("ack-wait", 30*time.Second, "how long a fetched message may stay unacked before it is redelivered (a batch in flight is kept in progress every third of it)")
+	refresh := fs.Duration("refresh", worker.DefaultRefresh, "how often segments with relative dates (within_last, ...) are re-evaluated over the stored contacts, by one worker at a time (0: never)")
 	versionField := fs.String("version-field", worker.DefaultVersionField, "the contact's integer version `FIELD`")
 	verbose := fs.Bool("v", false, "log every segment change and recompute")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` (until exit)")
@@ -61,7 +68,7 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *dsn == "" || fs.NArg() > 0 {
+	if *dsn == "" || fs.NArg() > 0 || *refresh < 0 {
 		fs.Usage()
 		return exitUsage
 	}
@@ -97,7 +104,8 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		only = strings.Split(*projects, ",")
 	}
 	w, err := worker.New(ctx, nc, pool, st, worker.Options{Stream: *stream, Projects: only,
-		Durable: *durable, Batch: *batch, AckWait: *ackWait, VersionField: *versionField, Log: log})
+		Durable: *durable, Batch: *batch, AckWait: *ackWait, VersionField: *versionField, Log: log,
+		Refresh: refreshOption(*refresh)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return exitOK
@@ -212,4 +220,13 @@ func publishCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "published %d (%d duplicates) in %s\n", p.Published, p.Duplicates, time.Since(start).Round(time.Millisecond))
 	_ = stdout
 	return code
+}
+
+// refreshOption maps --refresh (0: never) to worker.Options.Refresh
+// (0: the default; negative: never).
+func refreshOption(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
