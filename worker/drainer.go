@@ -13,8 +13,9 @@ import (
 )
 
 // outboxLockKey elects the one drainer of the outbox (a session-level
-// advisory lock: released when the leader's connection ends).
-const outboxLockKey = 7301982
+// advisory lock on hashtext of it, as the worker's other locks: released
+// when the leader's connection ends).
+const outboxLockKey = "segmatch_worker_outbox"
 
 // Drainer publishes the outbox's events to JetStream in the order they
 // were written, one process at a time. A transaction writes its outbox
@@ -40,6 +41,10 @@ type Drainer struct {
 	// Published is called with the events JetStream acknowledged.
 	Published func(n int)
 }
+
+// drained is the emit of a worker's recomputes: their events are in the
+// outbox, the Drainer's to publish.
+func drained([]Outboxed) {}
 
 // Run drains until ctx is done.
 func (d *Drainer) Run(ctx context.Context) {
@@ -73,14 +78,14 @@ func (d *Drainer) lead(ctx context.Context, poll time.Duration) (led bool, err e
 		return false, err
 	}
 	defer conn.Release()
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", outboxLockKey).Scan(&led); err != nil || !led {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", outboxLockKey).Scan(&led); err != nil || !led {
 		return false, err
 	}
 	defer func() {
 		// a connection whose unlock failed is closed: the lock goes with it
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, uerr := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", outboxLockKey); uerr != nil {
+		if _, uerr := conn.Exec(uctx, "SELECT pg_advisory_unlock(hashtext($1))", outboxLockKey); uerr != nil {
 			_ = conn.Conn().Close(uctx)
 		}
 	}()

@@ -189,7 +189,7 @@ func (w *Worker) RefreshDue(ctx context.Context) (RefreshResult, error) {
 				return total, first
 			}
 			start := time.Now()
-			res, err := Refresh(ctx, w.pool, snap, seg, w.now(), w.opts.Refresh, func(evs []Outboxed) { w.publish(ctx, evs) })
+			res, err := Refresh(ctx, w.pool, snap, seg, w.now(), w.opts.Refresh, drained)
 			w.stats.refreshContacts.Add(int64(res.Contacts))
 			w.stats.refreshEvents.Add(int64(res.Events))
 			if res.Done {

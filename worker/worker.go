@@ -261,7 +261,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.folMu.Unlock()
 	w.bg.Add(1)
-	go func() { defer w.bg.Done(); w.sweepOutbox(ctx) }()
+	go func() {
+		defer w.bg.Done()
+		d := &Drainer{Pool: w.pool, JS: w.js, Log: w.log, Published: func(n int) { w.stats.events.Add(int64(n)) }}
+		d.Run(ctx)
+	}()
 	if w.opts.Refresh > 0 {
 		w.bg.Add(1)
 		go func() { defer w.bg.Done(); w.refresher(ctx) }()
@@ -370,19 +374,16 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 			return dead
 		}
 	}
-	var events []Outboxed
 	for project, items := range byProject {
-		evs, err := w.applyProject(ctx, project, items)
-		if err != nil {
+		// the events are in the outbox: the drainer's to publish
+		if _, err := w.applyProject(ctx, project, items); err != nil {
 			return err
 		}
-		events = append(events, evs...)
 	}
 	stop()
 	for _, m := range msgs {
 		_ = m.Ack() // a lost ack is a redelivery, which is harmless
 	}
-	w.publish(ctx, events)
 	return nil
 }
 
@@ -479,7 +480,7 @@ func (w *Worker) announce(ctx context.Context, snap *Snapshot) error {
 		return err
 	}
 	start := time.Now()
-	n, err := RecomputePending(ctx, w.pool, snap, func(evs []Outboxed) { w.publish(ctx, evs) })
+	n, err := RecomputePending(ctx, w.pool, snap, drained)
 	w.stats.recomputed.Add(int64(n))
 	if n > 0 {
 		w.log.Info("worker: segments recomputed", "project", snap.Project, "contacts", n, "took", time.Since(start))
@@ -502,7 +503,7 @@ func (w *Worker) announcer(ctx context.Context, f *Follower) {
 			}
 		} else {
 			var n int
-			n, err = RecomputePending(ctx, w.pool, snap, func(evs []Outboxed) { w.publish(ctx, evs) })
+			n, err = RecomputePending(ctx, w.pool, snap, drained)
 			w.stats.recomputed.Add(int64(n))
 		}
 		if err != nil && ctx.Err() == nil {
@@ -515,95 +516,6 @@ func (w *Worker) announcer(ctx context.Context, f *Follower) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-}
-
-// publish sends events (deduplicated by their MsgID) and deletes them from
-// the outbox once JetStream has them; those it could not send stay for
-// the sweeper.
-func (w *Worker) publish(ctx context.Context, evs []Outboxed) {
-	if len(evs) == 0 {
-		return
-	}
-	futs := make([]jetstream.PubAckFuture, len(evs))
-	for i, e := range evs {
-		msg := &nats.Msg{Subject: e.Subject, Data: e.Payload, Header: nats.Header{}}
-		f, err := w.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.MsgID))
-		if err != nil {
-			w.log.Warn("worker: publishing events; the outbox keeps them", "err", err)
-			break
-		}
-		futs[i] = f
-	}
-	// A row is deleted only when every one of its events is acknowledged.
-	failed := map[int64]bool{}
-	timeout := time.After(10 * time.Second)
-	acked := 0
-	i := 0
-wait:
-	for ; i < len(futs); i++ {
-		f := futs[i]
-		if f == nil {
-			failed[evs[i].ID] = true
-			continue
-		}
-		select {
-		case <-f.Ok():
-			acked++
-		case err := <-f.Err():
-			failed[evs[i].ID] = true
-			w.log.Warn("worker: event not acknowledged; the outbox keeps it", "err", err)
-		case <-timeout:
-			break wait
-		case <-ctx.Done():
-			break wait
-		}
-	}
-	for ; i < len(evs); i++ { // not waited for
-		failed[evs[i].ID] = true
-	}
-	w.stats.events.Add(int64(acked))
-	seen := map[int64]bool{}
-	var done []int64
-	for _, e := range evs {
-		if !failed[e.ID] && !seen[e.ID] {
-			seen[e.ID] = true
-			done = append(done, e.ID)
-		}
-	}
-	if err := DeleteOutbox(ctx, w.pool, done); err != nil {
-		w.log.Warn("worker: deleting published events (they will be sent again, deduplicated)", "err", err)
-	}
-}
-
-// sweepOutbox publishes events left in the outbox by a worker that
-// stopped between its commit and its publish (or failed to publish).
-func (w *Worker) sweepOutbox(ctx context.Context) {
-	ticking(ctx, 2*time.Second, func() { w.sweepOnce(ctx) })
-}
-
-// sweepOnce publishes up to 100 outbox rows older than 5 seconds.
-func (w *Worker) sweepOnce(ctx context.Context) {
-	rows, err := w.pool.Query(ctx, `SELECT id, events FROM segmatch_outbox
-		WHERE created < now() - interval '5 seconds' ORDER BY id LIMIT 100`)
-	if err != nil {
-		return
-	}
-	var evs []Outboxed
-	for rows.Next() {
-		var id int64
-		var data []byte
-		if rows.Scan(&id, &data) != nil {
-			continue
-		}
-		got, err := decodeOutbox(id, data)
-		if err != nil {
-			w.log.Error("worker: an outbox row does not decode; left in place", "err", err)
-			continue
-		}
-		evs = append(evs, got...)
-	}
-	rows.Close()
-	w.publish(ctx, evs)
 }
 
 // deadLetter publishes a bad line (or message) to DeadSubjectPrefix.<project>
