@@ -68,6 +68,10 @@ func workerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	if *refresh > 0 && *refresh < minRefresh {
+		fmt.Fprintf(stderr, "segmatch worker: --refresh %v: at least %v (the events stream's duplicate window: a transition time alone repeats sooner would be dropped as a duplicate), or 0\n", *refresh, minRefresh)
+		return exitUsage
+	}
 	if *dsn == "" || fs.NArg() > 0 || *refresh < 0 {
 		fs.Usage()
 		return exitUsage
@@ -221,6 +225,10 @@ func publishCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	_ = stdout
 	return code
 }
+
+// minRefresh is the shortest --refresh: the events stream's duplicate
+// window (worker.EventStreamConfig).
+const minRefresh = 2 * time.Minute
 
 // refreshOption maps --refresh (0: never) to worker.Options.Refresh
 // (0: the default; negative: never).
