@@ -47,14 +47,6 @@ type Audience struct {
 	helpersErr error
 }
 
-// EventStreamConfig is the events stream a worker or an Audience
-// creates when it is missing: on file, deduplicating by Nats-Msg-Id
-// for 2 minutes.
-func EventStreamConfig(name string) jetstream.StreamConfig {
-	return jetstream.StreamConfig{Name: name, Subjects: []string{EventSubjectPrefix + ".>"},
-		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}
-}
-
 // clockSchema is the version clock's table: one row, the last version
 // handed out.
 const clockSchema = `CREATE TABLE IF NOT EXISTS segmatch_clock (

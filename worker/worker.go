@@ -113,6 +113,29 @@ func ContactStreamConfig(name string) jetstream.StreamConfig {
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}
 }
 
+// Retention of the streams a worker creates: an event is kept a week
+// (what a consumer, or an API client resuming its event stream, may
+// catch up on), a dead letter a month.
+const (
+	EventsMaxAge = 7 * 24 * time.Hour
+	DeadMaxAge   = 30 * 24 * time.Hour
+)
+
+// EventStreamConfig is the events stream a worker or an Audience
+// creates when it is missing: on file, deduplicating by Nats-Msg-Id
+// for 2 minutes, each event kept EventsMaxAge.
+func EventStreamConfig(name string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: name, Subjects: []string{EventSubjectPrefix + ".>"},
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, MaxAge: EventsMaxAge}
+}
+
+// DeadStreamConfig is the dead-letter stream a worker creates when it
+// is missing: each bad line kept DeadMaxAge.
+func DeadStreamConfig(name string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: name, Subjects: []string{DeadSubjectPrefix + ".>"},
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, MaxAge: DeadMaxAge}
+}
+
 // EnsureStream creates the stream when missing (an existing one is used
 // as it is).
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
@@ -172,8 +195,8 @@ func New(ctx context.Context, nc *nats.Conn, pool *pgxpool.Pool, st store.Store,
 	}
 	for _, cfg := range []jetstream.StreamConfig{
 		ContactStreamConfig(opts.Stream),
-		{Name: opts.EventsStream, Subjects: []string{EventSubjectPrefix + ".>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute},
-		{Name: opts.DeadStream, Subjects: []string{DeadSubjectPrefix + ".>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute},
+		EventStreamConfig(opts.EventsStream),
+		DeadStreamConfig(opts.DeadStream),
 	} {
 		if err := EnsureStream(ctx, js, cfg); err != nil {
 			return nil, err
