@@ -19,6 +19,7 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/cputime"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/bolt"
 )
@@ -40,7 +41,7 @@ func drive(t *testing.T, client *http.Client, name string, concurrency, requests
 	var next, failures atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	for range concurrency {
 		wg.Add(1)
@@ -70,7 +71,7 @@ func drive(t *testing.T, client *http.Client, name string, concurrency, requests
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	require.Zero(t, failures.Load(), "%s: first failure: %v", name, firstErr.Load())
 	slices.Sort(lat)
 	t.Logf("%-8s %d requests, concurrency %d: p50 %v, p99 %v, max %v, %.0f req/s, process CPU %v per request",

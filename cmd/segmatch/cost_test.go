@@ -20,6 +20,7 @@ import (
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/benchmarks"
 	"github.com/segmatch/segmatch/engine"
+	"github.com/segmatch/segmatch/internal/testkit/cputime"
 	"github.com/segmatch/segmatch/internal/testkit/sample"
 )
 
@@ -109,10 +110,10 @@ func (r costRun) usPerContact() float64 {
 // -tagfocus side=classify).
 func measure(name string, f func() int64) costRun {
 	runtime.GC()
-	cpu0, start := processCPU(), time.Now()
+	cpu0, start := cputime.Process(), time.Now()
 	var n int64
 	pprof.Do(context.Background(), pprof.Labels("side", name), func(context.Context) { n = f() })
-	return costRun{contacts: n, cpu: processCPU() - cpu0, wall: time.Since(start)}
+	return costRun{contacts: n, cpu: cputime.Process() - cpu0, wall: time.Since(start)}
 }
 
 // newCostEngine builds the engine of a segments file, as classify does.

@@ -2,8 +2,8 @@
 
 // Package cputime reads the CPU time a test process has used, for
 // figures that must not grow when other processes take the cores (wall
-// time does). benchmarks, cmd/segmatch and httpapi each keep a private
-// processCPU of their own from before this package; new tests use this.
+// time does): the load and cost tests and the worker's figures (package
+// benchmarks, not a test, keeps its own).
 package cputime
 
 import (
