@@ -57,6 +57,16 @@ func postgresCPU() time.Duration {
 	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
 }
 
+// selfCPU is this process's user and system CPU time (its children's
+// not included).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
 		return v
@@ -244,7 +254,10 @@ func TestProof(t *testing.T) {
 	nWorkers := envInt("SEGMATCH_PROOF_WORKERS", 3)
 	chaos := envInt("SEGMATCH_PROOF_CHAOS", 1) == 1
 	ctx := t.Context()
+	testStart := time.Now()
+	selfCPU0 := selfCPU()
 	bin := binary(t)
+	built := time.Since(testStart)
 	pgCPU0 := postgresCPU()
 
 	ns := &natsServer{t: t, dir: t.TempDir()}
@@ -298,12 +311,20 @@ func TestProof(t *testing.T) {
 	// Every-project mode (no --project): each worker follows the project
 	// from its first message.
 	args := []string{"--nats", ns.url(), "--stream", "CONTACTS", "--pg", dsn, "--ack-wait", "3s", "--batch", "256"}
-	if prof := os.Getenv("SEGMATCH_PROOF_CPUPROFILE"); prof != "" { // the last worker started
-		args = append(args, "--cpuprofile", prof)
+	// SEGMATCH_PROOF_CPUPROFILE=PREFIX: each worker writes PREFIX.N.
+	prof := os.Getenv("SEGMATCH_PROOF_CPUPROFILE")
+	started := 0
+	spawn := func() *proc {
+		a := args
+		if prof != "" {
+			a = append(a[:len(a):len(a)], "--cpuprofile", fmt.Sprintf("%s.%d", prof, started))
+		}
+		started++
+		return startWorker(t, bin, a...)
 	}
 	var workers []*proc
 	for range nWorkers {
-		workers = append(workers, startWorker(t, bin, args...))
+		workers = append(workers, spawn())
 	}
 	var finished []*proc // workers killed or stopped, for their CPU time
 	defer func() {
@@ -359,6 +380,7 @@ func TestProof(t *testing.T) {
 
 	var recovery time.Duration
 	var killedAt time.Time
+	setup := time.Since(testStart)
 	start := time.Now()
 	var msgs []message
 	badSent := 0
@@ -393,7 +415,7 @@ func TestProof(t *testing.T) {
 			<-workers[0].done
 			finished = append(finished, workers[0])
 			t.Logf("SIGKILLed a worker at %d changes", i)
-			workers[0] = startWorker(t, bin, args...)
+			workers[0] = spawn()
 			recovery = time.Since(killedAt)
 		}
 		if chaos && i >= next60 {
@@ -498,6 +520,7 @@ func TestProof(t *testing.T) {
 		cpu += p.cpu()
 	}
 	workers = nil
+	stopped := time.Since(start)
 	time.Sleep(500 * time.Millisecond) // the postmaster reaps the workers' backends
 	pgCPU := postgresCPU() - pgCPU0
 
@@ -536,12 +559,14 @@ func TestProof(t *testing.T) {
 	_, err = eng.ClassifyStream(ctx, &all, func(*engine.Line) error { return nil }, engine.StreamOptions{})
 	require.NoError(t, err)
 	inProc := time.Since(t0)
+	t.Logf("phases: build %s, setup %s, workers stopped at %s, total %s", built.Round(time.Millisecond), setup.Round(time.Millisecond), stopped.Round(time.Millisecond), time.Since(testStart).Round(time.Millisecond))
 
 	t.Logf("%d changes over %d contacts, %d workers, chaos %v: published in %s, membership complete after %s (%.0f contacts/s end to end; in-process ClassifyStream %.0f contacts/s)",
 		nChanges, len(last), nWorkers, chaos, published.Round(time.Millisecond), caughtUp.Round(time.Millisecond),
 		float64(nChanges)/caughtUp.Seconds(), float64(nChanges)/inProc.Seconds())
 	t.Logf("worker CPU %s = %.1f µs a change (PostgreSQL and nats-server not included); kill-to-replacement-ready %s (ack wait 3s bounds redelivery)",
 		cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(nChanges), recovery.Round(time.Millisecond))
+	t.Logf("this process's CPU (embedded nats-server, publisher, checks, in-process ClassifyStream) %s = %.1f µs a change", (selfCPU() - selfCPU0).Round(time.Millisecond), float64((selfCPU()-selfCPU0).Microseconds())/float64(nChanges))
 	if pgCPU > 0 {
 		t.Logf("PostgreSQL CPU %s = %.1f µs a change (its exited backends, read from the postmaster's children times)", pgCPU.Round(time.Millisecond), float64(pgCPU.Microseconds())/float64(nChanges))
 	}
