@@ -159,13 +159,14 @@ type ApplyResult struct {
 // order. A snapshot whose revisions are not the workers' is a
 // *RevisionError and writes nothing.
 //
-// Five round trips: BEGIN; the shared lock, the revision check and the
-// contacts upsert, pipelined (a revision mismatch rolls the upsert
-// back); the applied contacts' memberships; the exits, the enters and
-// the outbox row, pipelined; COMMIT. The memberships are read by a
-// statement after the upsert: its snapshot is taken once the upsert
-// holds the contacts' row locks, so it sees every membership write
-// committed for them before.
+// Four round trips: BEGIN; the shared lock, the revision check, the
+// contacts upsert and the batch's memberships, pipelined (a revision
+// mismatch rolls the upsert back); the exits, the enters and the outbox
+// row, pipelined; COMMIT. The memberships are read by the statement
+// after the upsert (the server runs a pipeline's statements one after
+// another, each with its own snapshot under READ COMMITTED): its
+// snapshot is taken once the upsert holds the contacts' row locks, so it
+// sees every membership write committed for them before.
 func Apply(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, changes []Change) (ApplyResult, error) {
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Contact < changes[j].Contact })
 	ids := make([]string, len(changes))
@@ -184,24 +185,35 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, changes []Ch
 		b.Queue("SELECT pg_advisory_xact_lock_shared(hashtext($1))", lockKey(snap.Project))
 		b.Queue(revisionsQuery, snap.Project)
 		b.Queue(upsertContactsSQL, snap.Project, ids, vers, docs)
+		b.Queue(membersOfContactsSQL, snap.Project, ids)
 		br := tx.SendBatch(ctx, b)
-		applied, err := func() ([]string, error) {
+		var applied []string
+		var before map[string]map[string]pgtype.TID
+		err := func() error {
 			defer br.Close()
 			if _, err := br.Exec(); err != nil {
-				return nil, err
+				return err
 			}
 			rows, err := br.Query()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if err := checkRevisions(rows, snap); err != nil {
-				return nil, err
+				return err
 			}
 			rows, err = br.Query()
 			if err != nil {
-				return nil, err
+				return err
 			}
-			return pgx.CollectRows(rows, pgx.RowTo[string])
+			if applied, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
+			rows, err = br.Query()
+			if err != nil {
+				return err
+			}
+			before, err = scanMembers(rows)
+			return err
 		}()
 		if err != nil {
 			return err
@@ -209,10 +221,6 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, changes []Ch
 		res.Applied, res.Stale = len(applied), len(changes)-len(applied)
 		if len(applied) == 0 {
 			return nil
-		}
-		before, err := members(ctx, tx, membersOfContactsSQL, snap.Project, applied)
-		if err != nil {
-			return err
 		}
 		var w membershipWrite
 		for _, id := range applied {
@@ -262,6 +270,11 @@ func members(ctx context.Context, tx pgx.Tx, query, project string, args ...any)
 	if err != nil {
 		return nil, err
 	}
+	return scanMembers(rows)
+}
+
+// scanMembers reads rows of (row id, contact, segment) (see members).
+func scanMembers(rows pgx.Rows) (map[string]map[string]pgtype.TID, error) {
 	defer rows.Close()
 	out := map[string]map[string]pgtype.TID{}
 	for rows.Next() {
