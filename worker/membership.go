@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -77,12 +77,10 @@ func (e *RevisionError) Is(target error) bool { return target == ErrRevision }
 // transaction, exclusive while the project's segment revisions change.
 func lockKey(project string) string { return "segmatch_worker:" + project }
 
-// checkRevisions compares the table's revisions with snap's.
-func checkRevisions(ctx context.Context, tx pgx.Tx, snap *Snapshot) error {
-	rows, err := tx.Query(ctx, "SELECT segment, revision FROM segmatch_segrev WHERE project = $1", snap.Project)
-	if err != nil {
-		return err
-	}
+// checkRevisions compares the table's revisions (rows of
+// revisionsQuery) with snap's.
+func checkRevisions(rows pgx.Rows, snap *Snapshot) error {
+	defer rows.Close()
 	seen := map[string]bool{}
 	var mismatch *RevisionError
 	for rows.Next() {
@@ -110,6 +108,8 @@ func checkRevisions(ctx context.Context, tx pgx.Tx, snap *Snapshot) error {
 	}
 	return nil
 }
+
+const revisionsQuery = "SELECT segment, revision FROM segmatch_segrev WHERE project = $1"
 
 // Announce records snap's revisions as the workers' (each only when
 // newer), under the project's exclusive lock, so that every membership
@@ -143,32 +143,6 @@ func Announce(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot) (moved []
 	return moved, err
 }
 
-// Outboxed is an event stored in the outbox row ID, to publish then
-// delete (with the row's other events).
-type Outboxed struct {
-	ID      int64
-	Subject string
-	MsgID   string
-	Payload []byte
-}
-
-// decodeOutbox reads an outbox row's events.
-func decodeOutbox(id int64, data []byte) ([]Outboxed, error) {
-	var evs []Event
-	if err := json.Unmarshal(data, &evs); err != nil {
-		return nil, fmt.Errorf("worker: outbox row %d: %w", id, err)
-	}
-	out := make([]Outboxed, len(evs))
-	for i, e := range evs {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = Outboxed{ID: id, Subject: EventSubjectPrefix + "." + e.Project, MsgID: e.MsgID(), Payload: b}
-	}
-	return out, nil
-}
-
 // ApplyResult says what a batch did.
 type ApplyResult struct {
 	Applied int // changes newer than the stored contact
@@ -184,32 +158,63 @@ type ApplyResult struct {
 // version); Apply sorts them, so concurrent batches lock contacts in one
 // order. A snapshot whose revisions are not the workers' is a
 // *RevisionError and writes nothing.
+//
+// Four round trips: BEGIN; the shared lock, the revision check, the
+// contacts upsert and the batch's memberships, pipelined (a revision
+// mismatch rolls the upsert back); the exits, the enters and the outbox
+// row, pipelined; COMMIT. The memberships are read by the statement
+// after the upsert (the server runs a pipeline's statements one after
+// another, each with its own snapshot under READ COMMITTED): its
+// snapshot is taken once the upsert holds the contacts' row locks, so it
+// sees every membership write committed for them before.
 func Apply(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, changes []Change) (ApplyResult, error) {
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Contact < changes[j].Contact })
+	ids := make([]string, len(changes))
+	vers := make([]int64, len(changes))
+	docs := make([][]byte, len(changes))
+	byID := make(map[string]*Change, len(changes))
+	for i := range changes {
+		c := &changes[i]
+		ids[i], vers[i], docs[i] = c.Contact, c.Version, c.Doc
+		byID[c.Contact] = c
+	}
 	var res ApplyResult
 	err := retryTx(ctx, pool, func(tx pgx.Tx) error {
 		res = ApplyResult{}
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext($1))", lockKey(snap.Project)); err != nil {
+		b := &pgx.Batch{}
+		b.Queue("SELECT pg_advisory_xact_lock_shared(hashtext($1))", lockKey(snap.Project))
+		b.Queue(revisionsQuery, snap.Project)
+		b.Queue(upsertContactsSQL, snap.Project, ids, vers, docs)
+		b.Queue(membersOfContactsSQL, snap.Project, ids)
+		br := tx.SendBatch(ctx, b)
+		var applied []string
+		var before map[string]map[string]pgtype.TID
+		err := func() error {
+			defer br.Close()
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			if err := checkRevisions(rows, snap); err != nil {
+				return err
+			}
+			rows, err = br.Query()
+			if err != nil {
+				return err
+			}
+			if applied, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
+			rows, err = br.Query()
+			if err != nil {
+				return err
+			}
+			before, err = scanMembers(rows)
 			return err
-		}
-		if err := checkRevisions(ctx, tx, snap); err != nil {
-			return err
-		}
-		ids := make([]string, len(changes))
-		vers := make([]int64, len(changes))
-		docs := make([][]byte, len(changes))
-		for i, c := range changes {
-			ids[i], vers[i], docs[i] = c.Contact, c.Version, c.Doc
-		}
-		rows, err := tx.Query(ctx, `INSERT INTO segmatch_contacts AS t (project, contact, version, doc)
-			SELECT $1, c, v, d FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS u(c, v, d) ORDER BY c
-			ON CONFLICT (project, contact) DO UPDATE SET version = excluded.version, doc = excluded.doc
-			WHERE excluded.version > t.version
-			RETURNING contact`, snap.Project, ids, vers, docs)
-		if err != nil {
-			return err
-		}
-		applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		}()
 		if err != nil {
 			return err
 		}
@@ -217,30 +222,20 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, changes []Ch
 		if len(applied) == 0 {
 			return nil
 		}
-		byID := make(map[string]*Change, len(changes))
-		for i := range changes {
-			byID[changes[i].Contact] = &changes[i]
-		}
-		before, err := members(ctx, tx, snap.Project, "contact = ANY($2)", applied)
-		if err != nil {
-			return err
-		}
 		var w membershipWrite
 		for _, id := range applied {
 			c := byID[id]
-			now := map[string]bool{}
+			was := before[id]
+			now := make(map[string]bool, len(c.Segments))
 			for _, s := range c.Segments {
 				now[s] = true
-			}
-			was := before[id]
-			for s := range now {
-				if !was[s] {
-					w.add(snap, Event{Project: snap.Project, Contact: id, Segment: s, Entered: true, Version: c.Version, Revision: snap.Rev[s]})
+				if _, ok := was[s]; !ok {
+					w.add(Event{Project: snap.Project, Contact: id, Segment: s, Entered: true, Version: c.Version, Revision: snap.Rev[s]}, pgtype.TID{})
 				}
 			}
-			for s := range was {
+			for s, tid := range was {
 				if !now[s] {
-					w.add(snap, Event{Project: snap.Project, Contact: id, Segment: s, Version: c.Version, Revision: snap.Rev[s]})
+					w.add(Event{Project: snap.Project, Contact: id, Segment: s, Version: c.Version, Revision: snap.Rev[s]}, tid)
 				}
 			}
 		}
@@ -250,38 +245,72 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, changes []Ch
 	return res, err
 }
 
-// members returns the memberships of the contacts a condition selects:
-// contact -> segment -> true.
-func members(ctx context.Context, tx pgx.Tx, project, cond string, args ...any) (map[string]map[string]bool, error) {
-	rows, err := tx.Query(ctx, "SELECT contact, segment FROM segmatch_members WHERE project = $1 AND "+cond, append([]any{project}, args...)...)
+// upsertContactsSQL stores the changes newer than the stored contacts,
+// in contact order, and returns the contacts it stored.
+const upsertContactsSQL = `INSERT INTO segmatch_contacts AS t (project, contact, version, doc)
+	SELECT $1, c, v, d FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS u(c, v, d) ORDER BY c
+	ON CONFLICT (project, contact) DO UPDATE SET version = excluded.version, doc = excluded.doc
+	WHERE excluded.version > t.version
+	RETURNING contact`
+
+// membersOfContactsSQL reads the memberships of the contacts $2, with
+// their row ids: one probe of the contacts index per contact, whatever
+// the table's size (OFFSET 0 keeps the planner from turning the lateral
+// probe into a join that scans the project's memberships).
+const membersOfContactsSQL = `SELECT x.tid, a.c, x.segment FROM unnest($2::text[]) AS a(c)
+	CROSS JOIN LATERAL (SELECT m.ctid AS tid, m.segment FROM segmatch_members m
+		WHERE m.project = $1 AND m.contact = a.c OFFSET 0) AS x`
+
+// members returns the memberships a query (project, its arguments)
+// selects as rows (row id, contact, segment): contact -> segment -> row
+// id. The row ids stay valid until the transaction ends, since it holds
+// the contacts' locks that every membership write takes first.
+func members(ctx context.Context, tx pgx.Tx, query, project string, args ...any) (map[string]map[string]pgtype.TID, error) {
+	rows, err := tx.Query(ctx, query, append([]any{project}, args...)...)
 	if err != nil {
 		return nil, err
 	}
+	return scanMembers(rows)
+}
+
+// scanMembers reads rows of (row id, contact, segment) (see members).
+func scanMembers(rows pgx.Rows) (map[string]map[string]pgtype.TID, error) {
 	defer rows.Close()
-	out := map[string]map[string]bool{}
+	out := map[string]map[string]pgtype.TID{}
 	for rows.Next() {
+		var tid pgtype.TID
 		var c, s string
-		if err := rows.Scan(&c, &s); err != nil {
+		if err := rows.Scan(&tid, &c, &s); err != nil {
 			return nil, err
 		}
 		m := out[c]
 		if m == nil {
-			m = map[string]bool{}
+			m = map[string]pgtype.TID{}
 			out[c] = m
 		}
-		m[s] = true
+		m[s] = tid
 	}
 	return out, rows.Err()
 }
 
-// membershipWrite collects a transaction's enters and exits.
+// membershipWrite collects a transaction's enters and exits (with the
+// row id of each exit's membership).
 type membershipWrite struct {
 	events []Event
+	exits  []pgtype.TID
 }
 
-func (w *membershipWrite) add(_ *Snapshot, e Event) { w.events = append(w.events, e) }
+func (w *membershipWrite) add(e Event, tid pgtype.TID) {
+	w.events = append(w.events, e)
+	if !e.Entered {
+		w.exits = append(w.exits, tid)
+	}
+}
 
-// write applies the enters and exits and stores them in the outbox.
+// write applies the enters and exits and stores them in the outbox, in
+// one round trip: the exits deleted by row id (a TID scan, never a join
+// against the project's memberships), the enters inserted in (segment,
+// contact) order, the outbox row.
 func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) ([]Outboxed, error) {
 	if len(w.events) == 0 {
 		return nil, nil
@@ -293,38 +322,52 @@ func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) 
 		}
 		return a.Contact < b.Contact
 	})
-	var inS, inC, outS, outC []string
+	var inS, inC []string
 	var inV, inR []int64
 	for _, e := range w.events {
 		if e.Entered {
 			inS, inC, inV, inR = append(inS, e.Segment), append(inC, e.Contact), append(inV, e.Version), append(inR, e.Revision)
-		} else {
-			outS, outC = append(outS, e.Segment), append(outC, e.Contact)
 		}
 	}
-	if len(outS) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM segmatch_members m USING unnest($2::text[], $3::text[]) AS u(s, c)
-			WHERE m.project = $1 AND m.segment = u.s AND m.contact = u.c`, project, outS, outC); err != nil {
-			return nil, err
-		}
+	b := &pgx.Batch{}
+	if len(w.exits) > 0 {
+		b.Queue("DELETE FROM segmatch_members WHERE ctid = ANY($1::tid[])", w.exits)
 	}
 	if len(inS) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO segmatch_members AS t (project, segment, contact, version, revision)
+		b.Queue(`INSERT INTO segmatch_members AS t (project, segment, contact, version, revision)
 			SELECT $1, s, c, v, r FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(s, c, v, r)
 			ON CONFLICT (project, segment, contact) DO UPDATE SET version = excluded.version, revision = excluded.revision`,
-			project, inS, inC, inV, inR); err != nil {
-			return nil, err
-		}
+			project, inS, inC, inV, inR)
 	}
-	data, err := json.Marshal(w.events)
+	row, out, err := outboxRow(w.events)
 	if err != nil {
 		return nil, err
 	}
+	b.Queue(insertOutboxSQL, row)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if len(w.exits) > 0 {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() != int64(len(w.exits)) {
+			return nil, fmt.Errorf("worker: %d exits deleted %d memberships", len(w.exits), tag.RowsAffected())
+		}
+	}
+	if len(inS) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
 	var id int64
-	if err := tx.QueryRow(ctx, "INSERT INTO segmatch_outbox (events) VALUES ($1) RETURNING id", data).Scan(&id); err != nil {
+	if err := br.QueryRow().Scan(&id); err != nil {
 		return nil, err
 	}
-	return decodeOutbox(id, data)
+	for i := range out {
+		out[i].ID = id
+	}
+	return out, br.Close()
 }
 
 // Recompute classifies every stored contact's last version into segment
@@ -387,7 +430,8 @@ func Recompute(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, segment 
 				return nil
 			}
 			last = got[n-1].id
-			before, err := members(ctx, tx, snap.Project, "segment = $2 AND contact > $3 AND contact <= $4", segment, cursor, last)
+			before, err := members(ctx, tx, `SELECT ctid, contact, segment FROM segmatch_members
+				WHERE project = $1 AND segment = $2 AND contact > $3 AND contact <= $4`, snap.Project, segment, cursor, last)
 			if err != nil {
 				return err
 			}
@@ -397,9 +441,9 @@ func Recompute(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, segment 
 				if r.doc != nil && prog != nil && rev != RevisionDeleted {
 					in, _ = prog.MatchJSON(r.doc)
 				}
-				was := before[r.id][segment]
+				tid, was := before[r.id][segment]
 				if in != was {
-					w.add(snap, Event{Project: snap.Project, Contact: r.id, Segment: segment, Entered: in, Version: r.ver, Revision: rev})
+					w.add(Event{Project: snap.Project, Contact: r.id, Segment: segment, Entered: in, Version: r.ver, Revision: rev}, tid)
 				}
 			}
 			evs, err = w.write(ctx, tx, snap.Project)
@@ -473,15 +517,6 @@ func recomputeClaimed(ctx context.Context, pool *pgxpool.Pool, snap *Snapshot, s
 		_, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock(hashtext($1))", key)
 	}()
 	return Recompute(ctx, pool, snap, segment, 2000, emit)
-}
-
-// DeleteOutbox removes published events.
-func DeleteOutbox(ctx context.Context, pool *pgxpool.Pool, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := pool.Exec(ctx, "DELETE FROM segmatch_outbox WHERE id = ANY($1)", ids)
-	return err
 }
 
 // retryTx runs fn in a transaction, again on a deadlock or serialization

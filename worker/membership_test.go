@@ -2,10 +2,13 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,4 +198,129 @@ func TestRevisions(t *testing.T) {
 	require.Len(t, got, 3334)
 	sort.Strings(got)
 	require.Equal(t, "it:c00000", got[0])
+}
+
+// TestApplyConcurrent: batches of overlapping contacts applied at once
+// from several connections end in each contact's newest version, and the
+// events add up: for every (segment, contact), enters minus exits is 1
+// for a final member and 0 otherwise, the enters and exits alternating
+// (the diff is read after the contacts' row locks are taken, so no
+// transaction diffs against memberships another one is changing). Each
+// payload is the JSON of its event as stored in the outbox row.
+func TestApplyConcurrent(t *testing.T) {
+	pool := newPool(t, pgtest.SchemaDSN(t, "worker_test"))
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	snap := snapshot(t, "p", []filter.Segment{seg("it", "country", "=", "IT", t0), seg("vip", "tags", "contains", "vip", t0), seg("old", "age", ">=", 60, t0)})
+	_, err := worker.Announce(ctx, pool, snap)
+	require.NoError(t, err)
+	const contacts, goroutines, rounds = 60, 4, 25
+	doc := func(r *rand.Rand, id string, v int64) string {
+		country := []string{"IT", "FR"}[r.IntN(2)]
+		tags := []string{`[]`, `["vip"]`}[r.IntN(2)]
+		return fmt.Sprintf(`{"_id":%q,"_version":%d,"country":%q,"tags":%s,"age":%d}`, id, v, country, tags, 20+r.IntN(60))
+	}
+	var mu sync.Mutex
+	newest := map[string]worker.Change{}
+	var events []worker.Outboxed
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for round := range rounds {
+				var batch []worker.Change
+				for _, i := range r.Perm(contacts)[:20] {
+					id := fmt.Sprintf("c%02d", i)
+					v := int64(1 + round*goroutines*10 + g*10 + r.IntN(10)) // distinct per goroutine, roughly increasing
+					c := worker.Change{Contact: id, Version: v}
+					if r.IntN(10) > 0 {
+						c.Doc = []byte(doc(r, id, v))
+						var err error
+						if c.Segments, err = snap.Engine.ClassifyJSON(c.Doc); err != nil {
+							errs <- err
+							return
+						}
+					}
+					batch = append(batch, c)
+				}
+				res, err := worker.Apply(ctx, pool, snap, batch)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				for _, c := range batch {
+					if c.Version > newest[c.Contact].Version {
+						newest[c.Contact] = c
+					}
+				}
+				events = append(events, res.Events...)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+
+	var want []string
+	for id, c := range newest {
+		for _, s := range c.Segments {
+			want = append(want, s+":"+id)
+		}
+	}
+	sort.Strings(want)
+	require.Equal(t, want, memberRows(t, pool, "p"))
+
+	// Events: per (segment, contact), in version order, alternate enter,
+	// exit, ... and end entered exactly for the members.
+	type key struct{ seg, contact string }
+	byKey := map[key][]worker.Event{}
+	for _, o := range events {
+		var e worker.Event
+		require.NoError(t, json.Unmarshal(o.Payload, &e))
+		require.Equal(t, e.MsgID(), o.MsgID)
+		byKey[key{e.Segment, e.Contact}] = append(byKey[key{e.Segment, e.Contact}], e)
+	}
+	member := map[key]bool{}
+	for _, m := range want {
+		seg, contact, _ := strings.Cut(m, ":")
+		member[key{seg, contact}] = true
+	}
+	for k, evs := range byKey {
+		sort.Slice(evs, func(i, j int) bool { return evs[i].Version < evs[j].Version })
+		for i, e := range evs {
+			require.Equal(t, i%2 == 0, e.Entered, "%v: event %d of %d", k, i, len(evs))
+		}
+		require.Equal(t, member[k], len(evs)%2 == 1, "%v", k)
+	}
+	for k := range member {
+		require.NotEmpty(t, byKey[k], "%v: a member without its enter event", k)
+	}
+
+	// The outbox rows hold exactly the payloads Apply returned.
+	rows, err := pool.Query(ctx, "SELECT events FROM segmatch_outbox ORDER BY id")
+	require.NoError(t, err)
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	require.NoError(t, err)
+	var fromRows []string
+	for _, b := range stored {
+		var evs []json.RawMessage
+		require.NoError(t, json.Unmarshal(b, &evs))
+		for _, e := range evs {
+			fromRows = append(fromRows, string(e))
+		}
+	}
+	var returned []string
+	for _, o := range events {
+		returned = append(returned, string(o.Payload))
+	}
+	sort.Strings(fromRows)
+	sort.Strings(returned)
+	require.Equal(t, returned, fromRows)
 }
