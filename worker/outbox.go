@@ -2,11 +2,8 @@ package worker
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Outboxed is an event stored in the outbox row ID, to publish then
@@ -44,20 +41,21 @@ func outboxRow(events []Event) ([]byte, []Outboxed, error) {
 	return row.Bytes(), out, nil
 }
 
-// decodeOutbox reads an outbox row's events (for the sweeper: rows left
-// by a worker that stopped before publishing them).
+// decodeOutbox reads an outbox row's events (for the Drainer). Each
+// event's payload is its bytes in the row, as outboxRow encoded it: it
+// is decoded for its subject and message id, not encoded again.
 func decodeOutbox(id int64, data []byte) ([]Outboxed, error) {
-	var evs []Event
-	if err := json.Unmarshal(data, &evs); err != nil {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
 		return nil, fmt.Errorf("worker: outbox row %d: %w", id, err)
 	}
-	out := make([]Outboxed, len(evs))
-	for i, e := range evs {
-		o, err := outboxed(id, e)
-		if err != nil {
-			return nil, err
+	out := make([]Outboxed, len(raws))
+	for i, raw := range raws {
+		var e Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("worker: outbox row %d, event %d: %w", id, i, err)
 		}
-		out[i] = o
+		out[i] = Outboxed{ID: id, Subject: EventSubjectPrefix + "." + e.Project, MsgID: e.MsgID(), Payload: raw}
 	}
 	return out, nil
 }
@@ -69,13 +67,4 @@ func outboxed(id int64, e Event) (Outboxed, error) {
 		return Outboxed{}, err
 	}
 	return Outboxed{ID: id, Subject: EventSubjectPrefix + "." + e.Project, MsgID: e.MsgID(), Payload: b}, nil
-}
-
-// DeleteOutbox removes published events.
-func DeleteOutbox(ctx context.Context, pool *pgxpool.Pool, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := pool.Exec(ctx, "DELETE FROM segmatch_outbox WHERE id = ANY($1)", ids)
-	return err
 }
