@@ -52,7 +52,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -765,110 +764,6 @@ func (g *gen) isEmpty(l *leaf) (string, error) {
 	return fmt.Sprintf("(%s IS NULL OR %s IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb))", l.v, l.v), nil
 }
 
-// Dates: before, after (strict), on segmatch_date's exact epoch seconds.
-func dateCompare(sym string) builder {
-	return func(g *gen, l *leaf) (string, error) {
-		d := filterDate(l.f.Value)
-		if sym == "<" {
-			return g.dateRange(l, nil, &d, "<"), nil
-		}
-		return g.dateRange(l, &d, nil, ">"), nil
-	}
-}
-
-// dateRange: lo <= the field's date <= hi (a nil bound is none; sym,
-// when not "", makes the one bound strict). A date string is parsed only
-// when its day (YYYY-MM-DD, which orders as text) is within two days of
-// the bounds: its zone moves its instant by less than a day from its
-// local time, so a string outside cannot be a date inside.
-func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
-	if lo != nil && hi != nil && lo.After(*hi) {
-		return g.anyElem(l.fld, func(string) string { return "FALSE" })
-	}
-	var ops, bounds, pre, npre []string // segmatch_date(e) ops[i] bounds[i]
-	if lo != nil {
-		ops = append(ops, ">=")
-		bounds = append(bounds, g.arg(epoch(*lo))+"::text::numeric")
-		if day, ok := dayOf(*lo, -2); ok {
-			pre = append(pre, `COLLATE "C" >= `+g.arg(day)+"::text")
-		}
-		npre = append(npre, ">= "+g.arg(msOf(*lo, -1))+"::text::numeric")
-	}
-	if hi != nil {
-		ops = append(ops, "<=")
-		bounds = append(bounds, g.arg(epoch(*hi))+"::text::numeric")
-		if day, ok := dayOf(*hi, 2); ok {
-			pre = append(pre, `COLLATE "C" <= `+g.arg(day)+"::text")
-		}
-		npre = append(npre, "<= "+g.arg(msOf(*hi, 1))+"::text::numeric")
-	}
-	if sym != "" {
-		ops[0] = sym
-	}
-	return g.anyElem(l.fld, func(e string) string {
-		// segmatch_date once: a range holds both bounds (BETWEEN would
-		// evaluate it twice).
-		test := fmt.Sprintf("segmatch_date(%s) %s %s", e, ops[0], bounds[0])
-		if len(ops) == 2 {
-			test = fmt.Sprintf("numrange(%s, %s, '[]') @> segmatch_date(%s)", bounds[0], bounds[1], e)
-		}
-		ps := []string{"TRUE"} // bounds beyond the years date strings write
-		if len(pre) > 0 {
-			ps = nil
-			for _, c := range pre {
-				ps = append(ps, fmt.Sprintf("left((%s) #>> '{}', 10) %s", e, c))
-			}
-		}
-		var ns []string
-		for _, c := range npre {
-			ns = append(ns, fmt.Sprintf("(%s)::numeric %s", e, c))
-		}
-		return fmt.Sprintf("((CASE jsonb_typeof(%s) WHEN 'string' THEN %s WHEN 'number' THEN %s ELSE FALSE END) AND %s)",
-			e, strings.Join(ps, " AND "), strings.Join(ns, " AND "), test)
-	})
-}
-
-// msOf is t moved by days as epoch milliseconds (exact decimal): an
-// epoch-milliseconds date is within a millisecond of its number.
-func msOf(t time.Time, days int) string {
-	t = t.Add(time.Duration(days) * 24 * time.Hour)
-	ms := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9)), big.NewInt(int64(t.Nanosecond()))), big.NewInt(1e6))
-	return ms.FloatString(6)
-}
-
-// dayOf is the UTC day of t moved by days, as YYYY-MM-DD; false beyond
-// the years a date string can write.
-func dayOf(t time.Time, days int) (string, bool) {
-	t = t.UTC().AddDate(0, 0, days)
-	if t.Year() < 0 || t.Year() > 9999 {
-		return "", false
-	}
-	return t.Format("2006-01-02"), true
-}
-
-// Dates: date_between [from, to], inclusive.
-func (g *gen) dateBetween(l *leaf) (string, error) {
-	var raws []json.RawMessage
-	_ = json.Unmarshal(l.f.Value, &raws)
-	lo, hi := filterDate(raws[0]), filterDate(raws[1])
-	return g.dateRange(l, &lo, &hi, ""), nil
-}
-
-// Relative dates: within_last [now - d, now], within_next [now, now + d],
-// the bounds computed in Go at the configured now.
-func (g *gen) within(l *leaf) (string, error) {
-	var ds string
-	_ = json.Unmarshal(l.f.Value, &ds)
-	d, _ := operators.ParseDuration(ds)
-	lo, hi := g.cfg.now, g.cfg.now
-	if l.op == "within_last" {
-		lo = d.Back(lo)
-	} else {
-		hi = d.Forward(hi)
-	}
-	return g.dateRange(l, &lo, &hi, ""), nil
-}
-
 // SemVer: semver_eq .. semver_lte on segmatch_semver_key, whose byte
 // order is SemVer precedence.
 func semverOrder(sym string) builder {
@@ -1011,37 +906,6 @@ func stringOrList(raw json.RawMessage, fold bool) []string {
 		out = []string{}
 	}
 	return out
-}
-
-// filterDate reads a (validated) filter date.
-func filterDate(raw json.RawMessage) time.Time {
-	var x any
-	_ = json.Unmarshal(raw, &x)
-	switch t := x.(type) {
-	case string:
-		d, _ := operators.ParseDate(t)
-		return d
-	case float64:
-		d, _ := operators.EpochMillis(t)
-		return d
-	}
-	return time.Time{}
-}
-
-// epoch writes t as exact decimal epoch seconds with 9 fraction digits.
-func epoch(t time.Time) string {
-	ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
-	ns.Add(ns, big.NewInt(int64(t.Nanosecond())))
-	neg := ns.Sign() < 0
-	s := new(big.Int).Abs(ns).String()
-	for len(s) < 10 {
-		s = "0" + s
-	}
-	s = s[:len(s)-9] + "." + s[len(s)-9:]
-	if neg {
-		s = "-" + s
-	}
-	return s
 }
 
 // nulBound rewrites a byte-wise comparison with a constant holding U+0000
