@@ -184,68 +184,64 @@ $fn$;
 -- and zone optional, no zone is UTC; zones Z, ±hh, ±hhmm, ±hh:mm), and
 -- YYYY-MM-DD.
 --
--- No regular expression (PostgreSQL's take microseconds a call): p is s
--- with every digit written 0, so that each form is a fixed text up to the
--- fraction (r, from 20), whose zone z is what follows the fraction's
--- point and digits. The fields are then at fixed places in s (YYYY-MM-DD,
--- HH:MM:SS at 12) and segmatch_date_fields checks their ranges.
-CREATE OR REPLACE FUNCTION segmatch_zone(z text)
-RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-SELECT CASE
-	WHEN z IN ('', 'Z', 'z') THEN 0
-	WHEN substr(z, 2, 2)::int <= 23 AND (length(z) = 3 OR right(z, 2)::int <= 59) THEN
-		CASE WHEN left(z, 1) = '-' THEN -1 ELSE 1 END
-		* (substr(z, 2, 2)::int * 3600 + CASE WHEN length(z) = 3 THEN 0 ELSE right(z, 2)::int END * 60)
-	END
-$fn$;
-
--- segmatch_date_fields: the instant as exact epoch seconds, NULL when a
--- field is out of range (off, the zone's seconds, NULL when invalid).
--- Days come from PostgreSQL's proleptic Gregorian date, 400 years (146097
--- days exactly) later, as it has no year 0.
-CREATE OR REPLACE FUNCTION segmatch_date_fields(y int, mo int, d int, h int, mi int, se int, off int, frac numeric)
+-- No regular expression and no translate() (each takes microseconds a
+-- call, and these run for every date near a condition's bounds): the
+-- fields are at fixed places in s (YYYY-MM-DD, HH:MM:SS at 12), checked
+-- by lookups, and segmatch_date_fields checks the day of the month.
+-- segmatch_date_z: s is YYYY-MM-DD?HH:MM:SS (checked), then an optional
+-- fraction (a point and at least one digit), then a zone of zl characters
+-- whose sign is in place. The T form takes zones Z and ±hh:mm, or none
+-- without a fraction; the SQL form (a space) every zone, and none.
+CREATE OR REPLACE FUNCTION segmatch_date_z(s text, zl int)
 RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
 SELECT CASE
-	WHEN mo BETWEEN 1 AND 12 AND h <= 23 AND mi <= 59 AND se <= 59 AND d BETWEEN 1 AND CASE
-		WHEN mo = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 ELSE 28 END
-		WHEN mo IN (4, 6, 9, 11) THEN 30
-		ELSE 31 END
-	THEN (make_date(y + 400, mo, d) - DATE '1970-01-01' - 146097)::numeric * 86400
-		+ (h * 3600 + mi * 60 + se - off) + frac
+	WHEN substr(s, 11, 1) <> ' ' AND NOT (zl IN (1, 6) OR zl = 0 AND length(s) = 19) THEN NULL
+	WHEN zl >= 3 AND NOT (substr(s, length(s) - zl + 2, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23}'::text[])
+		AND (zl = 3 OR right(s, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59}'::text[]))) THEN NULL
+	WHEN length(s) - zl = 19 OR length(s) - zl >= 21 AND substr(s, 20, 1) = '.'
+		AND ltrim(substr(s, 21, greatest(length(s) - (zl + 20), 0)), '0123456789') = '' THEN
+		((make_date(substr(s, 1, 4)::int + 400, substr(s, 6, 2)::int, substr(s, 9, 2)::int) - DATE '1970-01-01' - 146097)::int8 * 86400
+			+ substr(s, 12, 2)::int * 3600 + substr(s, 15, 2)::int * 60 + substr(s, 18, 2)::int
+			- CASE WHEN zl < 3 THEN 0 ELSE CASE WHEN substr(s, length(s) - zl + 1, 1) = '-' THEN -60 ELSE 60 END
+				* (substr(s, length(s) - zl + 2, 2)::int * 60 + CASE WHEN zl = 3 THEN 0 ELSE right(s, 2)::int END) END)::numeric
+		+ CASE WHEN length(s) - zl = 19 THEN 0 ELSE ('0.' || substr(s, 21, greatest(least(length(s) - (zl + 20), 9), 0)))::numeric END
 	END
 $fn$;
 
+-- segmatch_date_parse: each field is looked up in the list of its values
+-- (a hashed lookup: digits and range at once; the month and day together,
+-- February 29 then only in leap years); the zone is told by where its
+-- sign stands from the end (its forms put it where no other form's tail
+-- has one), so that segmatch_date_z is given its length as a constant.
+-- Days come from PostgreSQL's proleptic Gregorian date, 400 years (146097
+-- days exactly) later, as it has no year 0.
+CREATE OR REPLACE FUNCTION segmatch_date_parse(s text)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT CASE
+	WHEN NOT (substr(s, 5, 1) = '-' AND substr(s, 8, 1) = '-'
+		AND substr(s, 1, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99}'::text[]) AND substr(s, 3, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99}'::text[])
+		AND substr(s, 6, 5) = ANY ('{01-01,01-02,01-03,01-04,01-05,01-06,01-07,01-08,01-09,01-10,01-11,01-12,01-13,01-14,01-15,01-16,01-17,01-18,01-19,01-20,01-21,01-22,01-23,01-24,01-25,01-26,01-27,01-28,01-29,01-30,01-31,02-01,02-02,02-03,02-04,02-05,02-06,02-07,02-08,02-09,02-10,02-11,02-12,02-13,02-14,02-15,02-16,02-17,02-18,02-19,02-20,02-21,02-22,02-23,02-24,02-25,02-26,02-27,02-28,02-29,03-01,03-02,03-03,03-04,03-05,03-06,03-07,03-08,03-09,03-10,03-11,03-12,03-13,03-14,03-15,03-16,03-17,03-18,03-19,03-20,03-21,03-22,03-23,03-24,03-25,03-26,03-27,03-28,03-29,03-30,03-31,04-01,04-02,04-03,04-04,04-05,04-06,04-07,04-08,04-09,04-10,04-11,04-12,04-13,04-14,04-15,04-16,04-17,04-18,04-19,04-20,04-21,04-22,04-23,04-24,04-25,04-26,04-27,04-28,04-29,04-30,05-01,05-02,05-03,05-04,05-05,05-06,05-07,05-08,05-09,05-10,05-11,05-12,05-13,05-14,05-15,05-16,05-17,05-18,05-19,05-20,05-21,05-22,05-23,05-24,05-25,05-26,05-27,05-28,05-29,05-30,05-31,06-01,06-02,06-03,06-04,06-05,06-06,06-07,06-08,06-09,06-10,06-11,06-12,06-13,06-14,06-15,06-16,06-17,06-18,06-19,06-20,06-21,06-22,06-23,06-24,06-25,06-26,06-27,06-28,06-29,06-30,07-01,07-02,07-03,07-04,07-05,07-06,07-07,07-08,07-09,07-10,07-11,07-12,07-13,07-14,07-15,07-16,07-17,07-18,07-19,07-20,07-21,07-22,07-23,07-24,07-25,07-26,07-27,07-28,07-29,07-30,07-31,08-01,08-02,08-03,08-04,08-05,08-06,08-07,08-08,08-09,08-10,08-11,08-12,08-13,08-14,08-15,08-16,08-17,08-18,08-19,08-20,08-21,08-22,08-23,08-24,08-25,08-26,08-27,08-28,08-29,08-30,08-31,09-01,09-02,09-03,09-04,09-05,09-06,09-07,09-08,09-09,09-10,09-11,09-12,09-13,09-14,09-15,09-16,09-17,09-18,09-19,09-20,09-21,09-22,09-23,09-24,09-25,09-26,09-27,09-28,09-29,09-30,10-01,10-02,10-03,10-04,10-05,10-06,10-07,10-08,10-09,10-10,10-11,10-12,10-13,10-14,10-15,10-16,10-17,10-18,10-19,10-20,10-21,10-22,10-23,10-24,10-25,10-26,10-27,10-28,10-29,10-30,10-31,11-01,11-02,11-03,11-04,11-05,11-06,11-07,11-08,11-09,11-10,11-11,11-12,11-13,11-14,11-15,11-16,11-17,11-18,11-19,11-20,11-21,11-22,11-23,11-24,11-25,11-26,11-27,11-28,11-29,11-30,12-01,12-02,12-03,12-04,12-05,12-06,12-07,12-08,12-09,12-10,12-11,12-12,12-13,12-14,12-15,12-16,12-17,12-18,12-19,12-20,12-21,12-22,12-23,12-24,12-25,12-26,12-27,12-28,12-29,12-30,12-31}'::text[])) THEN NULL
+	WHEN substr(s, 6, 5) = '02-29' AND NOT (substr(s, 1, 4)::int % 4 = 0
+		AND (substr(s, 1, 4)::int % 100 <> 0 OR substr(s, 1, 4)::int % 400 = 0)) THEN NULL
+	WHEN length(s) = 10 THEN
+		((make_date(substr(s, 1, 4)::int + 400, substr(s, 6, 2)::int, substr(s, 9, 2)::int) - DATE '1970-01-01' - 146097)::int8 * 86400)::numeric
+	WHEN NOT (substr(s, 11, 1) IN ('T', 't', ' ') AND substr(s, 14, 1) = ':' AND substr(s, 17, 1) = ':'
+		AND substr(s, 12, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23}'::text[]) AND substr(s, 15, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59}'::text[])
+		AND substr(s, 18, 2) = ANY ('{00,01,02,03,04,05,06,07,08,09,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59}'::text[])) THEN NULL
+	WHEN right(s, 1) IN ('Z', 'z') THEN segmatch_date_z(s, 1)
+	WHEN substr(s, length(s) - 5, 1) IN ('+', '-') AND substr(s, length(s) - 2, 1) = ':' THEN segmatch_date_z(s, 6)
+	WHEN substr(s, length(s) - 4, 1) IN ('+', '-') THEN segmatch_date_z(s, 5)
+	WHEN substr(s, length(s) - 2, 1) IN ('+', '-') THEN segmatch_date_z(s, 3)
+	ELSE segmatch_date_z(s, 0) END
+$fn$;
+
+-- segmatch_date_text: segmatch_date_parse, inlined here on a variable
+-- (inlined into a clause, each of its many reads of s would extract the
+-- string from the row again).
 CREATE OR REPLACE FUNCTION segmatch_date_text(s text)
 RETURNS numeric LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-DECLARE
-	p text := translate(s, '123456789', '000000000');
-	r text;
-	z text;
-	fr text;
 BEGIN
-	IF length(p) = 10 THEN
-		IF p <> '0000-00-00' THEN
-			RETURN NULL;
-		END IF;
-		RETURN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int, 0, 0, 0, 0, 0);
-	END IF;
-	r := substr(p, 20);
-	z := ltrim(r, '.0');
-	fr := left(r, length(r) - length(z));
-	IF fr <> '' AND (left(fr, 1) <> '.' OR length(fr) < 2 OR strpos(substr(fr, 2), '.') > 0) THEN
-		RETURN NULL;
-	END IF;
-	IF left(p, 19) IN ('0000-00-00T00:00:00', '0000-00-00t00:00:00') THEN
-		IF NOT (z IN ('Z', 'z', '+00:00', '-00:00') OR z = '' AND fr = '') THEN
-			RETURN NULL; -- the T form: zones Z or ±hh:mm, and a fraction needs one
-		END IF;
-	ELSIF left(p, 19) <> '0000-00-00 00:00:00' OR z NOT IN ('', 'Z', 'z', '+00', '-00', '+0000', '-0000', '+00:00', '-00:00') THEN
-		RETURN NULL;
-	END IF;
-	RETURN segmatch_date_fields(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int,
-		substr(s, 12, 2)::int, substr(s, 15, 2)::int, substr(s, 18, 2)::int,
-		segmatch_zone(substr(s, length(s) - length(z) + 1)),
-		CASE WHEN fr = '' THEN 0 ELSE ('0.' || left(substr(s, 21, length(fr) - 1), 9))::numeric END);
+	RETURN segmatch_date_parse(s);
 END
 $fn$;
 
