@@ -10,7 +10,8 @@ import (
 	"github.com/segmatch/segmatch/operators"
 )
 
-// Dates: before, after (strict), on segmatch_date's exact epoch seconds.
+// Dates: before, after (strict), on exact epoch seconds (segmatch_date_text,
+// segmatch_date_ms).
 func dateCompare(sym string) builder {
 	return func(g *gen, l *leaf) (string, error) {
 		d := filterDate(l.f.Value)
@@ -25,16 +26,22 @@ func dateCompare(sym string) builder {
 // when not "", makes the one bound strict). A date string is parsed only
 // when its day (YYYY-MM-DD, which orders as text) is within two days of
 // the bounds: its zone moves its instant by less than a day from its
-// local time, so a string outside cannot be a date inside.
+// local time, so a string outside cannot be a date inside. When those
+// days are few (dayList), the day is looked up in their list, one hashed
+// lookup that also refuses what is not a day; an epoch-milliseconds
+// number is read only within a day of the bounds. The element's type is
+// read once and each type's parser only on its own branch.
 func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 	if lo != nil && hi != nil && lo.After(*hi) {
 		return g.anyElem(l.fld, func(string) string { return "FALSE" })
 	}
-	var ops, bounds, pre, npre []string // segmatch_date(e) ops[i] bounds[i]
+	var ops, bounds, pre, npre []string // date ops[i] bounds[i]
+	var loDay, hiDay string
 	if lo != nil {
 		ops = append(ops, ">=")
 		bounds = append(bounds, g.arg(epoch(*lo))+"::text::numeric")
 		if day, ok := dayOf(*lo, -2); ok {
+			loDay = day
 			pre = append(pre, `COLLATE "C" >= `+g.arg(day)+"::text")
 		}
 		npre = append(npre, ">= "+g.arg(msOf(*lo, -1))+"::text::numeric")
@@ -43,6 +50,7 @@ func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 		ops = append(ops, "<=")
 		bounds = append(bounds, g.arg(epoch(*hi))+"::text::numeric")
 		if day, ok := dayOf(*hi, 2); ok {
+			hiDay = day
 			pre = append(pre, `COLLATE "C" <= `+g.arg(day)+"::text")
 		}
 		npre = append(npre, "<= "+g.arg(msOf(*hi, 1))+"::text::numeric")
@@ -50,27 +58,57 @@ func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 	if sym != "" {
 		ops[0] = sym
 	}
-	return g.anyElem(l.fld, func(e string) string {
-		// segmatch_date once: a range holds both bounds (BETWEEN would
-		// evaluate it twice).
-		test := fmt.Sprintf("segmatch_date(%s) %s %s", e, ops[0], bounds[0])
+	if days := dayList(loDay, hiDay); days != nil {
+		pre = []string{"= ANY(" + g.arg(days) + "::text[])"}
+	}
+	// cmp tests a date once: a range holds both bounds (BETWEEN would
+	// evaluate it twice).
+	cmp := func(date string) string {
 		if len(ops) == 2 {
-			test = fmt.Sprintf("numrange(%s, %s, '[]') @> segmatch_date(%s)", bounds[0], bounds[1], e)
+			return fmt.Sprintf("numrange(%s, %s, '[]') @> %s", bounds[0], bounds[1], date)
 		}
+		return fmt.Sprintf("%s %s %s", date, ops[0], bounds[0])
+	}
+	return g.anyElem(l.fld, func(e string) string {
+		text := fmt.Sprintf("(%s) #>> '{}'", e)
 		ps := []string{"TRUE"} // bounds beyond the years date strings write
 		if len(pre) > 0 {
 			ps = nil
 			for _, c := range pre {
-				ps = append(ps, fmt.Sprintf("left((%s) #>> '{}', 10) %s", e, c))
+				ps = append(ps, fmt.Sprintf("left(%s, 10) %s", text, c))
 			}
 		}
+		num := fmt.Sprintf("(%s)::numeric", e)
 		var ns []string
 		for _, c := range npre {
-			ns = append(ns, fmt.Sprintf("(%s)::numeric %s", e, c))
+			ns = append(ns, num+" "+c)
 		}
-		return fmt.Sprintf("((CASE jsonb_typeof(%s) WHEN 'string' THEN %s WHEN 'number' THEN %s ELSE FALSE END) AND %s)",
-			e, strings.Join(ps, " AND "), strings.Join(ns, " AND "), test)
+		return fmt.Sprintf("(CASE jsonb_typeof(%s) WHEN 'string' THEN %s AND %s WHEN 'number' THEN %s AND %s ELSE FALSE END)",
+			e, strings.Join(ps, " AND "), cmp("segmatch_date_text("+text+")"),
+			strings.Join(ns, " AND "), cmp("segmatch_date_ms("+num+")"))
 	})
+}
+
+// maxDayList bounds the list of days dayList writes (beyond it, the
+// text order of the days is the pre-test).
+const maxDayList = 400
+
+// dayList is every day from lo to hi (YYYY-MM-DD, both included), nil
+// when either is "" or they are more than maxDayList.
+func dayList(lo, hi string) []string {
+	if lo == "" || hi == "" {
+		return nil
+	}
+	a, _ := time.Parse("2006-01-02", lo)
+	b, _ := time.Parse("2006-01-02", hi)
+	var out []string
+	for d := a; !d.After(b); d = d.AddDate(0, 0, 1) {
+		if len(out) == maxDayList {
+			return nil
+		}
+		out = append(out, d.Format("2006-01-02"))
+	}
+	return out
 }
 
 // msOf is t moved by days as epoch milliseconds (exact decimal): an
