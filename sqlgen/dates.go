@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ func dateCompare(sym string) builder {
 // read once and each type's parser only on its own branch.
 func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 	if lo != nil && hi != nil && lo.After(*hi) {
-		return g.anyElem(l.fld, func(string) string { return "FALSE" })
+		return g.anyElemSome(l.fld, func(string) string { return "FALSE" }, func(string) string { return "FALSE" })
 	}
 	var ops, bounds, pre, npre []string // date ops[i] bounds[i]
 	var loDay, hiDay string
@@ -69,7 +70,19 @@ func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 		}
 		return fmt.Sprintf("%s %s %s", date, ops[0], bounds[0])
 	}
-	return g.anyElem(l.fld, func(e string) string {
+	// some: an array's elements are read by segmatch_date_some, without
+	// the pre-tests (arrays of dates are rare).
+	someBounds := [4]string{"NULL", "false", "NULL", "false"}
+	if lo != nil {
+		someBounds[0], someBounds[1] = bounds[0], strconv.FormatBool(sym == ">")
+	}
+	if hi != nil {
+		someBounds[2], someBounds[3] = bounds[len(bounds)-1], strconv.FormatBool(sym == "<")
+	}
+	some := func(arr string) string {
+		return fmt.Sprintf("segmatch_date_some(%s, %s)", arr, strings.Join(someBounds[:], ", "))
+	}
+	return g.anyElemSome(l.fld, func(e string) string {
 		text := fmt.Sprintf("(%s) #>> '{}'", e)
 		ps := []string{"TRUE"} // bounds beyond the years date strings write
 		if len(pre) > 0 {
@@ -86,7 +99,7 @@ func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
 		return fmt.Sprintf("(CASE jsonb_typeof(%s) WHEN 'string' THEN %s AND %s WHEN 'number' THEN %s AND %s ELSE FALSE END)",
 			e, strings.Join(ps, " AND "), cmp("segmatch_date_text("+text+")"),
 			strings.Join(ns, " AND "), cmp("segmatch_date_ms("+num+")"))
-	})
+	}, some)
 }
 
 // maxDayList bounds the list of days dayList writes (beyond it, the

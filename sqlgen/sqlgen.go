@@ -328,35 +328,65 @@ func (g *gen) path(p filter.Path, root string) *field {
 // it is only ever given a column of a set-returning function or the
 // field's fast expression, so that the helpers it calls are inlined.
 func (g *gen) anyElem(f *field, t func(e string) string) string {
-	return g.anyElemJP(f, t, "")
+	return g.anyElemSome(f, t, nil)
 }
 
 // anyElemJP is anyElem where jp, when not "", is the same test as a
 // jsonpath filter on @ (no parameters: its constants are in the path
-// text, itself a parameter), which reads a fan-out in one call.
+// text, itself a parameter), which reads a fan-out in one call and an
+// array without a subquery.
 func (g *gen) anyElemJP(f *field, t func(e string) string, jp string) string {
-	if !f.native {
-		return g.elemsOf(f.v, "'lax $[*]'::jsonpath", t)
+	if jp == "" {
+		return g.anyElem(f, t)
 	}
-	a := g.newAlias()
-	fast := fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
-		f.fast, f.fast, a, t(a+".v"), t(f.fast))
+	// lax mode unwraps the array given to the filter one level, as [*]
+	// would, and no further (an element that is an array is tested as
+	// one: jpEquals tests the type).
+	some := fmt.Sprintf("jsonb_path_exists(%%s, %s::text::jsonpath)", g.arg("lax $ ? ("+jp+")"))
+	s := g.anyElemSome(f, t, func(arr string) string { return fmt.Sprintf(some, arr) })
+	if !f.native || f.fan == "" {
+		return s
+	}
+	// The fan-out: not elems, whose items a filter would unwrap once
+	// more; the filter goes on the values reached.
+	fan := fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
+	return g.fanOut(f, fan, fmt.Sprintf(some, f.slow), g.fastElem(f, t, func(arr string) string { return fmt.Sprintf(some, arr) }))
+}
+
+// anyElemSome is anyElem where some, when not nil, writes without a
+// subquery the test that t holds for some element of a jsonb array (or
+// for a non-array value itself): a clause without subqueries (SubPlans)
+// is one PostgreSQL can run in parallel workers.
+func (g *gen) anyElemSome(f *field, t func(e string) string, some func(arr string) string) string {
+	fan := func() string { return some("jsonb_path_query_array(" + f.root + ", " + f.elems + ")") }
+	if some == nil {
+		some = func(arr string) string { return g.elemsOf(arr, "'lax $[*]'::jsonpath", t) }
+		fan = func() string { return g.elemsOf(f.root, f.elems, t) }
+	}
+	if !f.native {
+		return some(f.v)
+	}
+	fast := g.fastElem(f, t, some)
 	if f.fan == "" {
 		return fast
 	}
-	fan := g.elemsOf(f.root, f.elems, t)
-	if jp != "" {
-		// Not elems: lax mode unwraps an array given to a filter, so the
-		// filter goes on the values reached, whose arrays it unwraps one
-		// level, as [*] would, and no further (an element that is an
-		// array is tested as one).
-		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
-	}
-	// The path reads a subset of the elements (all of them unless the
-	// guard holds: arrays nested too deep are skipped), so its answer
-	// stands when true and the guard is only read when it is false.
-	return fmt.Sprintf("(CASE WHEN %s THEN (%s OR (%s AND %s)) ELSE %s END)",
-		f.fan, fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fast)
+	return g.fanOut(f, fan(), some(f.slow), fast)
+}
+
+// fastElem is the test of a field that does not fan out: on some element
+// of an array, else on the value itself.
+func (g *gen) fastElem(f *field, t func(e string) string, some func(arr string) string) string {
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN %s ELSE COALESCE(%s, false) END)", f.fast, some(f.fast), t(f.fast))
+}
+
+// fanOut combines the tests of a field that may fan out: fan on what the
+// SQL/JSON path reads, slow on segmatch_get's values, fast when no prefix
+// of the path is an array. The path reads a subset of the elements (all
+// of them unless the guard holds: arrays nested too deep are skipped),
+// so its answer stands when true and the guard is only read when it is
+// false.
+func (g *gen) fanOut(f *field, fan, slow, fast string) string {
+	return fmt.Sprintf("(CASE WHEN %s THEN (%s OR (%s AND %s)) ELSE %s END)", f.fan, fan, f.guard, slow, fast)
 }
 
 // jpEquals is the jsonpath filter of equality with strings and bools
