@@ -1,9 +1,9 @@
 -- segmatch helper functions for SQL pushdown (sqlgen). Every function is
 -- IMMUTABLE, never raises on any input (each cast is gated), and returns
--- NULL for "not this type"; except three internal pieces of the others,
--- segmatch_decimal_u, segmatch_zone and segmatch_date_fields, which are
--- only given what their caller has checked (a number's text and its
--- unsigned part; a zone and the fields of a date of the accepted forms).
+-- NULL for "not this type"; except two internal pieces of the others,
+-- segmatch_decimal_u and segmatch_date_z, which are only given what their
+-- caller has checked (a number's text and its unsigned part; a string
+-- whose date and time of day are valid and whose zone's sign is placed).
 -- Installed by sqlgen.Install; re-running it replaces them (CREATE OR
 -- REPLACE).
 
@@ -187,7 +187,8 @@ $fn$;
 -- No regular expression and no translate() (each takes microseconds a
 -- call, and these run for every date near a condition's bounds): the
 -- fields are at fixed places in s (YYYY-MM-DD, HH:MM:SS at 12), checked
--- by lookups, and segmatch_date_fields checks the day of the month.
+-- by lookups (segmatch_date_parse, segmatch_date_z).
+
 -- segmatch_date_z: s is YYYY-MM-DD?HH:MM:SS (checked), then an optional
 -- fraction (a point and at least one digit), then a zone of zl characters
 -- whose sign is in place. The T form takes zones Z and ±hh:mm, or none

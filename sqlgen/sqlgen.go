@@ -22,8 +22,10 @@
 // segmatch_get, a plpgsql walk, serves paths with an index or '#' and
 // arrays nested deeper than the path flattens. "Any element" is EXISTS
 // over the elements when V is an array, else the test on V itself; on a
-// fan-out, EXISTS over the path's items, or for string and bool equality
-// one jsonb_path_exists with the test as a filter):
+// fan-out, EXISTS over the path's items. For string and bool equality it
+// is one jsonb_path_exists with the test as a filter, and for dates
+// segmatch_date_some over an array, so that these clauses hold no
+// subquery, which lets PostgreSQL scan for them in parallel workers):
 //
 //	eq/ne/in/not_in        jsonb equality for strings and bools, segmatch_num (rule 1) for numbers
 //	gt..lte, between       float8 order on segmatch_num, or text order COLLATE "C" (byte-wise)
@@ -31,8 +33,8 @@
 //	ignore_case            segmatch_fold on both sides (Unicode simple folding, as Go)
 //	regex                  the RE2 parse tree rewritten as a PostgreSQL ARE (see regex.go)
 //	is_set/is_empty        tests on V and jsonb_typeof(V)
-//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go;
-//	                       a string is parsed only when its day is within two days of them
+//	dates                  segmatch_date_text / _ms: exact epoch seconds (numeric, ns precision); bounds
+//	                       from Go; a string is parsed only when its day is within two days of them
 //	semver_*               segmatch_semver_key: a text key whose byte order is SemVer precedence
 //	contains_any/all/none  any-element membership, as in / all of
 //	elem_match             EXISTS over the elements, the group compiled against each element
