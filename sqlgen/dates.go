@@ -165,21 +165,6 @@ func (g *gen) within(l *leaf) (string, error) {
 	return g.dateRange(l, &lo, &hi, ""), nil
 }
 
-// filterDate reads a (validated) filter date.
-func filterDate(raw json.RawMessage) time.Time {
-	var x any
-	_ = json.Unmarshal(raw, &x)
-	switch t := x.(type) {
-	case string:
-		d, _ := operators.ParseDate(t)
-		return d
-	case float64:
-		d, _ := operators.EpochMillis(t)
-		return d
-	}
-	return time.Time{}
-}
-
 // epoch writes t as exact decimal epoch seconds with 9 fraction digits.
 func epoch(t time.Time) string {
 	ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))

@@ -940,6 +940,21 @@ func stringOrList(raw json.RawMessage, fold bool) []string {
 	return out
 }
 
+// filterDate reads a (validated) filter date.
+func filterDate(raw json.RawMessage) time.Time {
+	var x any
+	_ = json.Unmarshal(raw, &x)
+	switch t := x.(type) {
+	case string:
+		d, _ := operators.ParseDate(t)
+		return d
+	case float64:
+		d, _ := operators.EpochMillis(t)
+		return d
+	}
+	return time.Time{}
+}
+
 // nulBound rewrites a byte-wise comparison with a constant holding U+0000
 // as one with its NUL-free prefix p, exact for every NUL-free string s:
 // s < c and s <= c are s <= p; s > c and s >= c are s > p.
