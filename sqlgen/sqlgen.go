@@ -22,8 +22,10 @@
 // segmatch_get, a plpgsql walk, serves paths with an index or '#' and
 // arrays nested deeper than the path flattens. "Any element" is EXISTS
 // over the elements when V is an array, else the test on V itself; on a
-// fan-out, EXISTS over the path's items, or for string and bool equality
-// one jsonb_path_exists with the test as a filter):
+// fan-out, EXISTS over the path's items. For string and bool equality it
+// is one jsonb_path_exists with the test as a filter, and for dates
+// segmatch_date_some over an array, so that these clauses hold no
+// subquery, which lets PostgreSQL scan for them in parallel workers):
 //
 //	eq/ne/in/not_in        jsonb equality for strings and bools, segmatch_num (rule 1) for numbers
 //	gt..lte, between       float8 order on segmatch_num, or text order COLLATE "C" (byte-wise)
@@ -31,8 +33,8 @@
 //	ignore_case            segmatch_fold on both sides (Unicode simple folding, as Go)
 //	regex                  the RE2 parse tree rewritten as a PostgreSQL ARE (see regex.go)
 //	is_set/is_empty        tests on V and jsonb_typeof(V)
-//	dates                  segmatch_date: exact epoch seconds (numeric, ns precision); bounds from Go;
-//	                       a string is parsed only when its day is within two days of them
+//	dates                  segmatch_date_text / _ms: exact epoch seconds (numeric, ns precision); bounds
+//	                       from Go; a string is parsed only when its day is within two days of them
 //	semver_*               segmatch_semver_key: a text key whose byte order is SemVer precedence
 //	contains_any/all/none  any-element membership, as in / all of
 //	elem_match             EXISTS over the elements, the group compiled against each element
@@ -52,7 +54,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -329,35 +330,65 @@ func (g *gen) path(p filter.Path, root string) *field {
 // it is only ever given a column of a set-returning function or the
 // field's fast expression, so that the helpers it calls are inlined.
 func (g *gen) anyElem(f *field, t func(e string) string) string {
-	return g.anyElemJP(f, t, "")
+	return g.anyElemSome(f, t, nil)
 }
 
 // anyElemJP is anyElem where jp, when not "", is the same test as a
 // jsonpath filter on @ (no parameters: its constants are in the path
-// text, itself a parameter), which reads a fan-out in one call.
+// text, itself a parameter), which reads a fan-out in one call and an
+// array without a subquery.
 func (g *gen) anyElemJP(f *field, t func(e string) string, jp string) string {
-	if !f.native {
-		return g.elemsOf(f.v, "'lax $[*]'::jsonpath", t)
+	if jp == "" {
+		return g.anyElem(f, t)
 	}
-	a := g.newAlias()
-	fast := fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS %s(v) WHERE %s) ELSE COALESCE(%s, false) END)",
-		f.fast, f.fast, a, t(a+".v"), t(f.fast))
+	// lax mode unwraps the array given to the filter one level, as [*]
+	// would, and no further (an element that is an array is tested as
+	// one: jpEquals tests the type).
+	some := fmt.Sprintf("jsonb_path_exists(%%s, %s::text::jsonpath)", g.arg("lax $ ? ("+jp+")"))
+	s := g.anyElemSome(f, t, func(arr string) string { return fmt.Sprintf(some, arr) })
+	if !f.native || f.fan == "" {
+		return s
+	}
+	// The fan-out: not elems, whose items a filter would unwrap once
+	// more; the filter goes on the values reached.
+	fan := fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
+	return g.fanOut(f, fan, fmt.Sprintf(some, f.slow), g.fastElem(f, t, func(arr string) string { return fmt.Sprintf(some, arr) }))
+}
+
+// anyElemSome is anyElem where some, when not nil, writes without a
+// subquery the test that t holds for some element of a jsonb array (or
+// for a non-array value itself): a clause without subqueries (SubPlans)
+// is one PostgreSQL can run in parallel workers.
+func (g *gen) anyElemSome(f *field, t func(e string) string, some func(arr string) string) string {
+	fan := func() string { return some("jsonb_path_query_array(" + f.root + ", " + f.elems + ")") }
+	if some == nil {
+		some = func(arr string) string { return g.elemsOf(arr, "'lax $[*]'::jsonpath", t) }
+		fan = func() string { return g.elemsOf(f.root, f.elems, t) }
+	}
+	if !f.native {
+		return some(f.v)
+	}
+	fast := g.fastElem(f, t, some)
 	if f.fan == "" {
 		return fast
 	}
-	fan := g.elemsOf(f.root, f.elems, t)
-	if jp != "" {
-		// Not elems: lax mode unwraps an array given to a filter, so the
-		// filter goes on the values reached, whose arrays it unwraps one
-		// level, as [*] would, and no further (an element that is an
-		// array is tested as one).
-		fan = fmt.Sprintf("jsonb_path_exists(%s, %s::text::jsonpath)", f.root, g.arg(f.reachedPath+" ? ("+jp+")"))
-	}
-	// The path reads a subset of the elements (all of them unless the
-	// guard holds: arrays nested too deep are skipped), so its answer
-	// stands when true and the guard is only read when it is false.
-	return fmt.Sprintf("(CASE WHEN %s THEN (%s OR (%s AND %s)) ELSE %s END)",
-		f.fan, fan, f.guard, g.elemsOf(f.slow, "'lax $[*]'::jsonpath", t), fast)
+	return g.fanOut(f, fan(), some(f.slow), fast)
+}
+
+// fastElem is the test of a field that does not fan out: on some element
+// of an array, else on the value itself.
+func (g *gen) fastElem(f *field, t func(e string) string, some func(arr string) string) string {
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'array' THEN %s ELSE COALESCE(%s, false) END)", f.fast, some(f.fast), t(f.fast))
+}
+
+// fanOut combines the tests of a field that may fan out: fan on what the
+// SQL/JSON path reads, slow on segmatch_get's values, fast when no prefix
+// of the path is an array. The path reads a subset of the elements (all
+// of them unless the guard holds: arrays nested too deep are skipped),
+// so its answer stands when true and the guard is only read when it is
+// false.
+func (g *gen) fanOut(f *field, fan, slow, fast string) string {
+	return fmt.Sprintf("(CASE WHEN %s THEN (%s OR (%s AND %s)) ELSE %s END)", f.fan, fan, f.guard, slow, fast)
 }
 
 // jpEquals is the jsonpath filter of equality with strings and bools
@@ -765,110 +796,6 @@ func (g *gen) isEmpty(l *leaf) (string, error) {
 	return fmt.Sprintf("(%s IS NULL OR %s IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb))", l.v, l.v), nil
 }
 
-// Dates: before, after (strict), on segmatch_date's exact epoch seconds.
-func dateCompare(sym string) builder {
-	return func(g *gen, l *leaf) (string, error) {
-		d := filterDate(l.f.Value)
-		if sym == "<" {
-			return g.dateRange(l, nil, &d, "<"), nil
-		}
-		return g.dateRange(l, &d, nil, ">"), nil
-	}
-}
-
-// dateRange: lo <= the field's date <= hi (a nil bound is none; sym,
-// when not "", makes the one bound strict). A date string is parsed only
-// when its day (YYYY-MM-DD, which orders as text) is within two days of
-// the bounds: its zone moves its instant by less than a day from its
-// local time, so a string outside cannot be a date inside.
-func (g *gen) dateRange(l *leaf, lo, hi *time.Time, sym string) string {
-	if lo != nil && hi != nil && lo.After(*hi) {
-		return g.anyElem(l.fld, func(string) string { return "FALSE" })
-	}
-	var ops, bounds, pre, npre []string // segmatch_date(e) ops[i] bounds[i]
-	if lo != nil {
-		ops = append(ops, ">=")
-		bounds = append(bounds, g.arg(epoch(*lo))+"::text::numeric")
-		if day, ok := dayOf(*lo, -2); ok {
-			pre = append(pre, `COLLATE "C" >= `+g.arg(day)+"::text")
-		}
-		npre = append(npre, ">= "+g.arg(msOf(*lo, -1))+"::text::numeric")
-	}
-	if hi != nil {
-		ops = append(ops, "<=")
-		bounds = append(bounds, g.arg(epoch(*hi))+"::text::numeric")
-		if day, ok := dayOf(*hi, 2); ok {
-			pre = append(pre, `COLLATE "C" <= `+g.arg(day)+"::text")
-		}
-		npre = append(npre, "<= "+g.arg(msOf(*hi, 1))+"::text::numeric")
-	}
-	if sym != "" {
-		ops[0] = sym
-	}
-	return g.anyElem(l.fld, func(e string) string {
-		// segmatch_date once: a range holds both bounds (BETWEEN would
-		// evaluate it twice).
-		test := fmt.Sprintf("segmatch_date(%s) %s %s", e, ops[0], bounds[0])
-		if len(ops) == 2 {
-			test = fmt.Sprintf("numrange(%s, %s, '[]') @> segmatch_date(%s)", bounds[0], bounds[1], e)
-		}
-		ps := []string{"TRUE"} // bounds beyond the years date strings write
-		if len(pre) > 0 {
-			ps = nil
-			for _, c := range pre {
-				ps = append(ps, fmt.Sprintf("left((%s) #>> '{}', 10) %s", e, c))
-			}
-		}
-		var ns []string
-		for _, c := range npre {
-			ns = append(ns, fmt.Sprintf("(%s)::numeric %s", e, c))
-		}
-		return fmt.Sprintf("((CASE jsonb_typeof(%s) WHEN 'string' THEN %s WHEN 'number' THEN %s ELSE FALSE END) AND %s)",
-			e, strings.Join(ps, " AND "), strings.Join(ns, " AND "), test)
-	})
-}
-
-// msOf is t moved by days as epoch milliseconds (exact decimal): an
-// epoch-milliseconds date is within a millisecond of its number.
-func msOf(t time.Time, days int) string {
-	t = t.Add(time.Duration(days) * 24 * time.Hour)
-	ms := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9)), big.NewInt(int64(t.Nanosecond()))), big.NewInt(1e6))
-	return ms.FloatString(6)
-}
-
-// dayOf is the UTC day of t moved by days, as YYYY-MM-DD; false beyond
-// the years a date string can write.
-func dayOf(t time.Time, days int) (string, bool) {
-	t = t.UTC().AddDate(0, 0, days)
-	if t.Year() < 0 || t.Year() > 9999 {
-		return "", false
-	}
-	return t.Format("2006-01-02"), true
-}
-
-// Dates: date_between [from, to], inclusive.
-func (g *gen) dateBetween(l *leaf) (string, error) {
-	var raws []json.RawMessage
-	_ = json.Unmarshal(l.f.Value, &raws)
-	lo, hi := filterDate(raws[0]), filterDate(raws[1])
-	return g.dateRange(l, &lo, &hi, ""), nil
-}
-
-// Relative dates: within_last [now - d, now], within_next [now, now + d],
-// the bounds computed in Go at the configured now.
-func (g *gen) within(l *leaf) (string, error) {
-	var ds string
-	_ = json.Unmarshal(l.f.Value, &ds)
-	d, _ := operators.ParseDuration(ds)
-	lo, hi := g.cfg.now, g.cfg.now
-	if l.op == "within_last" {
-		lo = d.Back(lo)
-	} else {
-		hi = d.Forward(hi)
-	}
-	return g.dateRange(l, &lo, &hi, ""), nil
-}
-
 // SemVer: semver_eq .. semver_lte on segmatch_semver_key, whose byte
 // order is SemVer precedence.
 func semverOrder(sym string) builder {
@@ -1026,22 +953,6 @@ func filterDate(raw json.RawMessage) time.Time {
 		return d
 	}
 	return time.Time{}
-}
-
-// epoch writes t as exact decimal epoch seconds with 9 fraction digits.
-func epoch(t time.Time) string {
-	ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
-	ns.Add(ns, big.NewInt(int64(t.Nanosecond())))
-	neg := ns.Sign() < 0
-	s := new(big.Int).Abs(ns).String()
-	for len(s) < 10 {
-		s = "0" + s
-	}
-	s = s[:len(s)-9] + "." + s[len(s)-9:]
-	if neg {
-		s = "-" + s
-	}
-	return s
 }
 
 // nulBound rewrites a byte-wise comparison with a constant holding U+0000
