@@ -267,12 +267,13 @@ func (a *Audience) Lead(ctx context.Context, project, id string) ([]byte, error)
 	return unversioned(doc), nil
 }
 
-// Count is the number of members of a segment in the membership table.
+// Count is the number of members of a segment in the membership table
+// (its counter rows: the same figure, without a scan).
 func (a *Audience) Count(ctx context.Context, project, segment string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, backendTimeout)
 	defer cancel()
 	var n int
-	if err := a.pool.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, countQuery, project, segment).Scan(&n); err != nil {
 		return 0, down("counting segment %s: %w", segment, err)
 	}
 	return n, nil
@@ -285,7 +286,7 @@ func (a *Audience) Members(ctx context.Context, project, segment string, offset,
 	defer cancel()
 	p := leads.Page{IDs: []string{}, Raws: [][]byte{}}
 	err := pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM segmatch_members WHERE project = $1 AND segment = $2", project, segment).Scan(&p.Count); err != nil {
+		if err := tx.QueryRow(ctx, countQuery, project, segment).Scan(&p.Count); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT m.contact, c.doc FROM segmatch_members m

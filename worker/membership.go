@@ -310,7 +310,8 @@ func (w *membershipWrite) add(e Event, tid pgtype.TID) {
 // write applies the enters and exits and stores them in the outbox, in
 // one round trip: the exits deleted by row id (a TID scan, never a join
 // against the project's memberships), the enters inserted in (segment,
-// contact) order, the outbox row.
+// contact) order (each must be new: the memberships were read under the
+// contacts' locks), the segments' counts moved, the outbox row.
 func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) ([]Outboxed, error) {
 	if len(w.events) == 0 {
 		return nil, nil
@@ -336,9 +337,10 @@ func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) 
 	if len(inS) > 0 {
 		b.Queue(`INSERT INTO segmatch_members AS t (project, segment, contact, version, revision)
 			SELECT $1, s, c, v, r FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(s, c, v, r)
-			ON CONFLICT (project, segment, contact) DO UPDATE SET version = excluded.version, revision = excluded.revision`,
+			ON CONFLICT (project, segment, contact) DO NOTHING`,
 			project, inS, inC, inV, inR)
 	}
+	counted := queueCounts(b, project, w.events)
 	row, out, err := outboxRow(w.events)
 	if err != nil {
 		return nil, err
@@ -356,6 +358,15 @@ func (w *membershipWrite) write(ctx context.Context, tx pgx.Tx, project string) 
 		}
 	}
 	if len(inS) > 0 {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() != int64(len(inS)) {
+			return nil, fmt.Errorf("worker: %d enters inserted %d memberships", len(inS), tag.RowsAffected())
+		}
+	}
+	if counted {
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}

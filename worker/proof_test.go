@@ -656,6 +656,61 @@ func TestProof(t *testing.T) {
 
 	require.Zero(t, lost, "lost memberships")
 	require.Zero(t, wrong, "wrong memberships")
+
+	// Each segment's count (its counter rows) is its memberships'.
+	rows, err = pool.Query(ctx, `SELECT coalesce(m.segment, c.segment), coalesce(m.n, 0), coalesce(c.n, 0)
+		FROM (SELECT segment, count(*) AS n FROM segmatch_members WHERE project = $1 GROUP BY segment) m
+		FULL JOIN (SELECT segment, sum(members) AS n FROM segmatch_counts WHERE project = $1 GROUP BY segment) c USING (segment)`, project)
+	require.NoError(t, err)
+	for rows.Next() {
+		var seg string
+		var members, counted int64
+		require.NoError(t, rows.Scan(&seg, &members, &counted))
+		require.Equal(t, members, counted, "segment %s: %d memberships, counted %d", seg, members, counted)
+	}
+	require.NoError(t, rows.Err())
+
+	// The events tell the same story: for each (contact, segment), the
+	// newest event (by version, then segment revision) says whether it is
+	// a member; and without the NATS restart (across which a resent
+	// event may land after a later one), they come in that order.
+	type evKey struct{ contact, segment string }
+	newest := map[evKey]worker.Event{}
+	outOfOrder := 0
+	evCons, err := js.OrderedConsumer(ctx, worker.DefaultEventsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{worker.EventSubjectPrefix + "." + project}})
+	require.NoError(t, err)
+	for read := uint64(0); read < evs.State.Msgs; {
+		batch, err := evCons.Fetch(4096, jetstream.FetchMaxWait(2*time.Second))
+		require.NoError(t, err)
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var e worker.Event
+			require.NoError(t, json.Unmarshal(m.Data(), &e))
+			k := evKey{e.Contact, e.Segment}
+			if p, ok := newest[k]; ok {
+				if e.Version < p.Version || e.Version == p.Version && e.Revision < p.Revision {
+					outOfOrder++
+					continue
+				}
+			}
+			newest[k] = e
+		}
+		require.NoError(t, batch.Error())
+		require.NotZero(t, n, "events stream: read %d of %d", read, evs.State.Msgs)
+		read += uint64(n)
+	}
+	disagree := 0
+	for k, e := range newest {
+		if e.Entered != want[k.segment+"|"+k.contact] {
+			disagree++
+		}
+	}
+	t.Logf("events: %d (contact, segment) pairs; newest event disagrees with the membership for %d; %d out of order", len(newest), disagree, outOfOrder)
+	require.Zero(t, disagree, "events whose newest says otherwise than the membership")
+	if !chaosSet["restart"] {
+		require.Zero(t, outOfOrder, "events out of order for their (contact, segment)")
+	}
 	require.Equal(t, len(last), nRows)
 	require.Zero(t, staleRows)
 	require.Zero(t, info.NumPending)

@@ -37,6 +37,8 @@ import (
 //     RevisionDeleted for a deleted segment. pending: the stored
 //     contacts are not all recomputed at this revision yet (see
 //     RecomputePending).
+//   - segmatch_counts: each segment's member count, moved in the
+//     transaction that moves its memberships (counts.go).
 //   - segmatch_outbox: enter/exit events written with the membership, in
 //     the same transaction (one row a transaction: a JSON array of
 //     Event), deleted once JetStream has them all.
@@ -84,6 +86,9 @@ func Install(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if _, err := tx.Exec(ctx, Schema); err != nil {
 		return fmt.Errorf("worker: creating tables: %w", err)
+	}
+	if err := installCounts(ctx, tx); err != nil {
+		return fmt.Errorf("worker: creating the member counts: %w", err)
 	}
 	return tx.Commit(ctx)
 }

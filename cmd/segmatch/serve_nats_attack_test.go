@@ -61,7 +61,11 @@ func TestServeNATSAttack(t *testing.T) {
 		require.Equal(t, http.StatusCreated, code, out)
 		code, out = s.call(t, "DELETE", base+"/leads/quick", nil)
 		assert.Equal(t, http.StatusOK, code, out)
-		time.Sleep(2 * time.Second)
+		// a lead written after the DELETE, once visible, says the worker
+		// has applied both before it
+		code, out = s.call(t, "PUT", base+"/leads/quick-after", strings.NewReader(`{"country":"IT"}`))
+		require.Equal(t, http.StatusCreated, code, out)
+		require.True(t, visible(base+"/leads/quick-after", 30*time.Second))
 		code, _ = s.call(t, "GET", base+"/leads/quick", nil)
 		assert.Equal(t, http.StatusNotFound, code, "the lead the client deleted is there")
 	})
