@@ -3,8 +3,6 @@ package benchmarks
 import (
 	"fmt"
 	"io"
-	"math"
-	"sort"
 	"strings"
 )
 
@@ -168,93 +166,20 @@ func find(rs []Result, name string) (Result, bool) {
 	return Result{}, false
 }
 
-var palette = []string{"#1b6ca8", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#30638e", "#66a182"}
-
 // WriteSVG draws throughput (contacts per CPU second, or per second where
 // CPU time is unknown; log scale) against the number of segments (log
-// scale), one line per backend: a small hand-written SVG.
+// scale), one line per backend (WriteChart).
 func WriteSVG(w io.Writer, s Sweep) error {
-	const (
-		width, height         = 720.0, 440.0
-		left, right, top, bot = 80.0, 150.0, 40.0, 60.0
-		plotW, plotH          = width - left - right, height - top - bot
-	)
-	names := sweepNames(s)
-	counts := append([]int(nil), s.Counts...)
-	sort.Ints(counts)
-	if len(counts) == 0 {
-		return fmt.Errorf("benchmarks: empty sweep")
-	}
-	minY, maxY := math.Inf(1), math.Inf(-1)
-	for _, c := range counts {
-		for _, r := range s.Results[c] {
-			if r.Err == nil && r.Cost() > 0 {
-				minY, maxY = math.Min(minY, 1e9/r.Cost()), math.Max(maxY, 1e9/r.Cost())
+	c := Chart{Title: "Throughput against segment count (one goroutine, log scales)",
+		Width: 720, Height: 440, Legend: 150, Counts: s.Counts}
+	for _, name := range sweepNames(s) {
+		l := Line{Name: name, Points: map[int]float64{}}
+		for _, n := range s.Counts {
+			if r, ok := find(s.Results[n], name); ok && r.Err == nil && r.Cost() > 0 {
+				l.Points[n] = 1e9 / r.Cost()
 			}
 		}
+		c.Lines = append(c.Lines, l)
 	}
-	if math.IsInf(minY, 0) {
-		return fmt.Errorf("benchmarks: nothing measured")
-	}
-	lo, hi := math.Floor(math.Log10(minY)), math.Ceil(math.Log10(maxY))
-	if hi == lo {
-		hi++
-	}
-	xlo, xhi := math.Log10(float64(counts[0])), math.Log10(float64(counts[len(counts)-1]))
-	if xhi == xlo {
-		xlo, xhi = xlo-0.5, xhi+0.5
-	}
-	x := func(c int) float64 { return left + (math.Log10(float64(c))-xlo)/(xhi-xlo)*plotW }
-	y := func(v float64) float64 { return top + (hi-math.Log10(v))/(hi-lo)*plotH }
-
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%.0f" y="22" font-size="15" font-weight="bold">Throughput against segment count (one goroutine, log scales)</text>`+"\n", left)
-	for e := lo; e <= hi; e++ {
-		yy := y(math.Pow(10, e))
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, yy, left+plotW, yy)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, yy+4, siLabel(math.Pow(10, e)))
-	}
-	for _, c := range counts {
-		xx := x(c)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", xx, top, xx, top+plotH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%d</text>`+"\n", xx, top+plotH+18, c)
-	}
-	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#333"/>`+"\n", left, top, plotW, plotH)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">segments</text>`+"\n", left+plotW/2, height-18)
-	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">contacts per CPU second</text>`+"\n", top+plotH/2)
-	for i, name := range names {
-		color := palette[i%len(palette)]
-		var pts []string
-		for _, c := range counts {
-			if r, ok := find(s.Results[c], name); ok && r.Cost() > 0 {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(c), y(1e9/r.Cost())))
-			}
-		}
-		if len(pts) > 1 {
-			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), color)
-		}
-		for _, p := range pts {
-			var px, py float64
-			fmt.Sscanf(p, "%f,%f", &px, &py)
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", px, py, color)
-		}
-		ly := top + 10 + float64(i)*20
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/>`+"\n", left+plotW+12, ly, left+plotW+32, ly, color)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", left+plotW+38, ly+4, name)
-	}
-	b.WriteString("</svg>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func siLabel(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%gM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%gk", v/1e3)
-	}
-	return fmt.Sprintf("%g", v)
+	return WriteChart(w, c)
 }

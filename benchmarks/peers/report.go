@@ -3,11 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/segmatch/segmatch/benchmarks"
 )
 
 func us(ns float64) string {
@@ -294,118 +295,44 @@ func WriteText(w io.Writer, cn Count) {
 	}
 }
 
-var palette = []string{"#1b6ca8", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#30638e", "#66a182",
-	"#8d6a9f", "#c05746", "#2e4057", "#99c24d", "#f18f01", "#048a81", "#7f7f7f"}
-
 // WriteSVG draws contacts per CPU second (log scale) against the number
-// of segments (log scale), one line per backend, in the style of
-// `segmatch bench`'s chart. Floors are dashed; a peer's points are for
-// the segments it expresses.
+// of segments (log scale), one line per backend, with `segmatch bench`'s
+// chart writer (benchmarks.WriteChart). Floors are dashed, the engine
+// bold; a peer's points are for the segments it expresses.
 func WriteSVG(w io.Writer, r *Report, rows func(Count) []Row, title string) error {
-	const (
-		width, height         = 820.0, 480.0
-		left, right, top, bot = 80.0, 250.0, 40.0, 60.0
-		plotW, plotH          = width - left - right, height - top - bot
-	)
-	names := sweepNames(r, rows)
-	var counts []int
+	c := benchmarks.Chart{Title: title, Width: 820, Height: 480, Legend: 250}
 	for _, cn := range r.Counts {
-		counts = append(counts, cn.N)
+		c.Counts = append(c.Counts, cn.N)
 	}
-	sort.Ints(counts)
-	cost := map[string]map[int]float64{}
-	floor := map[string]bool{}
-	partial := map[string]bool{}
-	minY, maxY := math.Inf(1), math.Inf(-1)
+	lines := map[string]*benchmarks.Line{}
 	for _, cn := range r.Counts {
 		for _, x := range rows(cn) {
-			c := median(x.CPU)
-			if c <= 0 {
+			v := median(x.CPU)
+			if v <= 0 {
 				continue
 			}
-			if cost[x.Name] == nil {
-				cost[x.Name] = map[int]float64{}
+			l := lines[x.Name]
+			if l == nil {
+				l = &benchmarks.Line{Name: x.Name, Points: map[int]float64{}, Bold: strings.HasPrefix(x.Name, Engine)}
+				lines[x.Name] = l
 			}
-			cost[x.Name][cn.N] = c
-			floor[x.Name] = x.Floor
-			partial[x.Name] = partial[x.Name] || (!x.Floor && x.Segments < cn.N)
-			minY, maxY = math.Min(minY, 1e9/c), math.Max(maxY, 1e9/c)
+			l.Points[cn.N] = 1e9 / v
+			l.Dashed = x.Floor
+			if !x.Floor && x.Segments < cn.N && !strings.HasSuffix(l.Name, partialLabel) {
+				l.Name += partialLabel
+			}
 		}
 	}
-	if math.IsInf(minY, 0) {
+	if len(lines) == 0 {
 		return fmt.Errorf("peers: nothing measured")
 	}
-	lo, hi := math.Floor(math.Log10(minY)), math.Ceil(math.Log10(maxY))
-	if hi == lo {
-		hi++
+	for _, name := range sweepNames(r, rows) {
+		if l := lines[name]; l != nil {
+			c.Lines = append(c.Lines, *l)
+		}
 	}
-	xlo, xhi := math.Log10(float64(counts[0])), math.Log10(float64(counts[len(counts)-1]))
-	if xhi == xlo {
-		xlo, xhi = xlo-0.5, xhi+0.5
-	}
-	x := func(c int) float64 { return left + (math.Log10(float64(c))-xlo)/(xhi-xlo)*plotW }
-	y := func(v float64) float64 { return top + (hi-math.Log10(v))/(hi-lo)*plotH }
-
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%.0f" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", left, title)
-	for e := lo; e <= hi; e++ {
-		yy := y(math.Pow(10, e))
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, yy, left+plotW, yy)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, yy+4, siLabel(math.Pow(10, e)))
-	}
-	for _, c := range counts {
-		xx := x(c)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", xx, top, xx, top+plotH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%d</text>`+"\n", xx, top+plotH+18, c)
-	}
-	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#333"/>`+"\n", left, top, plotW, plotH)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">segments</text>`+"\n", left+plotW/2, height-18)
-	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">contacts per CPU second</text>`+"\n", top+plotH/2)
-	for i, name := range names {
-		color := palette[i%len(palette)]
-		dash, width, label := "", 2, name
-		if floor[name] {
-			dash = ` stroke-dasharray="5 4"`
-		}
-		if strings.HasPrefix(name, Engine) {
-			width = 3
-		}
-		if partial[name] {
-			label += " (its segments only)"
-		}
-		var pts [][2]float64
-		for _, c := range counts {
-			if v, ok := cost[name][c]; ok {
-				pts = append(pts, [2]float64{x(c), y(1e9 / v)})
-			}
-		}
-		if len(pts) > 1 {
-			var ps []string
-			for _, p := range pts {
-				ps = append(ps, fmt.Sprintf("%.1f,%.1f", p[0], p[1]))
-			}
-			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="%d"%s/>`+"\n", strings.Join(ps, " "), color, width, dash)
-		}
-		for _, p := range pts {
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", p[0], p[1], color)
-		}
-		ly := top + 10 + float64(i)*20
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"%s/>`+"\n", left+plotW+12, ly, left+plotW+32, ly, color, dash)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", left+plotW+38, ly+4, label)
-	}
-	b.WriteString("</svg>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return benchmarks.WriteChart(w, c)
 }
 
-func siLabel(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%gM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%gk", v/1e3)
-	}
-	return fmt.Sprintf("%g", v)
-}
+// partialLabel marks a peer that expresses only some of the segments.
+const partialLabel = " (its segments only)"
