@@ -102,7 +102,9 @@ type problem struct {
 // a bulk request ended early (whatever its status), what it did before:
 // accepted and rejected count the lines before stopped_at (errors lists
 // the rejected ones, then the stop itself at line stopped_at); no line
-// from stopped_at on was stored.
+// from stopped_at on was stored (past one machine, serve --nats, some of
+// them may have reached the stream before it failed: sending them again
+// is harmless, each is a newer version of the same lead).
 type errorBody struct {
 	Success         bool      `json:"success"`
 	Msg             string    `json:"msg"`

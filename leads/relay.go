@@ -108,6 +108,9 @@ func (r *Relay) Delete(ctx context.Context, project, id string) error {
 
 // Bulk reads JSON Lines as Hub.Bulk does and sends them a batch at a
 // time; an accepted line is durable in the backend before Bulk returns.
+// When a batch fails, some of its lines may still have reached the
+// backend: the client sends them again (the BulkError's Line on), which
+// is harmless, as each is then a newer version of the same lead.
 func (r *Relay) Bulk(ctx context.Context, project string, body io.Reader, batched func()) (Report, error) {
 	return readBulk(r.lim, body, batched, func(batch []pending, rep *Report) ([]error, error) {
 		ls := make([]store.Lead, 0, len(batch))
