@@ -20,7 +20,7 @@ var layers = []struct {
 	layer int
 	pkgs  []string // import paths under the module; "" is the root
 }{
-	{0, []string{"internal/rawjson", "internal/keytable", "internal/testkit/race", "internal/testkit/pgtest", "internal/testkit/cputime"}},
+	{0, []string{"internal/rawjson", "internal/keytable", "internal/testkit/race", "internal/testkit/pgtest", "internal/testkit/cputime", "internal/testkit/syncbuf"}},
 	{1, []string{"filter"}},
 	{2, []string{"operators", "internal/testkit/cases", "internal/testkit/sample"}},
 	{3, []string{"internal/plan", "oracle", "internal/testkit/randgen"}},

@@ -15,6 +15,7 @@ import (
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store/memory"
 )
 
@@ -282,7 +283,7 @@ func TestNoV3Prefix(t *testing.T) {
 // TestInternalErrorsDoNotLeak: a failure the table does not know is a
 // bare 500 "internal error"; the detail goes to the log only.
 func TestInternalErrorsDoNotLeak(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := httpapi.New(httpapi.Config{Prefix: "/v3", Store: memory.New(), Auth: brokenAuth{},
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	defer api.Close()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store/memory"
 )
 
@@ -38,7 +39,7 @@ func newAuthFixture(t *testing.T, cfg auth.Config) (*fixture, *auth.Authenticato
 	a, err := auth.New(cfg)
 	require.NoError(t, err)
 	st := memory.New()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := httpapi.New(httpapi.Config{Prefix: "/v3", Store: st, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() {

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/bolt"
 	"github.com/segmatch/segmatch/store/memory"
@@ -70,24 +70,7 @@ type fixture struct {
 	st   store.Store
 	api  *httpapi.API
 	srv  *httptest.Server
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *syncbuf.Buffer
 }
 
 // storeKinds opens each real store implementation.
@@ -111,7 +94,7 @@ func newFixture(t *testing.T, st store.Store, prefix string) *fixture {
 	users, err := auth.ParseUsers(usersFile(t))
 	require.NoError(t, err)
 	a := auth.NewAuthenticator(auth.Config{Users: users, JWTSecret: jwtSecret})
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := httpapi.New(httpapi.Config{Prefix: prefix, Store: st, Auth: a,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	srv := httptest.NewServer(api)

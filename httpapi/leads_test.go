@@ -18,6 +18,7 @@ import (
 
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/bolt"
@@ -28,7 +29,7 @@ import (
 func newLeadFixture(t *testing.T, st store.Store, lim leads.Limits) *fixture {
 	users, err := auth.ParseUsers(usersFile(t))
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := httpapi.New(httpapi.Config{Prefix: "/v3", Store: st, LeadLimits: lim,
 		Auth:   auth.NewAuthenticator(auth.Config{Users: users, JWTSecret: jwtSecret}),
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})

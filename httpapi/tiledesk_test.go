@@ -16,6 +16,7 @@ import (
 
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store/memory"
 )
 
@@ -30,7 +31,7 @@ func newClientFixture(t *testing.T, prefix string, origins []string, queryToken 
 	require.NoError(t, err)
 	a := auth.NewAuthenticator(auth.Config{Users: users, JWTSecret: jwtSecret, QueryToken: queryToken})
 	st := memory.New()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := httpapi.New(httpapi.Config{Prefix: prefix, Store: st, Auth: a, CORSOrigins: origins,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	srv := httptest.NewServer(api)

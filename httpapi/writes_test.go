@@ -17,6 +17,7 @@ import (
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/httpapi"
 	"github.com/segmatch/segmatch/httpapi/auth"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/keeper"
 	"github.com/segmatch/segmatch/store/memory"
@@ -28,7 +29,7 @@ import (
 func newKeeperFixture(t *testing.T, st store.Store, build keeper.BuildFunc, compile keeper.CompileFunc) (*fixture, *keeper.Keeper) {
 	users, err := auth.ParseUsers(usersFile(t))
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	k := keeper.New(st, build, keeper.WithCompile(compile), keeper.WithLogger(log))
 	api := httpapi.New(httpapi.Config{Prefix: "/v3", Store: st, Logger: log,

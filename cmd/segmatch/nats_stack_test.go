@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmatch/segmatch/internal/testkit/pgtest"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 )
 
 // natsStack is `segmatch serve --pg --nats` with one `segmatch worker`,
@@ -23,7 +24,7 @@ type natsStack struct {
 	ns   *natsserver.Server
 	opts *natsserver.Options // ns's, to start it again on its store
 	url  string              // ns's client URL
-	werr *lockedLog          // the worker's stderr
+	werr *syncbuf.Buffer     // the worker's stderr
 }
 
 // startNATSStack starts the stack on a fresh schema; each of users is
@@ -51,7 +52,7 @@ func startNATSStack(t *testing.T, schema, project string, users ...[2]string) *n
 	st.s = startServer(t, bin, "--pg", dsn, "--nats", st.url, "--users", file)
 
 	w := exec.Command(bin, "worker", "--nats", st.url, "--pg", dsn, "--ack-wait", "5s")
-	st.werr = &lockedLog{}
+	st.werr = &syncbuf.Buffer{}
 	w.Stderr = st.werr
 	wout, err := w.StdoutPipe()
 	require.NoError(t, err)

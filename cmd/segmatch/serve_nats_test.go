@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -173,22 +171,4 @@ func TestServeNATS(t *testing.T) {
 	preview(`{"filters":[{"field":"country","operator":"=","value":"IT"}]}`, "b1", "l1", "l2", "nul")
 
 	s.stop(t)
-}
-
-// lockedLog is a subprocess's stderr, read while it writes.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,7 +1,6 @@
 package keeper_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/keeper"
 	"github.com/segmatch/segmatch/store/memory"
@@ -193,7 +193,7 @@ func TestKeeperRebuildFailureRecovers(t *testing.T) {
 		}
 		return nil
 	}}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	k := keeper.New(st, b.build, keeper.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 		keeper.WithRetry(2*time.Millisecond, 20*time.Millisecond))
 	defer k.Close()
@@ -230,23 +230,6 @@ func TestKeeperRebuildFailureRecovers(t *testing.T) {
 	assert.Equal(t, want, classify(t, k, "p", italian), "no write is lost")
 	n, _ := k.Segments("p")
 	assert.Equal(t, 6, n)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // countingCompile is segmatch.Compile, counted.

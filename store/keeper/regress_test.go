@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmatch/segmatch"
 	"github.com/segmatch/segmatch/filter"
+	"github.com/segmatch/segmatch/internal/testkit/syncbuf"
 	"github.com/segmatch/segmatch/store"
 	"github.com/segmatch/segmatch/store/keeper"
 	"github.com/segmatch/segmatch/store/memory"
@@ -217,7 +218,7 @@ func TestKeeperBuildPanicIsAFailedBuild(t *testing.T) {
 		}
 		return nil
 	}}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	k := keeper.New(st, b.build, keeper.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 		keeper.WithRetry(2*time.Millisecond, 20*time.Millisecond))
 	defer k.Close()
