@@ -105,21 +105,35 @@ func (ix *Index) Len() int {
 	return len(ix.byID)
 }
 
-// idOf reads a contact's id: the first id field present, a non-empty
-// string or a number (as written).
+// idOf reads a contact's id (ContactID), a copy: raw is the caller's.
 func (ix *Index) idOf(raw []byte) (string, error) {
-	for _, k := range ix.opts.IDFields {
+	id, _ := ContactID(raw, ix.opts.IDFields)
+	if id == "" {
+		return "", ErrNoID
+	}
+	return strings.Clone(id), nil
+}
+
+// ContactID reads a contact's id as an Index does: the first of fields
+// (DefaultIDFields when none) that holds a non-empty string or a number
+// (as written), and that field; "", "" when none does. The leads API and
+// the workers read ids with it, so a contact has one id everywhere.
+func ContactID(raw []byte, fields []string) (id, field string) {
+	if len(fields) == 0 {
+		fields = DefaultIDFields
+	}
+	for _, k := range fields {
 		v := gjson.GetBytes(raw, escapeKey(k))
 		switch v.Type {
 		case gjson.String:
 			if v.Str != "" {
-				return strings.Clone(v.Str), nil
+				return v.Str, k
 			}
 		case gjson.Number:
-			return strings.Clone(v.Raw), nil
+			return v.Raw, k
 		}
 	}
-	return "", ErrNoID
+	return "", ""
 }
 
 // escapeKey makes a key a gjson path of one step.

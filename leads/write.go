@@ -49,21 +49,14 @@ func prepare(lim Limits, pathID string, raw []byte, line int) ([]byte, string, e
 	if _, err := validator.MatchJSON(raw); err != nil {
 		return nil, "", &LeadError{Line: line, ID: pathID, Kind: ErrBadLead, Cause: err}
 	}
-	id, field, present := "", "", ""
+	id, field := audience.ContactID(raw, nil)
+	present := field // the first id field there (pointed at when none holds an id)
 	for _, k := range audience.DefaultIDFields {
-		v := gjson.GetBytes(raw, k)
-		if !v.Exists() {
-			continue
-		}
-		if present == "" {
-			present = k
-		}
-		if v.Type == gjson.String && v.Str != "" {
-			id, field = v.Str, k
+		if k == field {
 			break
 		}
-		if v.Type == gjson.Number {
-			id, field = v.Raw, k
+		if gjson.GetBytes(raw, k).Exists() {
+			present = k
 			break
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/segmatch/segmatch/audience"
 	"github.com/tidwall/gjson"
 )
 
@@ -17,8 +18,9 @@ const (
 )
 
 // DefaultIDFields are where a contact's id is read, the first that is a
-// non-empty string or a number (the audience index's order).
-var DefaultIDFields = []string{"_id", "lead_id", "id"}
+// non-empty string or a number (audience.ContactID: the audience index's
+// fields and order).
+var DefaultIDFields = audience.DefaultIDFields
 
 // ContactError is a contact line that cannot be applied: it goes to the
 // dead-letter subject with this error.
@@ -63,18 +65,7 @@ func ParseContact(line []byte, idFields []string, versionField string) (Parsed, 
 	if versionField == "" {
 		versionField = DefaultVersionField
 	}
-	for _, f := range idFields {
-		v := gjson.GetBytes(t, gjson.Escape(f))
-		if v.Type == gjson.String && v.Str != "" {
-			p.ID = v.Str
-			break
-		}
-		if v.Type == gjson.Number {
-			p.ID = v.Raw
-			break
-		}
-	}
-	if p.ID == "" {
+	if p.ID, _ = audience.ContactID(t, idFields); p.ID == "" {
 		return p, fmt.Errorf("no id (none of %v is a non-empty string or a number)", idFields)
 	}
 	v := gjson.GetBytes(t, gjson.Escape(versionField))
