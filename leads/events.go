@@ -87,13 +87,22 @@ func (l *eventLog) oldest() uint64 { return l.next - uint64(len(l.ring)) }
 func (l *eventLog) drop(s *Stream) {
 	if _, ok := l.subs[s]; ok {
 		delete(l.subs, s)
-		close(s.ch)
+		if s.stop == nil { // a relayed stream's channel is its pump's to close
+			close(s.ch)
+		}
 	}
 }
 
 // subscribe starts a stream after event after (0: from now on, no
 // backlog). resumable says whether after is within the window.
 func (l *eventLog) subscribe(after uint64, resume bool, segment string) (*Stream, error) {
+	return l.subscribeFed(after, resume, segment, nil)
+}
+
+// subscribeFed is subscribe for a stream fed by a pump of its own (a
+// Relay's): stop ends the pump, which closes the channel. On a closed
+// log the stream comes back ended, without stop: start no pump for it.
+func (l *eventLog) subscribeFed(after uint64, resume bool, segment string, stop func()) (*Stream, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.max > 0 && len(l.subs) >= l.max && !l.closed {
@@ -116,6 +125,7 @@ func (l *eventLog) subscribe(after uint64, resume bool, segment string) (*Stream
 		close(s.ch)
 		return s, nil
 	}
+	s.stop = stop
 	l.subs[s] = struct{}{}
 	return s, nil
 }

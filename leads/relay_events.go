@@ -64,9 +64,13 @@ func (r *Relay) Subscribe(ctx context.Context, project, lastEventID, segment str
 		}
 	}
 	l := r.eventLog(project)
-	s, err := l.subscribe(0, false, segment)
-	if err != nil {
-		return nil, err
+	r.ev.mu.Lock()
+	pctx, cancel := context.WithCancel(r.ev.ctx)
+	r.ev.mu.Unlock()
+	s, err := l.subscribeFed(0, false, segment, cancel)
+	if err != nil || s.stop == nil { // too many streams, or the relay closed
+		cancel()
+		return s, err
 	}
 	feed, missed, err := r.b.Events(ctx, project, after)
 	if err != nil {
@@ -74,26 +78,31 @@ func (r *Relay) Subscribe(ctx context.Context, project, lastEventID, segment str
 		return nil, err
 	}
 	s.Reset = reset || missed
-	r.ev.mu.Lock()
-	pctx, cancel := context.WithCancel(r.ev.ctx)
-	r.ev.mu.Unlock()
-	s.stop = cancel
+	// The pump: the backend holds the events, so a client slower than
+	// them is waited for (the server's write timeout ends one that does
+	// not read at all), never dropped as the Hub drops it; the pump
+	// closes the channel when the feed, the stream or the relay ends.
 	go func() {
+		defer close(s.ch)
 		defer feed.Close()
 		for {
 			e, err := feed.Next(pctx)
-			l.mu.Lock()
 			if err != nil {
-				l.drop(s)
-				l.mu.Unlock()
-				return
+				break
 			}
-			open := l.deliver(s, e)
-			l.mu.Unlock()
-			if !open {
-				return
+			if segment != "" && e.Segment != segment {
+				continue
 			}
+			select {
+			case s.ch <- e:
+				continue
+			case <-pctx.Done():
+			}
+			break
 		}
+		l.mu.Lock()
+		l.drop(s)
+		l.mu.Unlock()
 	}()
 	return s, nil
 }
