@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/segmatch/segmatch/leads"
+	"github.com/segmatch/segmatch/sqlgen"
 	"github.com/segmatch/segmatch/store"
 )
 
@@ -42,9 +42,6 @@ type Audience struct {
 	// PreviewTimeout bounds a preview (DefaultPreviewTimeout).
 	PreviewTimeout time.Duration
 	previews       chan struct{} // a token a preview running (DefaultMaxPreviews)
-
-	helpers    sync.Once // sqlgen's functions installed, for Preview
-	helpersErr error
 }
 
 // clockSchema is the version clock's table: one row, the last version
@@ -54,14 +51,20 @@ const clockSchema = `CREATE TABLE IF NOT EXISTS segmatch_clock (
 	version bigint NOT NULL
 )`
 
-// NewAudience makes the backend: the worker's tables and the clock in
-// pool, the contacts stream on js (both created when missing).
+// NewAudience makes the backend: the worker's tables, the clock and
+// sqlgen's helper functions in pool, the contacts and events streams on
+// js (created when missing).
 func NewAudience(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, stream string) (*Audience, error) {
 	if err := Install(ctx, pool); err != nil {
 		return nil, err
 	}
 	if _, err := pool.Exec(ctx, clockSchema); err != nil {
 		return nil, fmt.Errorf("worker: creating the version clock: %w", err)
+	}
+	// at start, not at a preview: a failure here is the server's to
+	// report, not one request's to remember
+	if err := sqlgen.Install(ctx, pool); err != nil {
+		return nil, fmt.Errorf("worker: installing the SQL helpers previews call: %w", err)
 	}
 	for _, cfg := range []jetstream.StreamConfig{ContactStreamConfig(stream), EventStreamConfig(DefaultEventsStream)} {
 		if err := EnsureStream(ctx, js, cfg); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/segmatch/segmatch/filter"
 	"github.com/segmatch/segmatch/internal/testkit/pgtest"
 	"github.com/segmatch/segmatch/leads"
+	"github.com/segmatch/segmatch/sqlgen"
 )
 
 func TestVersionedRoundTrip(t *testing.T) {
@@ -113,6 +114,7 @@ func previewContacts(t *testing.T, schema string, n int) *pgxpool.Pool {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	require.NoError(t, Install(ctx, pool))
+	require.NoError(t, sqlgen.Install(ctx, pool)) // as NewAudience does
 	_, err = pool.Exec(ctx, `INSERT INTO segmatch_contacts (project, contact, version, doc)
 		SELECT 'p', 'c' || lpad(i::text, 6, '0'), 1, convert_to('{"_id":"c' || lpad(i::text, 6, '0') || '","n":' || i || '}', 'UTF8')
 		FROM generate_series(1, $1::int) AS i`, n)

@@ -56,18 +56,20 @@ func (a *Audience) Preview(ctx context.Context, project string, seg filter.Segme
 		// hold (a \u0000, a lone surrogate); the engine reads it
 		p, err = a.previewScan(ctx, project, seg, now, limit)
 	}
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil:
 		return leads.Page{}, fmt.Errorf("%w: the preview scans every stored contact of the project and took over %v", leads.ErrTooSlow, bound)
+	case parent.Err() != nil:
+		return leads.Page{}, parent.Err() // the client went
 	}
-	return p, err
+	return leads.Page{}, down("previewing: %w", err)
 }
 
 func (a *Audience) previewSQL(ctx context.Context, project string, seg filter.Segment, now time.Time, limit int) (leads.Page, error) {
 	clause, args, err := sqlgen.Where(seg, "j", sqlgen.WithNow(now), sqlgen.WithFirstParam(1))
 	if err != nil {
-		return leads.Page{}, err
-	}
-	if err := a.installHelpers(ctx); err != nil {
 		return leads.Page{}, err
 	}
 	q := `SELECT contact, doc, count(*) OVER () FROM (
@@ -120,10 +122,4 @@ func (a *Audience) previewScan(ctx context.Context, project string, seg filter.S
 		return nil
 	})
 	return p, err
-}
-
-// installHelpers installs sqlgen's helper functions once per Audience.
-func (a *Audience) installHelpers(ctx context.Context) error {
-	a.helpers.Do(func() { a.helpersErr = sqlgen.Install(ctx, a.pool) })
-	return a.helpersErr
 }
