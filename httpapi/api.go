@@ -152,7 +152,7 @@ type API struct {
 	hub     *leads.Hub     // the projects' leads and audiences
 	ownHub  bool           // New made hub
 	lr      leadRoutes     // hub, or Config.Relay
-	relayed bool           // lr is Config.Relay
+	relay   *leads.Relay   // Config.Relay (then lr), or nil
 	log     *slog.Logger
 	minRole auth.Role
 	prefix  string
@@ -198,7 +198,7 @@ func New(cfg Config) *API {
 	}
 	a.lr = a.hub
 	if cfg.Relay != nil {
-		a.lr, a.relayed = cfg.Relay, true
+		a.lr, a.relay = cfg.Relay, cfg.Relay
 	}
 	if ps, ok := a.cls.(programSource); ok {
 		a.progs = ps

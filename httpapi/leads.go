@@ -375,8 +375,8 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, c call) error {
 // eventSource is where the event stream comes from: the hub's, or the
 // relay's backend when the leads live past one machine.
 func (a *API) eventSource() (subscribe func(ctx context.Context, project, lastEventID, segment string) (*leads.Stream, error), id func(leads.Event) string) {
-	if r, ok := a.lr.(*leads.Relay); ok {
-		return r.Subscribe, r.EventID
+	if a.relay != nil {
+		return a.relay.Subscribe, a.relay.EventID
 	}
 	return a.hub.Subscribe, a.hub.EventID
 }
@@ -403,7 +403,7 @@ func (a *API) appendEvent(b []byte, e leads.Event) []byte {
 // write has succeeded: a failure here is logged, and the store's change
 // feed retries it.
 func (a *API) segmentsChanged(project string, seg filter.Segment) {
-	if a.relayed {
+	if a.relay != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmatch/segmatch/leads"
 	"github.com/segmatch/segmatch/store"
 )
 
@@ -61,8 +60,8 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		"leads":  a.ready.leads.Load().(string),
 		"engine": a.ready.engine.Load().(string),
 	}
-	if rl, ok := a.lr.(*leads.Relay); ok {
-		checks["workers"] = a.relayCheck(r.Context(), rl)
+	if a.relay != nil {
+		checks["workers"] = a.relayCheck(r.Context())
 	}
 	if a.ready.closed.Load() {
 		checks["leads"], checks["engine"] = checkClosed, checkClosed
@@ -78,10 +77,10 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 
 // relayCheck asks the relay's backend (the workers' NATS and
 // PostgreSQL) whether it answers.
-func (a *API) relayCheck(ctx context.Context, rl *leads.Relay) string {
+func (a *API) relayCheck(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
 	defer cancel()
-	if err := rl.Ready(ctx); err != nil {
+	if err := a.relay.Ready(ctx); err != nil {
 		a.log.Warn("readyz: the workers' NATS or PostgreSQL does not answer", "err", err)
 		return checkFailed
 	}
@@ -108,7 +107,7 @@ func (a *API) storeCheck(ctx context.Context) string {
 // answers 200 once it has. It returns when all are done (or ctx is),
 // with the first error (also reported by /readyz as "failed").
 func (a *API) Warm(ctx context.Context) error {
-	if a.relayed {
+	if a.relay != nil {
 		// the leads are the workers'; nothing to load here
 		a.ready.leads.Store(checkOK)
 		a.ready.engine.Store(checkOK)
