@@ -118,8 +118,9 @@ func TestServeNATS(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		return bufio.NewReader(res.Body), func() { res.Body.Close() }
 	}
-	// next is the stream's next event: its id, kind and data.
-	next := func(br *bufio.Reader) (id, kind, data string) {
+	// next is the stream's next event of lead: its id, kind and data
+	// (the segment edit's recompute may still be sending others).
+	next := func(br *bufio.Reader, lead string) (id, kind, data string) {
 		for {
 			line, err := br.ReadString('\n')
 			require.NoError(t, err)
@@ -132,14 +133,17 @@ func TestServeNATS(t *testing.T) {
 			case strings.HasPrefix(line, "data: "):
 				data = line[6:]
 			case line == "" && kind != "":
-				return id, kind, data
+				if strings.Contains(data, `"lead":"`+lead+`"`) {
+					return id, kind, data
+				}
+				id, kind, data = "", "", ""
 			}
 		}
 	}
 	br, closeSSE := sse("")
 	code, out = s.call(t, "PUT", base+"/leads/e1", strings.NewReader(`{"country":"DE"}`))
 	require.Equal(t, http.StatusCreated, code, out)
-	eid, kind, data := next(br)
+	eid, kind, data := next(br, "e1")
 	assert.Equal(t, "enter", kind)
 	assert.JSONEq(t, `{"lead":"e1","segment":"`+id+`","entered":true}`, data)
 	require.True(t, strings.HasPrefix(eid, "s-"), eid)
@@ -147,7 +151,7 @@ func TestServeNATS(t *testing.T) {
 	code, out = s.call(t, "DELETE", base+"/leads/e1", nil)
 	require.Equal(t, http.StatusOK, code, out)
 	br, closeSSE = sse(eid) // resumed: the exit that came after
-	_, kind, data = next(br)
+	_, kind, data = next(br, "e1")
 	assert.Equal(t, "exit", kind)
 	assert.JSONEq(t, `{"lead":"e1","segment":"`+id+`","entered":false}`, data)
 	closeSSE()

@@ -103,6 +103,15 @@ func checkRecovered(t *testing.T, a, writer store.Store, ch <-chan store.Event, 
 		if ev.Type == store.EventCreated && strings.HasPrefix(ev.Segment.Name, "outage") {
 			continue
 		}
+		if ev.Type == store.EventResync {
+			// another reconnection (a busy server can fail the first
+			// listener's ping): the watcher re-reads, and the list must
+			// hold the write then
+			if slices.Contains(listNames(t, a, project), "after") {
+				break
+			}
+			continue
+		}
 		if ev.Type != store.EventCreated || ev.Segment.Name != "after" {
 			t.Fatalf("after the resync: %v %q, want created \"after\"", ev.Type, ev.Segment.Name)
 		}
